@@ -5,4 +5,11 @@
 //! typed answer) → `transport` (HTTP) → `protocol` (wire format, no I/O).
 #![warn(missing_docs)]
 
+pub mod client;
+pub mod error;
 pub mod protocol;
+pub mod reqseq;
+pub mod transport;
+
+pub use client::{Client, ClientConfig};
+pub use error::{Error, Refusal, Rejection};

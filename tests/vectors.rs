@@ -24,10 +24,14 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wire-crypto.json"))
-        .expect("fixture present");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wire-crypto.json"
+    ))
+    .expect("fixture present");
     let v: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
-    let s = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or_else(|| panic!("{k}")).to_string();
+    let s =
+        |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or_else(|| panic!("{k}")).to_string();
     let cases: Vec<Case> = v["cases"]
         .as_array()
         .expect("cases")
@@ -82,7 +86,8 @@ fn response_direction_verify_and_decrypt() {
         };
         assert_eq!(env.open(&c.dsn).unwrap(), c.response_plain);
         // And the platform side produces the same bytes.
-        let sealed = ResponseEnvelope::seal(&c.dsn, &c.response_timestamp, &c.response_plain).unwrap();
+        let sealed =
+            ResponseEnvelope::seal(&c.dsn, &c.response_timestamp, &c.response_plain).unwrap();
         assert_eq!(sealed.data, c.response_data);
         assert_eq!(sealed.signature, c.response_signature);
     }
@@ -119,7 +124,10 @@ fn base64_with_java_mime_line_breaks_decodes_the_same() {
             .map(|b| std::str::from_utf8(b).unwrap())
             .collect();
         let wrapped = wrapped.join("\r\n");
-        assert_eq!(crypto::open_response_data(&c.dsn, &wrapped).unwrap(), c.response_plain);
+        assert_eq!(
+            crypto::open_response_data(&c.dsn, &wrapped).unwrap(),
+            c.response_plain
+        );
     }
 }
 
@@ -161,7 +169,10 @@ fn typed_responses_read_and_rewrite_the_vector_plaintexts() {
     assert_eq!(pay.total_fee, Some(10000));
     assert_eq!(pay.coupon_fee, Some(0));
     assert_eq!(pay.channel, Some(Channel::WeChat));
-    assert_eq!(pay.receipts, vec!["----微信支付交易小票-----", "交易金额：100.00元"]);
+    assert_eq!(
+        pay.receipts,
+        vec!["----微信支付交易小票-----", "交易金额：100.00元"]
+    );
     assert_eq!(pay.to_xml(), c[0].response_plain);
 
     let refund = RefundResponse::from_xml(&c[1].response_plain).unwrap();
@@ -171,6 +182,9 @@ fn typed_responses_read_and_rewrite_the_vector_plaintexts() {
 
     let native = NativePayResponse::from_xml(&c[2].response_plain).unwrap();
     assert_eq!(native.status, Some(Status::Waiting));
-    assert_eq!(native.pay_url.as_deref(), Some("https://qr.alipay.com/bax01234?x=1&y=2"));
+    assert_eq!(
+        native.pay_url.as_deref(),
+        Some("https://qr.alipay.com/bax01234?x=1&y=2")
+    );
     assert_eq!(native.to_xml(), c[2].response_plain);
 }

@@ -172,10 +172,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 /// Decodes standard base64, ignoring ASCII whitespace and line breaks anywhere
 /// (Java MIME encoders wrap lines at 76 characters).
 pub fn base64_decode(text: &str) -> Result<Vec<u8>, CryptoError> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
         .map_err(|_| CryptoError::BadBase64)
@@ -240,7 +237,10 @@ mod tests {
 
     #[test]
     fn key_lengths() {
-        assert_eq!(aes_encrypt(b"short", b"x"), Err(CryptoError::BadKeyLength(5)));
+        assert_eq!(
+            aes_encrypt(b"short", b"x"),
+            Err(CryptoError::BadKeyLength(5))
+        );
         let k24 = b"0123456789ABCDEF01234567";
         let k32 = b"0123456789ABCDEF0123456789ABCDEF";
         for k in [&k24[..], &k32[..]] {
@@ -252,7 +252,10 @@ mod tests {
     #[test]
     fn bad_ciphertext_is_an_error() {
         let key = b"0123456789ABCDEF";
-        assert_eq!(aes_decrypt(key, b""), Err(CryptoError::BadCiphertextLength(0)));
+        assert_eq!(
+            aes_decrypt(key, b""),
+            Err(CryptoError::BadCiphertextLength(0))
+        );
         assert_eq!(
             aes_decrypt(key, &[1u8; 17]),
             Err(CryptoError::BadCiphertextLength(17))

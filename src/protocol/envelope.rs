@@ -117,7 +117,11 @@ impl RequestEnvelope {
     /// Reads an HTTP body (platform side). Nothing is verified yet.
     pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
         let f = Fields::parse(body, Some("request"))?;
-        let get = |name: &'static str| f.get(name).map(str::to_string).ok_or(EnvelopeError::Missing(name));
+        let get = |name: &'static str| {
+            f.get(name)
+                .map(str::to_string)
+                .ok_or(EnvelopeError::Missing(name))
+        };
         Ok(RequestEnvelope {
             request_type: f.get("request_type").unwrap_or_default().to_string(),
             account: f.get("account").unwrap_or_default().to_string(),
@@ -173,7 +177,11 @@ impl ResponseEnvelope {
     /// Reads an HTTP body. Nothing is verified yet.
     pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
         let f = Fields::parse(body, Some("response"))?;
-        let get = |name: &'static str| f.get(name).map(str::to_string).ok_or(EnvelopeError::Missing(name));
+        let get = |name: &'static str| {
+            f.get(name)
+                .map(str::to_string)
+                .ok_or(EnvelopeError::Missing(name))
+        };
         Ok(ResponseEnvelope {
             timestamp: get("timestamp")?,
             data: get("data")?,

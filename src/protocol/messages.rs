@@ -63,7 +63,10 @@ impl WireValue for bool {
         match f.get(name) {
             Some("Y") | Some("y") => Ok(true),
             Some("N") | Some("n") => Ok(false),
-            Some(_) => Err(FieldError::new(name, FieldProblem::Invalid("must be Y or N"))),
+            Some(_) => Err(FieldError::new(
+                name,
+                FieldProblem::Invalid("must be Y or N"),
+            )),
             None => Err(missing(name)),
         }
     }
@@ -74,7 +77,9 @@ impl WireValue for Channel {
         w.field(name, self.code());
     }
     fn take(f: &Fields, name: &str) -> Result<Self, FieldError> {
-        f.get(name).map(Channel::from_code).ok_or_else(|| missing(name))
+        f.get(name)
+            .map(Channel::from_code)
+            .ok_or_else(|| missing(name))
     }
 }
 
@@ -83,7 +88,9 @@ impl WireValue for Status {
         w.field(name, self.code());
     }
     fn take(f: &Fields, name: &str) -> Result<Self, FieldError> {
-        f.get(name).map(Status::from_code).ok_or_else(|| missing(name))
+        f.get(name)
+            .map(Status::from_code)
+            .ok_or_else(|| missing(name))
     }
 }
 
@@ -92,7 +99,9 @@ impl WireValue for PaymentCode {
         w.field(name, self.expose());
     }
     fn take(f: &Fields, name: &str) -> Result<Self, FieldError> {
-        f.get(name).map(PaymentCode::from).ok_or_else(|| missing(name))
+        f.get(name)
+            .map(PaymentCode::from)
+            .ok_or_else(|| missing(name))
     }
 }
 
@@ -232,12 +241,15 @@ pub trait Response: WireFields {
     fn head(&self) -> &ResponseHead;
     /// The common fields, mutably.
     fn head_mut(&mut self) -> &mut ResponseHead;
+    /// The answer's `status`, when it carried one.
+    fn status(&self) -> Option<&Status>;
+    /// The platform's order number (`trans_seq`), when the answer carried one.
+    fn trans_seq(&self) -> Option<&str>;
 
     /// Reads the plain `<data>` document of an answer.
     fn from_xml(xml: &str) -> Result<Self, FieldError> {
-        let f = Fields::parse(xml, Some("data")).map_err(|e| {
-            FieldError::new("data", FieldProblem::Invalid(xml_reason(&e)))
-        })?;
+        let f = Fields::parse(xml, Some("data"))
+            .map_err(|e| FieldError::new("data", FieldProblem::Invalid(xml_reason(&e))))?;
         Self::read_fields(&f)
     }
 
@@ -258,10 +270,15 @@ fn xml_reason(e: &super::xml::XmlError) -> &'static str {
 }
 
 macro_rules! impl_response {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $trans:expr),*) => {$(
         impl Response for $t {
             fn head(&self) -> &ResponseHead { &self.head }
             fn head_mut(&mut self) -> &mut ResponseHead { &mut self.head }
+            fn status(&self) -> Option<&Status> { self.status.as_ref() }
+            fn trans_seq(&self) -> Option<&str> {
+                let f: fn(&Self) -> Option<&str> = $trans;
+                f(self)
+            }
         }
     )*};
 }
@@ -301,7 +318,11 @@ pub const PROD_DETAILS_MAX: usize = 8192;
 
 impl PayRequest {
     /// A payment of `total_fee` fen with payment code `auth_code`.
-    pub fn new(req_seq: impl Into<String>, total_fee: i64, auth_code: impl Into<PaymentCode>) -> Self {
+    pub fn new(
+        req_seq: impl Into<String>,
+        total_fee: i64,
+        auth_code: impl Into<PaymentCode>,
+    ) -> Self {
         PayRequest {
             req_seq: req_seq.into(),
             total_fee,
@@ -332,7 +353,10 @@ impl Request for PayRequest {
             if n > PROD_DETAILS_MAX {
                 return Err(FieldError::new(
                     "prod_details",
-                    FieldProblem::TooLong { max: PROD_DETAILS_MAX, actual: n },
+                    FieldProblem::TooLong {
+                        max: PROD_DETAILS_MAX,
+                        actual: n,
+                    },
                 ));
             }
         }
@@ -389,7 +413,11 @@ impl Request for QueryPayRequest {
     serial_accessors!();
     fn check(&self) -> Checked {
         rules::serial("req_seq", &self.req_seq)?;
-        rules::optional_text("auth_code", self.auth_code.as_ref().map(PaymentCode::expose), 32)?;
+        rules::optional_text(
+            "auth_code",
+            self.auth_code.as_ref().map(PaymentCode::expose),
+            32,
+        )?;
         rules::serial("ori_seq", &self.ori_seq)
     }
 }
@@ -505,7 +533,10 @@ impl Request for RevokeRequest {
         rules::serial("req_seq", &self.req_seq)?;
         rules::serial("ori_seq", &self.ori_seq)?;
         if self.channel.is_none() && self.auth_code.is_none() {
-            return Err(FieldError::new("channel", FieldProblem::OneOfRequired { other: "auth_code" }));
+            return Err(FieldError::new(
+                "channel",
+                FieldProblem::OneOfRequired { other: "auth_code" },
+            ));
         }
         if let Some(c) = &self.channel {
             c.check("channel", "WAQY")?;
@@ -677,8 +708,16 @@ impl JsPayResponse {
     pub fn signature_info_map(
         &self,
     ) -> Result<std::collections::BTreeMap<String, String>, FieldError> {
-        let bad = || FieldError::new("signature_info", FieldProblem::Invalid("is not a JSON object"));
-        let text = self.signature_info.as_deref().ok_or_else(|| missing("signature_info"))?;
+        let bad = || {
+            FieldError::new(
+                "signature_info",
+                FieldProblem::Invalid("is not a JSON object"),
+            )
+        };
+        let text = self
+            .signature_info
+            .as_deref()
+            .ok_or_else(|| missing("signature_info"))?;
         let obj: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(text).map_err(|_| bad())?;
         Ok(obj
@@ -752,12 +791,12 @@ wire_message! {
 }
 
 impl_response!(
-    PayResponse,
-    RefundResponse,
-    RevokeResponse,
-    NativePayResponse,
-    JsPayResponse,
-    H5PayResponse
+    PayResponse => |r| r.trans_seq.as_deref(),
+    RefundResponse => |_| None,
+    RevokeResponse => |_| None,
+    NativePayResponse => |r| r.trans_seq.as_deref(),
+    JsPayResponse => |r| r.trans_seq.as_deref(),
+    H5PayResponse => |r| r.trans_seq.as_deref()
 );
 
 // ---------------------------------------------------------------- 5.5
@@ -795,15 +834,17 @@ impl OrderNotice {
     /// Reads a plain `<data>` notice and checks its required fields
     /// (`req_seq` or `req`, `channel`, `trans_seq`, `pay_time`).
     pub fn from_xml(xml: &str) -> Result<Self, FieldError> {
-        let f = Fields::parse(xml, Some("data")).map_err(|e| {
-            FieldError::new("data", FieldProblem::Invalid(xml_reason(&e)))
-        })?;
+        let f = Fields::parse(xml, Some("data"))
+            .map_err(|e| FieldError::new("data", FieldProblem::Invalid(xml_reason(&e))))?;
         let mut n = Self::read_fields(&f)?;
         if n.req_seq.is_none() {
             n.req_seq = f.get("req").map(str::to_string);
         }
         if n.request_type.as_deref().is_some_and(|t| t != NOTICE_TYPE) {
-            return Err(FieldError::new("request_type", FieldProblem::Invalid("is not native_order_notice")));
+            return Err(FieldError::new(
+                "request_type",
+                FieldProblem::Invalid("is not native_order_notice"),
+            ));
         }
         for (name, present) in [
             ("req_seq", n.req_seq.is_some()),
@@ -847,9 +888,8 @@ impl NoticeReply {
 
     /// Reads a reply (platform side).
     pub fn from_xml(xml: &str) -> Result<Self, FieldError> {
-        let f = Fields::parse(xml, Some("data")).map_err(|e| {
-            FieldError::new("data", FieldProblem::Invalid(xml_reason(&e)))
-        })?;
+        let f = Fields::parse(xml, Some("data"))
+            .map_err(|e| FieldError::new("data", FieldProblem::Invalid(xml_reason(&e))))?;
         Self::read_fields(&f)
     }
 }

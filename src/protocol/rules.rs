@@ -84,7 +84,10 @@ impl std::fmt::Display for FieldError {
                 write!(f, "{name} is {actual} characters, at most {max} allowed")
             }
             FieldProblem::WrongLength { expected, actual } => {
-                write!(f, "{name} is {actual} characters, exactly {expected} required")
+                write!(
+                    f,
+                    "{name} is {actual} characters, exactly {expected} required"
+                )
             }
             FieldProblem::NotNumeric => write!(f, "{name} must be decimal digits"),
             FieldProblem::NotPositive => write!(f, "{name} must be greater than 0"),
@@ -118,10 +121,9 @@ fn err(field: &str, problem: FieldProblem) -> Checked {
 }
 
 fn no_control_chars(field: &str, value: &str) -> Checked {
-    if value
-        .chars()
-        .any(|c| (c.is_control() && !matches!(c, '\t' | '\r' | '\n')) || c == '\u{FFFE}' || c == '\u{FFFF}')
-    {
+    if value.chars().any(|c| {
+        (c.is_control() && !matches!(c, '\t' | '\r' | '\n')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    }) {
         return err(field, FieldProblem::ControlCharacter);
     }
     Ok(())
@@ -168,7 +170,10 @@ pub fn fixed_text(field: &str, value: &str, len: usize) -> Checked {
 pub fn serial(field: &str, value: &str) -> Checked {
     required_text(field, value, 20)?;
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return err(field, FieldProblem::Invalid("must be printable ASCII without spaces"));
+        return err(
+            field,
+            FieldProblem::Invalid("must be printable ASCII without spaces"),
+        );
     }
     Ok(())
 }
@@ -215,7 +220,10 @@ pub fn numeric_text(field: &str, value: &str, max: usize, decimal: bool) -> Chec
 pub fn ipv4(field: &str, value: &str) -> Checked {
     required_text(field, value, 15)?;
     if value.parse::<std::net::Ipv4Addr>().is_err() {
-        return err(field, FieldProblem::Invalid("must be an IPv4 address such as 125.71.132.197"));
+        return err(
+            field,
+            FieldProblem::Invalid("must be an IPv4 address such as 125.71.132.197"),
+        );
     }
     Ok(())
 }
@@ -230,7 +238,10 @@ pub fn url(field: &str, value: &str, max: usize) -> Checked {
         Some(r) if !r.is_empty() && !r.starts_with('/') && !value.contains(char::is_whitespace) => {
             Ok(())
         }
-        _ => err(field, FieldProblem::Invalid("must be an absolute http:// or https:// URL")),
+        _ => err(
+            field,
+            FieldProblem::Invalid("must be an absolute http:// or https:// URL"),
+        ),
     }
 }
 
@@ -242,8 +253,13 @@ mod tests {
     fn lengths_count_characters() {
         assert!(required_text("reason", &"退".repeat(255), 255).is_ok());
         assert_eq!(
-            required_text("reason", &"退".repeat(256), 255).unwrap_err().problem,
-            FieldProblem::TooLong { max: 255, actual: 256 }
+            required_text("reason", &"退".repeat(256), 255)
+                .unwrap_err()
+                .problem,
+            FieldProblem::TooLong {
+                max: 255,
+                actual: 256
+            }
         );
         assert_eq!(
             required_text("reason", "  ", 255).unwrap_err().problem,
@@ -251,10 +267,15 @@ mod tests {
         );
         assert_eq!(
             fixed_text("dsn", "ABC", 32).unwrap_err().problem,
-            FieldProblem::WrongLength { expected: 32, actual: 3 }
+            FieldProblem::WrongLength {
+                expected: 32,
+                actual: 3
+            }
         );
         assert_eq!(
-            optional_text("msg", Some("a\u{1}b"), 10).unwrap_err().problem,
+            optional_text("msg", Some("a\u{1}b"), 10)
+                .unwrap_err()
+                .problem,
             FieldProblem::ControlCharacter
         );
     }
@@ -263,8 +284,14 @@ mod tests {
     fn fees() {
         assert!(fee("total_fee", 1).is_ok());
         assert!(fee("total_fee", 9_999_999_999).is_ok());
-        assert_eq!(fee("total_fee", 0).unwrap_err().problem, FieldProblem::NotPositive);
-        assert_eq!(fee("total_fee", -5).unwrap_err().problem, FieldProblem::NotPositive);
+        assert_eq!(
+            fee("total_fee", 0).unwrap_err().problem,
+            FieldProblem::NotPositive
+        );
+        assert_eq!(
+            fee("total_fee", -5).unwrap_err().problem,
+            FieldProblem::NotPositive
+        );
         assert_eq!(
             fee("total_fee", 10_000_000_000).unwrap_err().problem,
             FieldProblem::TooManyDigits { max: 10 }
@@ -275,8 +302,13 @@ mod tests {
     fn serials_numbers_ips_urls() {
         assert!(serial("req_seq", "12345678901234567890").is_ok());
         assert!(matches!(
-            serial("req_seq", "123456789012345678901").unwrap_err().problem,
-            FieldProblem::TooLong { max: 20, actual: 21 }
+            serial("req_seq", "123456789012345678901")
+                .unwrap_err()
+                .problem,
+            FieldProblem::TooLong {
+                max: 20,
+                actual: 21
+            }
         ));
         assert!(matches!(
             serial("req_seq", "12 34").unwrap_err().problem,
@@ -284,11 +316,15 @@ mod tests {
         ));
         assert!(numeric_text("quantity", "1.5", 10, true).is_ok());
         assert_eq!(
-            numeric_text("quantity", "1.5.", 10, true).unwrap_err().problem,
+            numeric_text("quantity", "1.5.", 10, true)
+                .unwrap_err()
+                .problem,
             FieldProblem::NotNumeric
         );
         assert_eq!(
-            numeric_text("ori_seq", "12a", 20, false).unwrap_err().problem,
+            numeric_text("ori_seq", "12a", 20, false)
+                .unwrap_err()
+                .problem,
             FieldProblem::NotNumeric
         );
         assert!(ipv4("ip", "125.71.132.197").is_ok());

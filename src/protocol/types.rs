@@ -49,7 +49,10 @@ impl Channel {
         if c.len() == 1 && allowed.contains(c) && !matches!(self, Channel::Other(_)) {
             Ok(())
         } else {
-            Err(FieldError::new(field, FieldProblem::ChannelNotAllowed { allowed }))
+            Err(FieldError::new(
+                field,
+                FieldProblem::ChannelNotAllowed { allowed },
+            ))
         }
     }
 }
@@ -244,7 +247,10 @@ impl ProdItem {
             return Err(FieldError::new(name("price"), FieldProblem::NotPositive));
         }
         if self.price_fen > 99_999_999 {
-            return Err(FieldError::new(name("price"), FieldProblem::TooManyDigits { max: 10 }));
+            return Err(FieldError::new(
+                name("price"),
+                FieldProblem::TooManyDigits { max: 10 },
+            ));
         }
         rules::numeric_text(&name("quantity"), &self.quantity, 10, true)?;
         if let Some(fee) = self.goods_fee_fen {
@@ -282,7 +288,12 @@ pub fn prod_details_json(items: &[ProdItem]) -> String {
 /// Reads a `prod_details` JSON array (platform side, or a caller's own JSON).
 /// Prices given as JSON numbers are accepted too.
 pub fn parse_prod_details(json: &str) -> Result<Vec<ProdItem>, FieldError> {
-    let bad = || FieldError::new("prod_details", FieldProblem::Invalid("is not a valid product JSON array"));
+    let bad = || {
+        FieldError::new(
+            "prod_details",
+            FieldProblem::Invalid("is not a valid product JSON array"),
+        )
+    };
     let raw: Vec<serde_json::Map<String, serde_json::Value>> =
         serde_json::from_str(json).map_err(|_| bad())?;
     let text = |m: &serde_json::Map<String, serde_json::Value>, k: &str| -> Option<String> {
@@ -297,7 +308,9 @@ pub fn parse_prod_details(json: &str) -> Result<Vec<ProdItem>, FieldError> {
             Ok(ProdItem {
                 goods_id: text(m, "goodsId").ok_or_else(bad)?,
                 goods_name: text(m, "goodsName").ok_or_else(bad)?,
-                price_fen: text(m, "price").and_then(|p| yuan_to_fen(&p)).ok_or_else(bad)?,
+                price_fen: text(m, "price")
+                    .and_then(|p| yuan_to_fen(&p))
+                    .ok_or_else(bad)?,
                 quantity: text(m, "quantity").ok_or_else(bad)?,
                 goods_fee_fen: match text(m, "goodsFee") {
                     None => None,

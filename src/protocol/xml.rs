@@ -151,8 +151,7 @@ impl Fields {
                 });
             }
         }
-        if r
-            .descendants()
+        if r.descendants()
             .any(|n| n.is_element() && n.ancestors().count() > MAX_DEPTH + 1)
         {
             return Err(XmlError::TooDeep);
@@ -264,7 +263,10 @@ mod tests {
             Err(XmlError::UnexpectedRoot { .. })
         ));
         let bomb = "<!DOCTYPE d [<!ENTITY a \"aaaa\">]><data>&a;</data>";
-        assert!(matches!(Fields::parse(bomb, None), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            Fields::parse(bomb, None),
+            Err(XmlError::Malformed(_))
+        ));
         let deep = format!("<data>{}{}</data>", "<a>".repeat(20), "</a>".repeat(20));
         assert_eq!(Fields::parse(&deep, None), Err(XmlError::TooDeep));
     }

@@ -1,0 +1,422 @@
+//! One request → one verified, typed answer.
+//!
+//! [`Client::send`] seals a request (seed 2.5), posts it, opens the answer
+//! (seed 2.6: signature first, then decryption), reads the typed message,
+//! checks that it answers *this* request, and maps `result=N` to
+//! [`Error::Refused`]. It never retries and never guesses: deciding what an
+//! unclear outcome means is the payment flow's job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Refusal, Rejection};
+use crate::protocol::messages::{
+    H5PayRequest, H5PayResponse, JsPayRequest, JsPayResponse, NativePayRequest, NativePayResponse,
+    NativeQueryRequest, PayRequest, PayResponse, QueryPayRequest, QueryRefundRequest,
+    RefundRequest, RefundResponse, Request, Response, RevokeRequest, RevokeResponse,
+};
+use crate::protocol::{rules, Credentials, RequestEnvelope, ResponseEnvelope};
+use crate::reqseq::ReqSeqGen;
+use crate::transport::{HttpSettings, HttpTransport, Transport, TransportError};
+
+/// The path of the API on the platform (seed 3: `/ystpay/service/unitive.api`).
+pub const API_PATH: &str = "/ystpay/service/unitive.api";
+
+/// How the client identifies itself and reaches the platform.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Full API URL, e.g. `http://ut.ystpay.cn:8088/ystpay/service/unitive.api`.
+    pub server_url: String,
+    /// Device login (`account`, 4–20 characters).
+    pub account: String,
+    /// Device password; with the private key it derives the dsn. Not needed
+    /// when `dsn` is given.
+    pub password: Option<String>,
+    /// The merchant's private key (AES key, 16/24/32 characters).
+    pub private_key: String,
+    /// A ready dsn (32 hex digits) instead of deriving it from the password.
+    pub dsn: Option<String>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Time to send the request and receive the whole answer.
+    pub read_timeout: Duration,
+    /// `http://host:port` proxy, or none.
+    pub proxy: Option<String>,
+    /// Register number 0–9999 used in generated `req_seq`s; makes them unique
+    /// across the merchant's registers (see [`crate::reqseq`]).
+    pub register_no: Option<u16>,
+    /// Permit `http://` to a host other than loopback. The payload is
+    /// encrypted and signed either way; `https://` adds certificate checks.
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("server_url", &self.server_url)
+            .field("account", &self.account)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("private_key", &"<redacted>")
+            .field("dsn", &self.dsn.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("proxy", &self.proxy)
+            .field("register_no", &self.register_no)
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+impl ClientConfig {
+    /// A configuration with the default timeouts (connect 5 s, answer 20 s).
+    pub fn new(server_url: &str, account: &str, password: &str, private_key: &str) -> Self {
+        let http = HttpSettings::default();
+        ClientConfig {
+            server_url: server_url.to_string(),
+            account: account.to_string(),
+            password: Some(password.to_string()),
+            private_key: private_key.to_string(),
+            dsn: None,
+            connect_timeout: http.connect_timeout,
+            read_timeout: http.read_timeout,
+            proxy: None,
+            register_no: None,
+            allow_http: false,
+        }
+    }
+
+    fn credentials(&self) -> Result<Credentials, Error> {
+        rules::required_text("account", &self.account, 20)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        match self.private_key.len() {
+            16 | 24 | 32 => {}
+            n => {
+                return Err(Error::Config(format!(
+                    "private_key must be 16, 24 or 32 characters, got {n}"
+                )))
+            }
+        }
+        match (&self.dsn, &self.password) {
+            (Some(dsn), _) => {
+                if dsn.len() != 32 || !dsn.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(Error::Config("dsn must be 32 hex digits".into()));
+                }
+                Ok(Credentials {
+                    account: self.account.clone(),
+                    private_key: self.private_key.clone(),
+                    dsn: dsn.to_ascii_uppercase(),
+                })
+            }
+            (None, Some(pass)) if !pass.is_empty() => {
+                Ok(Credentials::derive(&self.account, pass, &self.private_key))
+            }
+            _ => Err(Error::Config("either password or dsn is required".into())),
+        }
+    }
+
+    fn check_url(&self) -> Result<(), Error> {
+        let url = self.server_url.as_str();
+        let rest = if let Some(r) = url.strip_prefix("https://") {
+            r
+        } else if let Some(r) = url.strip_prefix("http://") {
+            let host = r.split(['/', '?']).next().unwrap_or("");
+            let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    host
+                }
+            });
+            let loopback = host == "localhost"
+                || host == "[::1]"
+                || host
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|a| a.is_loopback());
+            if !loopback && !self.allow_http {
+                return Err(Error::Config(
+                    "server_url uses http:// to a non-loopback host; use https:// or set allow_http".into(),
+                ));
+            }
+            r
+        } else {
+            return Err(Error::Config(
+                "server_url must start with http:// or https://".into(),
+            ));
+        };
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(Error::Config("server_url has no host".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A connection to the platform for one device. Cheap to share: every
+/// method takes `&self` and may be called from several threads at once.
+pub struct Client {
+    url: String,
+    creds: Credentials,
+    transport: Arc<dyn Transport>,
+    seq: ReqSeqGen,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.url)
+            .field("creds", &self.creds)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client over the real HTTP transport.
+    pub fn new(config: &ClientConfig) -> Result<Client, Error> {
+        let http = HttpSettings {
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            proxy: config.proxy.clone(),
+        };
+        let transport = HttpTransport::new(&http).map_err(Error::Config)?;
+        Client::with_transport(config, Arc::new(transport))
+    }
+
+    /// A client over any transport (tests inject faults here).
+    pub fn with_transport(
+        config: &ClientConfig,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Client, Error> {
+        config.check_url()?;
+        let creds = config.credentials()?;
+        let seq = ReqSeqGen::new(config.register_no, &creds.dsn);
+        Ok(Client {
+            url: config.server_url.clone(),
+            creds,
+            transport,
+            seq,
+        })
+    }
+
+    /// A fresh `req_seq` (see [`crate::reqseq`]).
+    pub fn next_req_seq(&self) -> String {
+        self.seq.next()
+    }
+
+    /// The device's account name.
+    pub fn account(&self) -> &str {
+        &self.creds.account
+    }
+
+    /// Sends one request and returns its verified answer.
+    ///
+    /// An empty `req_seq` is first replaced by a fresh one, written back into
+    /// `req` so the caller can query or revoke with it whatever happens.
+    /// Field rules are checked before anything is sent.
+    pub fn send<R: Request>(&self, req: &mut R) -> Result<R::Response, Error> {
+        if req.req_seq().is_empty() {
+            req.set_req_seq(self.seq.next());
+        }
+        req.check()?;
+        let plain = req.to_xml(&self.creds.dsn);
+        let envelope = RequestEnvelope::seal(&self.creds, R::REQUEST_TYPE, &plain)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let body = self
+            .transport
+            .post(&self.url, envelope.to_xml().as_bytes())
+            .map_err(|e| match e {
+                TransportError::NotSent(why) => Error::NotSent(why),
+                TransportError::Unknown(why) => Error::OutcomeUnknown(why),
+            })?;
+        self.open::<R>(req.req_seq(), &body)
+    }
+
+    /// Opens an answer body: signature, decryption, message, and the checks
+    /// that tie it to our request.
+    fn open<R: Request>(&self, req_seq: &str, body: &[u8]) -> Result<R::Response, Error> {
+        let malformed = |why: String| Error::Rejected(Rejection::Malformed(why));
+        let text = std::str::from_utf8(body).map_err(|_| malformed("body is not UTF-8".into()))?;
+        let env = ResponseEnvelope::parse(text).map_err(|e| malformed(e.to_string()))?;
+        let plain = env.open(&self.creds.dsn).map_err(|e| match e {
+            crate::protocol::EnvelopeError::BadSignature => {
+                Error::Rejected(Rejection::BadSignature)
+            }
+            other => malformed(other.to_string()),
+        })?;
+        let resp = R::Response::from_xml(&plain).map_err(|e| malformed(e.to_string()))?;
+        check_answers(R::RESPONSE_TYPE, req_seq, resp.head())?;
+        if resp.head().is_refusal() {
+            let head = resp.head();
+            return Err(Error::Refused(Refusal {
+                code: head.code.clone().unwrap_or_default(),
+                msg: head.msg.clone().unwrap_or_default(),
+                status: resp.status().cloned(),
+                trans_seq: resp.trans_seq().map(str::to_string),
+            }));
+        }
+        Ok(resp)
+    }
+
+    /// 4.1 — barcode payment. One attempt; see the payment flow for a
+    /// payment that settles.
+    pub fn pay(&self, req: &mut PayRequest) -> Result<PayResponse, Error> {
+        self.send(req)
+    }
+
+    /// 4.2 — a barcode payment's state.
+    pub fn query_pay(&self, req: &mut QueryPayRequest) -> Result<PayResponse, Error> {
+        self.send(req)
+    }
+
+    /// 4.3 — refund (also for native, JS and H5 orders: 5.3, 6.3, 7.3).
+    pub fn refund(&self, req: &mut RefundRequest) -> Result<RefundResponse, Error> {
+        self.send(req)
+    }
+
+    /// 4.4 — a refund's state.
+    pub fn query_refund(&self, req: &mut QueryRefundRequest) -> Result<RefundResponse, Error> {
+        self.send(req)
+    }
+
+    /// 4.5 — revoke a payment (refunds it if paid, closes it otherwise).
+    pub fn revoke(&self, req: &mut RevokeRequest) -> Result<RevokeResponse, Error> {
+        self.send(req)
+    }
+
+    /// 5.1 — create a QR-code order; encode `pay_url` as a QR code.
+    pub fn native_pay(&self, req: &mut NativePayRequest) -> Result<NativePayResponse, Error> {
+        self.send(req)
+    }
+
+    /// 5.2 — a native, JS or H5 order's state.
+    pub fn native_query(&self, req: &mut NativeQueryRequest) -> Result<NativePayResponse, Error> {
+        self.send(req)
+    }
+
+    /// 6.1 — create a JS (in-app browser) order.
+    pub fn js_pay(&self, req: &mut JsPayRequest) -> Result<JsPayResponse, Error> {
+        self.send(req)
+    }
+
+    /// 7.1 — create an H5 (phone browser) order.
+    pub fn h5_pay(&self, req: &mut H5PayRequest) -> Result<H5PayResponse, Error> {
+        self.send(req)
+    }
+}
+
+/// Every `response_type` this library knows; an answer naming one of these
+/// other than the expected one answers a different operation. Names outside
+/// this list (the seed's examples also show `transaction_response`) are
+/// accepted, since the seed does not fix them.
+const KNOWN_RESPONSE_TYPES: &[&str] = &[
+    <PayRequest as Request>::RESPONSE_TYPE,
+    <QueryPayRequest as Request>::RESPONSE_TYPE,
+    <RefundRequest as Request>::RESPONSE_TYPE,
+    <QueryRefundRequest as Request>::RESPONSE_TYPE,
+    <RevokeRequest as Request>::RESPONSE_TYPE,
+    <NativePayRequest as Request>::RESPONSE_TYPE,
+    <NativeQueryRequest as Request>::RESPONSE_TYPE,
+    <JsPayRequest as Request>::RESPONSE_TYPE,
+    <H5PayRequest as Request>::RESPONSE_TYPE,
+];
+
+/// Ties an answer to our request (seed 4.1 response table: `req_seq` "服务器
+/// 返回该数据可用作校验"). Decision: `req_seq` is required and must equal
+/// ours byte for byte; without it a replayed answer could not be told apart.
+fn check_answers(
+    expected_type: &'static str,
+    req_seq: &str,
+    head: &crate::protocol::ResponseHead,
+) -> Result<(), Error> {
+    let found = head.req_seq.as_deref().unwrap_or("");
+    if found != req_seq {
+        return Err(Error::Rejected(Rejection::ReqSeqMismatch {
+            expected: req_seq.to_string(),
+            found: found.to_string(),
+        }));
+    }
+    if let Some(t) = head.response_type.as_deref() {
+        if t != expected_type && KNOWN_RESPONSE_TYPES.contains(&t) {
+            return Err(Error::Rejected(Rejection::WrongOperation {
+                expected: expected_type,
+                found: t.to_string(),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// A payment notification (seed 5.5) as received by the shop's server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedNotice {
+    /// The notice's fields.
+    pub notice: crate::protocol::OrderNotice,
+    /// True when it came in a `<response>` envelope whose signature verified
+    /// with this device's dsn; false for a plain `<data>` body, which must be
+    /// confirmed with [`Client::confirm_notice`] before it is believed.
+    pub signed: bool,
+}
+
+impl Client {
+    /// Reads a notification body in either form the platform may send
+    /// (DESIGN.md: a signed `<response>` envelope, or a plain `<data>`).
+    /// A bad signature is [`Rejection::BadSignature`]; anything unreadable is
+    /// [`Rejection::Malformed`].
+    pub fn read_notice(&self, body: &[u8]) -> Result<ReceivedNotice, Error> {
+        let malformed = |why: String| Error::Rejected(Rejection::Malformed(why));
+        let text = std::str::from_utf8(body).map_err(|_| malformed("body is not UTF-8".into()))?;
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        let is_envelope = crate::protocol::xml::Fields::parse(trimmed, None)
+            .map(|f| f.root() == "response")
+            .unwrap_or(false);
+        let (plain, signed) = if is_envelope {
+            let env = ResponseEnvelope::parse(trimmed).map_err(|e| malformed(e.to_string()))?;
+            let plain = env.open(&self.creds.dsn).map_err(|e| match e {
+                crate::protocol::EnvelopeError::BadSignature => {
+                    Error::Rejected(Rejection::BadSignature)
+                }
+                other => malformed(other.to_string()),
+            })?;
+            (plain, true)
+        } else {
+            (trimmed.to_string(), false)
+        };
+        let notice =
+            crate::protocol::OrderNotice::from_xml(&plain).map_err(|e| malformed(e.to_string()))?;
+        Ok(ReceivedNotice { notice, signed })
+    }
+
+    /// Confirms a notice with the platform (5.2 query by the notice's
+    /// `req_seq`): Ok only when the order is paid and its `trans_seq` (and
+    /// `total_fee`, when the notice gives one) match the notice.
+    pub fn confirm_notice(
+        &self,
+        notice: &crate::protocol::OrderNotice,
+    ) -> Result<NativePayResponse, Error> {
+        let ori_seq = notice.req_seq.clone().unwrap_or_default();
+        let mut q = NativeQueryRequest {
+            req_seq: String::new(),
+            channel: None,
+            ori_seq,
+        };
+        let answer = self.native_query(&mut q)?;
+        let paid = answer.status == Some(crate::protocol::Status::Success);
+        let same_order = answer.trans_seq.is_some() && answer.trans_seq == notice.trans_seq;
+        let same_fee = notice.total_fee.is_none() || notice.total_fee == answer.total_fee;
+        if paid && same_order && same_fee {
+            Ok(answer)
+        } else {
+            Err(Error::Rejected(Rejection::Malformed(
+                "the platform does not confirm this notice".into(),
+            )))
+        }
+    }
+}
+
+/// The reply the platform expects to a notice (seed 5.5): `Y` stops its
+/// retries. Answer `Y` to a duplicate too.
+pub fn notice_reply(accepted: bool, message: &str) -> String {
+    crate::protocol::NoticeReply {
+        result: accepted,
+        message: message.to_string(),
+    }
+    .to_xml()
+}

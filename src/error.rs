@@ -1,0 +1,120 @@
+//! The one error type of the Rust API, shaped by what the caller must do next.
+//!
+//! | variant | was the request sent? | what the caller knows |
+//! |---|---|---|
+//! | [`Error::Config`] | no | the client itself is misconfigured |
+//! | [`Error::InvalidInput`] | no | a field broke a rule; fix the input |
+//! | [`Error::NotSent`] | no | the network failed before the request left; safe to retry |
+//! | [`Error::OutcomeUnknown`] | maybe | sent, no answer: query before concluding |
+//! | [`Error::Rejected`] | yes | an answer came but cannot be trusted: query before concluding |
+//! | [`Error::Refused`] | yes | the platform answered `result=N` |
+
+use crate::protocol::{FieldError, Status};
+
+/// Why an answer was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The response signature does not verify: altered, forged, or a wrong key.
+    BadSignature,
+    /// The answer echoes another request's `req_seq` (e.g. a replayed answer).
+    ReqSeqMismatch {
+        /// Ours.
+        expected: String,
+        /// The answer's (empty when absent).
+        found: String,
+    },
+    /// The answer is for a different operation (`response_type`).
+    WrongOperation {
+        /// What we asked for.
+        expected: &'static str,
+        /// What came back.
+        found: String,
+    },
+    /// The body is not a readable envelope or message.
+    Malformed(String),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::BadSignature => f.write_str("response signature does not verify"),
+            Rejection::ReqSeqMismatch { expected, found } => write!(
+                f,
+                "response answers req_seq '{found}', not ours '{expected}'"
+            ),
+            Rejection::WrongOperation { expected, found } => {
+                write!(f, "response is a '{found}', expected '{expected}'")
+            }
+            Rejection::Malformed(why) => write!(f, "malformed response: {why}"),
+        }
+    }
+}
+
+/// A business refusal: the platform answered `result=N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `code`, e.g. `E20001`.
+    pub code: String,
+    /// `msg`: the platform's words.
+    pub msg: String,
+    /// `status` when the answer carried one. Only an explicit
+    /// [`Status::Failed`] says that no money was taken.
+    pub status: Option<Status>,
+    /// `trans_seq` when the answer carried one.
+    pub trans_seq: Option<String>,
+}
+
+/// Everything that can go wrong in one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The client configuration is unusable (nothing sent).
+    Config(String),
+    /// A request field breaks a rule of the seed (nothing sent).
+    InvalidInput(FieldError),
+    /// The transport failed before the request left (nothing sent; retry is safe).
+    NotSent(String),
+    /// The request may have reached the platform but no answer came
+    /// (timeout, dropped connection, HTTP error status).
+    OutcomeUnknown(String),
+    /// An answer came but was not accepted.
+    Rejected(Rejection),
+    /// The platform refused (`result=N`).
+    Refused(Refusal),
+}
+
+impl Error {
+    /// True when the request may have taken effect but we do not know the
+    /// outcome: the caller must query before concluding anything.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown(_) | Error::Rejected(_))
+    }
+
+    /// True when nothing reached the platform.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(
+            self,
+            Error::Config(_) | Error::InvalidInput(_) | Error::NotSent(_)
+        )
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Config(why) => write!(f, "configuration: {why}"),
+            Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
+            Error::NotSent(why) => write!(f, "not sent: {why}"),
+            Error::OutcomeUnknown(why) => write!(f, "outcome unknown: {why}"),
+            Error::Rejected(r) => write!(f, "answer rejected: {r}"),
+            Error::Refused(r) => write!(f, "refused by the platform: {} {}", r.code, r.msg),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::InvalidInput(e)
+    }
+}

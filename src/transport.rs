@@ -1,0 +1,131 @@
+//! HTTP transport: one POST, one body back, with the failure classified by
+//! whether the request could have reached the platform.
+//!
+//! [`Transport`] is the seam where tests inject faults; [`HttpTransport`]
+//! is the real one (ureq: keep-alive connection pool, timeouts, optional
+//! proxy, https with certificate verification always on).
+
+use std::time::Duration;
+
+/// Most bytes of an answer read from the network (an answer is a few KiB).
+pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
+
+/// A failed exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// The request certainly did not leave (bad URL, DNS failure, refused
+    /// or timed-out connect, TLS handshake failure).
+    NotSent(String),
+    /// The request may have been delivered (timeout while waiting, connection
+    /// dropped, HTTP status other than 200, oversized answer).
+    Unknown(String),
+}
+
+/// Sends one request body and returns the answer body of an HTTP 200.
+pub trait Transport: Send + Sync {
+    /// POSTs `body` (`text/xml; charset=UTF-8`) to `url`.
+    fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
+
+/// Settings for [`HttpTransport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Time to establish a connection (TCP, proxy, TLS).
+    pub connect_timeout: Duration,
+    /// Time to send the request and receive the whole answer.
+    pub read_timeout: Duration,
+    /// `http://host:port` of a proxy, or none.
+    pub proxy: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(20),
+            proxy: None,
+        }
+    }
+}
+
+/// The real transport: a ureq agent whose connections are kept alive and
+/// reused between calls.
+pub struct HttpTransport {
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpTransport")
+    }
+}
+
+impl HttpTransport {
+    /// Builds the agent. Fails only for an unusable proxy URL.
+    pub fn new(settings: &HttpSettings) -> Result<Self, String> {
+        let proxy = match &settings.proxy {
+            None => None,
+            Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("proxy '{p}': {e}"))?),
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // Only the configured proxy, never one picked up from the environment.
+            .proxy(proxy)
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_send_request(Some(settings.read_timeout))
+            .timeout_send_body(Some(settings.read_timeout))
+            .timeout_recv_response(Some(settings.read_timeout))
+            .timeout_recv_body(Some(settings.read_timeout))
+            .max_redirects(0)
+            .max_idle_connections_per_host(8)
+            .user_agent(concat!("ystpay/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(HttpTransport {
+            agent: config.into(),
+        })
+    }
+}
+
+/// Classifies a ureq error by whether the request could have been delivered.
+fn classify(e: ureq::Error) -> TransportError {
+    use std::io::ErrorKind as K;
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    let text = e.to_string();
+    match e {
+        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl | E::HostNotFound | E::ConnectionFailed => {
+            TransportError::NotSent(text)
+        }
+        E::Tls(_) | E::Pem(_) | E::Rustls(_) => TransportError::NotSent(text),
+        E::Timeout(T::Resolve) | E::Timeout(T::Connect) => TransportError::NotSent(text),
+        E::Io(ref io)
+            if matches!(
+                io.kind(),
+                K::ConnectionRefused | K::AddrNotAvailable | K::NotFound | K::AddrInUse
+            ) =>
+        {
+            TransportError::NotSent(text)
+        }
+        _ => TransportError::Unknown(text),
+    }
+}
+
+impl Transport for HttpTransport {
+    fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let mut resp = self
+            .agent
+            .post(url)
+            .header("Content-Type", "text/xml; charset=UTF-8")
+            .send(body)
+            .map_err(classify)?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(TransportError::Unknown(format!("HTTP status {status}")));
+        }
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| TransportError::Unknown(format!("reading the answer: {e}")))
+    }
+}
