@@ -404,9 +404,7 @@ impl Client {
         if paid && same_order && same_fee {
             Ok(answer)
         } else {
-            Err(Error::Rejected(Rejection::Malformed(
-                "the platform does not confirm this notice".into(),
-            )))
+            Err(Error::Rejected(Rejection::Unconfirmed))
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum Rejection {
     },
     /// The body is not a readable envelope or message.
     Malformed(String),
+    /// A notification the platform's own records do not confirm.
+    Unconfirmed,
 }
 
 impl std::fmt::Display for Rejection {
@@ -46,6 +48,9 @@ impl std::fmt::Display for Rejection {
                 write!(f, "response is a '{found}', expected '{expected}'")
             }
             Rejection::Malformed(why) => write!(f, "malformed response: {why}"),
+            Rejection::Unconfirmed => {
+                f.write_str("the platform does not confirm this notification")
+            }
         }
     }
 }
