@@ -6,6 +6,7 @@
 //! [`Error::Refused`]. It never retries and never guesses: deciding what an
 //! unclear outcome means is the payment flow's job.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,8 +47,30 @@ pub struct ClientConfig {
     /// across the merchant's registers (see [`crate::reqseq`]).
     pub register_no: Option<u16>,
     /// Permit `http://` to a host other than loopback. The payload is
-    /// encrypted and signed either way; `https://` adds certificate checks.
+    /// encrypted and signed either way, but the dsn travels in clear in every
+    /// request and is also the response key (seed 2.5, 2.6): on plain http an
+    /// on-path attacker can forge answers. Only `https://` (certificate
+    /// checked) makes answers trustworthy; see `docs/SECURITY.md`.
     pub allow_http: bool,
+    /// A PEM file of CA certificates to trust for `https://` instead of the
+    /// built-in Mozilla roots (a platform installed with a private CA).
+    /// `None`: the built-in roots. Certificates are always verified.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The password, private key and dsn are zeroed in memory when a
+/// configuration is dropped.
+impl Drop for ClientConfig {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        if let Some(p) = self.password.as_mut() {
+            p.zeroize();
+        }
+        self.private_key.zeroize();
+        if let Some(d) = self.dsn.as_mut() {
+            d.zeroize();
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -63,6 +86,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("proxy", &self.proxy)
             .field("register_no", &self.register_no)
             .field("allow_http", &self.allow_http)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -82,6 +106,7 @@ impl ClientConfig {
             proxy: None,
             register_no: None,
             allow_http: false,
+            ca_file: None,
         }
     }
 
@@ -175,6 +200,7 @@ impl Client {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             proxy: config.proxy.clone(),
+            ca_file: config.ca_file.clone(),
         };
         let transport = HttpTransport::new(&http).map_err(Error::Config)?;
         Client::with_transport(config, Arc::new(transport))

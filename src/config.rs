@@ -120,6 +120,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "1 to allow http:// to a non-loopback host (default 0)",
     ),
     (
+        "ca_file",
+        "PEM file of CA certificates trusted for https:// instead of the built-in roots",
+    ),
+    (
         "encoding",
         "utf-8 (default) or gbk: strings across the C ABI",
     ),
@@ -190,8 +194,18 @@ impl Settings {
     }
 
     /// Builds settings from `(key, value, line)` triples (line 0 when the
-    /// pair did not come from a file, e.g. a command-line flag).
-    pub fn from_pairs(pairs: Vec<(String, String, usize)>) -> Result<Settings, ConfigError> {
+    /// pair did not come from a file, e.g. a command-line flag). Every value
+    /// is zeroed once read, so a secret survives only inside the settings
+    /// (whose [`ClientConfig`] zeroes it in turn when dropped).
+    pub fn from_pairs(mut pairs: Vec<(String, String, usize)>) -> Result<Settings, ConfigError> {
+        let result = Settings::from_pairs_ref(&pairs);
+        for (_, value, _) in pairs.iter_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+        result
+    }
+
+    fn from_pairs_ref(pairs: &[(String, String, usize)]) -> Result<Settings, ConfigError> {
         let mut s = Settings {
             client: ClientConfig::new("", "", "", ""),
             encoding: Encoding::Utf8,
@@ -202,8 +216,10 @@ impl Settings {
         };
         s.client.password = None;
         for (key, value, line) in pairs {
-            s.set(&key, &value)
-                .map_err(|message| ConfigError { line, message })?;
+            s.set(key, value).map_err(|message| ConfigError {
+                line: *line,
+                message,
+            })?;
         }
         for (key, present) in [
             ("server_url", !s.client.server_url.is_empty()),
@@ -251,6 +267,7 @@ impl Settings {
             "allow_http" => {
                 c.allow_http = parse_bool(value).ok_or_else(|| format!("'{key}' must be 0 or 1"))?
             }
+            "ca_file" => c.ca_file = (!value.is_empty()).then(|| PathBuf::from(value)),
             "encoding" => {
                 self.encoding = match value.to_ascii_lowercase().as_str() {
                     "utf-8" | "utf8" => Encoding::Utf8,

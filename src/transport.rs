@@ -5,6 +5,7 @@
 //! is the real one (ureq: keep-alive connection pool, timeouts, optional
 //! proxy, https with certificate verification always on).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Most bytes of an answer read from the network (an answer is a few KiB).
@@ -36,6 +37,9 @@ pub struct HttpSettings {
     pub read_timeout: Duration,
     /// `http://host:port` of a proxy, or none.
     pub proxy: Option<String>,
+    /// PEM file of CA certificates trusted instead of the built-in Mozilla
+    /// roots, or none for the built-in roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -44,8 +48,31 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(20),
             proxy: None,
+            ca_file: None,
         }
     }
+}
+
+/// Reads a PEM file of CA certificates into ureq's root set. A file that
+/// cannot be read, does not parse, or holds no certificate is an error: a
+/// typo must not silently fall back to other roots.
+fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("ca_file '{}': {e}", path.display()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(format!("ca_file '{}': {e}", path.display())),
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_file '{}' holds no PEM certificate",
+            path.display()
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
 }
 
 /// The real transport: a ureq agent whose connections are kept alive and
@@ -61,21 +88,38 @@ impl std::fmt::Debug for HttpTransport {
 }
 
 impl HttpTransport {
-    /// Builds the agent. Fails only for an unusable proxy URL.
+    /// Builds the agent. Fails for an unusable proxy URL or CA file.
+    ///
+    /// Every phase has a deadline: resolving and connecting (TLS handshake
+    /// included) within `connect_timeout`, each of sending the request,
+    /// waiting for the answer's head and reading its body within
+    /// `read_timeout`, and the whole exchange within `connect_timeout +
+    /// read_timeout`, so a server trickling bytes cannot hold the till.
     pub fn new(settings: &HttpSettings) -> Result<Self, String> {
         let proxy = match &settings.proxy {
             None => None,
             Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("proxy '{p}': {e}"))?),
         };
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &settings.ca_file {
+            tls = tls.root_certs(load_roots(path)?);
+        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // Only the configured proxy, never one picked up from the environment.
             .proxy(proxy)
+            .tls_config(tls.build())
+            .timeout_resolve(Some(settings.connect_timeout))
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_send_request(Some(settings.read_timeout))
             .timeout_send_body(Some(settings.read_timeout))
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_recv_body(Some(settings.read_timeout))
+            .timeout_per_call(Some(
+                settings
+                    .connect_timeout
+                    .saturating_add(settings.read_timeout),
+            ))
             .max_redirects(0)
             .max_idle_connections_per_host(8)
             .user_agent(concat!("ystpay/", env!("CARGO_PKG_VERSION")))
