@@ -17,10 +17,13 @@ pub const MAX_DEPTH: usize = 8;
 ///
 /// `&`, `<`, `>`, `"` and `'` become entity references, so a value such as
 /// `奶油曲奇 & 小石头 <"1">` survives any conforming XML parser unchanged.
+/// A carriage return becomes `&#xD;`: a literal CR is turned into LF by
+/// every XML parser's end-of-line handling (XML 1.0 §2.11), so without the
+/// reference a value holding `\r` would not reach the other side intact.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text
         .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r'))
     {
         return Cow::Borrowed(text);
     }
@@ -32,6 +35,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
             c => out.push(c),
         }
     }
@@ -230,6 +234,17 @@ mod tests {
         assert!(doc.contains("&amp;") && doc.contains("&lt;") && doc.contains("&quot;"));
         let f = Fields::parse(&doc, Some("data")).unwrap();
         assert_eq!(f.get("goods"), Some("奶油曲奇 & 小石头 <\"1\"> 'x'"));
+    }
+
+    /// Found by the property tests: a CR inside a value came back as LF.
+    #[test]
+    fn carriage_returns_survive() {
+        for value in ["a\rb", "a\r\nb", "\r\r\nx\n\r"] {
+            let mut w = XmlWriter::new("data");
+            w.field("reason", &format!("x{value}y"));
+            let f = Fields::parse(&w.finish(), Some("data")).unwrap();
+            assert_eq!(f.get("reason"), Some(format!("x{value}y").as_str()));
+        }
     }
 
     #[test]
