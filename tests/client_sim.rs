@@ -508,8 +508,11 @@ fn answer_to_another_operation_is_rejected() {
     );
 }
 
+/// What the receiver saw: (signed?, req_seq or error) per notice.
+type Seen = Arc<Mutex<Vec<(bool, String)>>>;
+
 /// A loopback notification receiver: answers N to the first notice, Y after.
-fn receiver(c: Arc<Client>) -> (String, Arc<Mutex<Vec<(bool, String)>>>) {
+fn receiver(c: Arc<Client>) -> (String, Seen) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/notify", l.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
