@@ -146,12 +146,35 @@ fn classify(e: ureq::Error) -> TransportError {
             if matches!(
                 io.kind(),
                 K::ConnectionRefused | K::AddrNotAvailable | K::NotFound | K::AddrInUse
-            ) =>
+            ) || tls_handshake_refused(io) =>
         {
             TransportError::NotSent(text)
         }
         _ => TransportError::Unknown(text),
     }
+}
+
+/// True when `io` is a TLS error that can only happen during the handshake
+/// (the server's certificate was refused, or no common protocol): the
+/// request is written only after the handshake, and 0-RTT early data is
+/// never enabled, so nothing was sent. Other TLS errors (a bad record or an
+/// alert while the answer is read) may come after the request left and stay
+/// "unknown".
+fn tls_handshake_refused(io: &std::io::Error) -> bool {
+    use rustls::Error as R;
+    let Some(inner) = io.get_ref() else {
+        return false;
+    };
+    matches!(
+        inner.downcast_ref::<R>(),
+        Some(
+            R::InvalidCertificate(_)
+                | R::NoCertificatesPresented
+                | R::UnsupportedNameType
+                | R::PeerIncompatible(_)
+                | R::InvalidCertRevocationList(_)
+        )
+    )
 }
 
 impl Transport for HttpTransport {
