@@ -386,8 +386,18 @@ impl Client {
     /// (DESIGN.md: a signed `<response>` envelope, or a plain `<data>`).
     /// A bad signature is [`Rejection::BadSignature`]; anything unreadable is
     /// [`Rejection::Malformed`].
+    ///
+    /// A body longer than [`crate::transport::MAX_RESPONSE_BYTES`] is
+    /// refused unread, like an oversized answer.
     pub fn read_notice(&self, body: &[u8]) -> Result<ReceivedNotice, Error> {
         let malformed = |why: String| Error::Rejected(Rejection::Malformed(why));
+        if body.len() as u64 > crate::transport::MAX_RESPONSE_BYTES {
+            return Err(malformed(format!(
+                "notification of {} bytes is larger than {}",
+                body.len(),
+                crate::transport::MAX_RESPONSE_BYTES
+            )));
+        }
         let text = std::str::from_utf8(body).map_err(|_| malformed("body is not UTF-8".into()))?;
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         let is_envelope = crate::protocol::xml::Fields::parse(trimmed, None)

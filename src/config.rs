@@ -136,6 +136,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Largest configuration file [`Settings::load`] reads (a real one is a few
+/// hundred bytes; this bounds what a wrong path can make it read).
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+
 const SECRET_KEYS: &[&str] = &["pass", "private_key", "dsn"];
 
 /// Splits INI text into `(key, value, line)` triples, keys lower-cased.
@@ -184,13 +188,33 @@ impl Settings {
         Settings::from_pairs(parse_pairs(text)?)
     }
 
-    /// Reads a configuration file.
+    /// Reads a configuration file (at most [`MAX_CONFIG_BYTES`]). The text
+    /// read is zeroed once parsed, since it holds the password and key.
     pub fn load(path: &std::path::Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        use std::io::Read as _;
+        let cannot = |e: std::io::Error| ConfigError {
             line: 0,
             message: format!("cannot read {}: {e}", path.display()),
+        };
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        file.take(MAX_CONFIG_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(ConfigError {
+                line: 0,
+                message: format!(
+                    "{} is larger than {MAX_CONFIG_BYTES} bytes: not a configuration file",
+                    path.display()
+                ),
+            });
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| ConfigError {
+            line: 0,
+            message: format!("{} is not UTF-8 text", path.display()),
         })?;
-        Settings::parse(&text)
+        Settings::parse(text)
     }
 
     /// Builds settings from `(key, value, line)` triples (line 0 when the

@@ -281,3 +281,40 @@ fn an_oversized_answer_is_refused() {
     .unwrap();
     assert!(matches!(pay(&c), Err(Error::OutcomeUnknown(_))));
 }
+
+/// A small compressed answer that inflates past the limit (a "zip bomb")
+/// is cut off at the limit too: the limit counts decoded bytes.
+#[test]
+fn a_compressed_bomb_is_cut_off() {
+    use flate2::write::GzEncoder;
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&chunk).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 200_000);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Some(Ok(tcp)) = listener.incoming().next() {
+            let mut r = BufReader::new(tcp.try_clone().unwrap());
+            let _ = read_request(&mut r);
+            let mut w = tcp;
+            let _ = write!(
+                w,
+                "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+                bomb.len()
+            );
+            let _ = w.write_all(&bomb);
+        }
+    });
+    let c = Client::new(&config(&format!(
+        "http://127.0.0.1:{port}/ystpay/service/unitive.api"
+    )))
+    .unwrap();
+    match pay(&c) {
+        Err(Error::OutcomeUnknown(why)) => assert!(why.contains("reading the answer"), "{why}"),
+        other => panic!("bomb not cut off: {other:?}"),
+    }
+}
