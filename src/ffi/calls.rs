@@ -401,7 +401,7 @@ unsafe fn read_items(
     items: *const ystpay_prod_item,
     count: i32,
 ) -> Result<Vec<ProdItem>, Failure> {
-    if count < 0 || count > MAX_ITEMS {
+    if !(0..=MAX_ITEMS).contains(&count) {
         return Err(Failure::new(
             YSTPAY_ERR_INVALID_ARGUMENT,
             format!("item_count must be 0 to {MAX_ITEMS}"),
@@ -494,7 +494,7 @@ pub unsafe extern "system" fn ystpay_pay(
         let a = answer(c.client.pay(&mut req))?;
         let rec = payment_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -534,7 +534,7 @@ pub unsafe extern "system" fn ystpay_query_pay(
         let a = answer(c.client.query_pay(&mut req))?;
         let rec = payment_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -578,7 +578,7 @@ pub unsafe extern "system" fn ystpay_refund(
         let a = answer(c.client.refund(&mut req))?;
         let rec = refund_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -617,7 +617,7 @@ pub unsafe extern "system" fn ystpay_query_refund(
         let a = answer(c.client.query_refund(&mut req))?;
         let rec = refund_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -661,7 +661,7 @@ pub unsafe extern "system" fn ystpay_revoke(
         let a = answer(c.client.revoke(&mut req))?;
         let rec = revoke_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -706,7 +706,7 @@ pub unsafe extern "system" fn ystpay_native_pay(
         let a = answer(c.client.native_pay(&mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -746,7 +746,7 @@ pub unsafe extern "system" fn ystpay_native_query(
         let a = answer(c.client.native_query(&mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -789,7 +789,7 @@ pub unsafe extern "system" fn ystpay_js_pay(
         let a = answer(c.client.js_pay(&mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }
@@ -835,7 +835,7 @@ pub unsafe extern "system" fn ystpay_h5_pay(
         let a = answer(c.client.h5_pay(&mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }

@@ -100,7 +100,7 @@ pub unsafe extern "system" fn ystpay_notice_read(
         w.opt_text(&mut rec.server_time, n.server_time.as_deref());
         rec.truncated = w.truncated as i32;
         // SAFETY: checked above.
-        unsafe { deliver(out, rec) };
+        unsafe { deliver(out, &rec) };
         Ok(())
     })
 }

@@ -359,9 +359,15 @@ pub fn blank<T: Record>() -> Box<T> {
 ///
 /// # Safety
 /// `p` points to a writable record of type `T` (checked with [`check_size`]).
-pub unsafe fn deliver<T: Record>(p: *mut T, rec: Box<T>) {
-    // SAFETY: caller contract; unaligned-tolerant.
-    unsafe { p.write_unaligned(*rec) };
+pub unsafe fn deliver<T: Record>(p: *mut T, rec: &T) {
+    // SAFETY: caller contract; a byte copy tolerates unaligned records.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (rec as *const T).cast::<u8>(),
+            p.cast::<u8>(),
+            std::mem::size_of::<T>(),
+        )
+    };
 }
 
 #[cfg(test)]
