@@ -196,8 +196,8 @@ static int32_t pay(ystpay_client *c, const char *req_seq, int64_t fee, const cha
 static void test_version(void)
 {
     CHECK(strcmp(ystpay_version(), YSTPAY_VERSION_STRING) == 0, "version string matches header");
-    CHECK(ystpay_version_number() == YSTPAY_VERSION_NUMBER, "version number matches header");
-    CHECK(YSTPAY_VERSION_NUMBER ==
+    CHECK(ystpay_version_number() == YSTPAY_HEADER_VERSION, "version number matches header");
+    CHECK(YSTPAY_HEADER_VERSION ==
               YSTPAY_VERSION_MAJOR * 10000 + YSTPAY_VERSION_MINOR * 100 + YSTPAY_VERSION_PATCH,
           "version macros agree");
     CHECK(strcmp(ystpay_strerror(YSTPAY_OK), "ok") == 0, "strerror(OK)");

@@ -350,7 +350,7 @@
  * `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
  * `ystpay_version_number()` to detect a header/library mismatch.
  */
-#define YSTPAY_VERSION_NUMBER 100
+#define YSTPAY_HEADER_VERSION 100
 
 /**
  * A connection to the payment platform for one device (opaque).
@@ -1189,7 +1189,7 @@ const char *YSTPAY_CALL ystpay_version(void);
 
 /**
  * Returns the library's version as `MAJOR * 10000 + MINOR * 100 + PATCH`
- * (compare with `YSTPAY_VERSION_NUMBER`). Thread-safe.
+ * (compare with `YSTPAY_HEADER_VERSION`). Thread-safe.
  */
 uint32_t YSTPAY_CALL ystpay_version_number(void);
 

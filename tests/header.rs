@@ -28,6 +28,20 @@ fn every_export_is_declared_with_the_calling_convention() {
     assert_eq!(decls, marked);
 }
 
+/// Pascal, VB6 and PowerBuilder ignore case: no two names of the header may
+/// differ only in case (a `YSTPAY_X` macro next to a `ystpay_x` function).
+#[test]
+fn names_are_unique_ignoring_case() {
+    let mut seen = std::collections::HashMap::new();
+    let names = GENERATED
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.to_ascii_lowercase().starts_with("ystpay_") && !w.ends_with('_'));
+    for name in names {
+        let prev = seen.entry(name.to_ascii_lowercase()).or_insert(name);
+        assert_eq!(*prev, name, "'{prev}' and '{name}' differ only in case");
+    }
+}
+
 /// Compiles a translation unit that includes the header and checks the
 /// version macros against the compile-time view of the records.
 #[cfg(unix)]
@@ -38,8 +52,8 @@ fn header_compiles_as_strict_c_and_cxx() {
     let unit = "#include \"ystpay.h\"\n\
                 typedef char check_payment[sizeof(ystpay_payment_result) == YSTPAY_PAYMENT_RESULT_SIZE ? 1 : -1];\n\
                 typedef char check_order[sizeof(ystpay_order_result) == YSTPAY_ORDER_RESULT_SIZE ? 1 : -1];\n\
-                typedef char check_version[YSTPAY_VERSION_NUMBER == YSTPAY_VERSION_MAJOR * 10000 + YSTPAY_VERSION_MINOR * 100 + YSTPAY_VERSION_PATCH ? 1 : -1];\n\
-                int main(void) { return ystpay_version_number() == YSTPAY_VERSION_NUMBER ? 0 : 1; }\n";
+                typedef char check_version[YSTPAY_HEADER_VERSION == YSTPAY_VERSION_MAJOR * 10000 + YSTPAY_VERSION_MINOR * 100 + YSTPAY_VERSION_PATCH ? 1 : -1];\n\
+                int main(void) { return ystpay_version_number() == YSTPAY_HEADER_VERSION ? 0 : 1; }\n";
     let c = dir.join("header_check.c");
     let cpp = dir.join("header_check.cpp");
     std::fs::write(&c, unit).unwrap();

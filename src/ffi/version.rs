@@ -10,7 +10,7 @@ pub const YSTPAY_VERSION_MINOR: u32 = 1;
 pub const YSTPAY_VERSION_PATCH: u32 = 0;
 /// `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
 /// `ystpay_version_number()` to detect a header/library mismatch.
-pub const YSTPAY_VERSION_NUMBER: u32 = 100;
+pub const YSTPAY_HEADER_VERSION: u32 = 100;
 // `YSTPAY_VERSION_STRING` (the text `ystpay_version()` returns) is written
 // into the header by build.rs from Cargo.toml: cbindgen cannot emit string
 // constants.
@@ -34,7 +34,7 @@ const _: () = {
     assert!(YSTPAY_VERSION_MINOR == parse(env!("CARGO_PKG_VERSION_MINOR")));
     assert!(YSTPAY_VERSION_PATCH == parse(env!("CARGO_PKG_VERSION_PATCH")));
     assert!(
-        YSTPAY_VERSION_NUMBER
+        YSTPAY_HEADER_VERSION
             == YSTPAY_VERSION_MAJOR * 10000 + YSTPAY_VERSION_MINOR * 100 + YSTPAY_VERSION_PATCH
     );
 };
@@ -50,8 +50,8 @@ pub extern "system" fn ystpay_version() -> *const c_char {
 }
 
 /// Returns the library's version as `MAJOR * 10000 + MINOR * 100 + PATCH`
-/// (compare with `YSTPAY_VERSION_NUMBER`). Thread-safe.
+/// (compare with `YSTPAY_HEADER_VERSION`). Thread-safe.
 #[no_mangle]
 pub extern "system" fn ystpay_version_number() -> u32 {
-    YSTPAY_VERSION_NUMBER
+    YSTPAY_HEADER_VERSION
 }
