@@ -175,11 +175,31 @@ impl ClientConfig {
     }
 }
 
+/// The client's credentials, zeroed in memory when the client is dropped.
+/// (A wrapper rather than a `Drop` on [`Credentials`] itself, so that code
+/// moving a field out of a `Credentials` keeps compiling.)
+struct ZeroizingCredentials(Credentials);
+
+impl Drop for ZeroizingCredentials {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.0.private_key.zeroize();
+        self.0.dsn.zeroize();
+    }
+}
+
+impl std::ops::Deref for ZeroizingCredentials {
+    type Target = Credentials;
+    fn deref(&self) -> &Credentials {
+        &self.0
+    }
+}
+
 /// A connection to the platform for one device. Cheap to share: every
 /// method takes `&self` and may be called from several threads at once.
 pub struct Client {
     url: String,
-    creds: Credentials,
+    creds: ZeroizingCredentials,
     transport: Arc<dyn Transport>,
     seq: ReqSeqGen,
 }
@@ -188,7 +208,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("url", &self.url)
-            .field("creds", &self.creds)
+            .field("creds", &*self.creds)
             .finish()
     }
 }
@@ -216,7 +236,7 @@ impl Client {
         let seq = ReqSeqGen::new(config.register_no, &creds.dsn);
         Ok(Client {
             url: config.server_url.clone(),
-            creds,
+            creds: ZeroizingCredentials(creds),
             transport,
             seq,
         })

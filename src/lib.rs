@@ -1,13 +1,14 @@
 //! ystpay: the payment library cash registers link to, for WeChat Pay,
 //! Alipay and QQ Wallet through the 赢商通 (Yingshangtong) platform.
 //!
-//! Layers, data flowing top to bottom: `client` (one request → one verified,
+//! Layers, data flowing top to bottom: `ffi` (the C ABI) → `client` (one request → one verified,
 //! typed answer) → `transport` (HTTP) → `protocol` (wire format, no I/O).
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod protocol;
 pub mod reqseq;
 pub mod transport;

@@ -44,8 +44,8 @@ impl From<CryptoError> for EnvelopeError {
 
 /// A device's credentials, as the wire needs them.
 ///
-/// `Debug` shows the account only; the private key and dsn are zeroed when
-/// the value is dropped.
+/// `Debug` shows the account only. A [`crate::Client`] keeps its copy in a
+/// wrapper that zeroes the private key and dsn when the client is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// `account`: the device login (seed 2.5.1: 4–20 characters).
@@ -63,16 +63,6 @@ impl std::fmt::Debug for Credentials {
             .field("private_key", &"<redacted>")
             .field("dsn", &"<redacted>")
             .finish()
-    }
-}
-
-/// The private key and the dsn are zeroed in memory when credentials are
-/// dropped (the dsn is the response key: whoever has it can forge answers).
-impl Drop for Credentials {
-    fn drop(&mut self) {
-        use zeroize::Zeroize as _;
-        self.private_key.zeroize();
-        self.dsn.zeroize();
     }
 }
 
