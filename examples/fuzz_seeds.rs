@@ -246,6 +246,81 @@ fn main() {
                 journal=ystpay.db\r\nlog_file=ystpay.log\r\nlog_level=debug\r\nsettle_deadline_s=60\r\n";
     write(&dir, "config", full.as_bytes());
 
+    // The C entry points (fuzz target c_abi): selector byte (bit 7: GBK
+    // client; low nibble: function), then NUL-separated string arguments.
+    let join = |sel: u8, parts: &[&[u8]]| -> Vec<u8> {
+        let mut v = vec![sel];
+        v.extend(parts.join(&0u8));
+        v
+    };
+    let c_abi: Vec<Vec<u8>> = vec![
+        join(0x00, &[example.as_bytes()]),
+        join(
+            0x01,
+            &[
+                b"http://127.0.0.1:9/x",
+                b"demo",
+                b"demo123",
+                b"0123456789ABCDEF",
+                b"5000",
+                b"20000",
+            ],
+        ),
+        join(
+            0x81,
+            &[
+                b"http://127.0.0.1:9/x",
+                b"\xc9\xcc\xbb\xa7",
+                b"demo123",
+                b"0123456789ABCDEF",
+                b"0",
+                b"0",
+            ],
+        ),
+        join(0x04, &["成功".as_bytes(), b"64"]),
+        join(0x84, &[b"\xb3\xc9\xb9\xa6", b"8"]),
+        join(0x05, &[b"", b"100", b"134567890123456701", b"W"]),
+        join(0x85, &[b"P1", b"1760", b"134567890123456701", b""]),
+        join(0x06, &[b"", b"20240101000000000001", b""]),
+        join(
+            0x07,
+            &[b"", b"15042118055639386597", b"1", "退货 & <>".as_bytes()],
+        ),
+        join(
+            0x87,
+            &[b"", b"15042118055639386597", b"1", b"\xcd\xcb\xbb\xf5"],
+        ),
+        join(0x08, &[b"", b"1", b"2"]),
+        join(0x09, &[b"", b"1", b"W", b""]),
+        join(0x0a, &[b"", b"1", b"300", b"A"]),
+        join(0x0b, &[b"", b"1", b""]),
+        join(0x0c, &[b"", b"1", b"W", b"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"]),
+        join(
+            0x0d,
+            &[
+                b"",
+                b"1",
+                b"W",
+                b"125.71.132.197",
+                b"http://xxx.com/call.html?xxx=xxxx",
+            ],
+        ),
+        join(0x0f, &[b"16"]),
+    ];
+    for seed in c_abi {
+        write(&dir, "c_abi", &seed);
+    }
+    if let Ok(entries) = std::fs::read_dir(dir.join("notice")) {
+        for e in entries.flatten() {
+            let body = std::fs::read(e.path()).expect("notice seed");
+            for sel in [0x02u8, 0x03] {
+                let mut v = vec![sel];
+                v.extend(&body);
+                write(&dir, "c_abi", &v);
+            }
+        }
+    }
+
     println!("{} exchanges recorded into {}", log.len(), dir.display());
     sim.shutdown();
 }
