@@ -438,11 +438,9 @@ fn untrusted_answers() {
 
     // A correctly signed "paid" answer for another req_seq (a replay).
     let dsn = ystpay::protocol::crypto::derive_dsn("demo", "0123456789ABCDEF", "demo123");
-    let replay = format!(
-        "<data><response_type>unitive_pay_response</response_type><req_seq>OLD</req_seq>\
-         <result>Y</result><trans_seq>1</trans_seq><total_fee>100</total_fee><status>S</status></data>"
-    );
-    let body = ystpay::protocol::ResponseEnvelope::seal(&dsn, "1", &replay)
+    let replay = "<data><response_type>unitive_pay_response</response_type><req_seq>OLD</req_seq>\
+         <result>Y</result><trans_seq>1</trans_seq><total_fee>100</total_fee><status>S</status></data>";
+    let body = ystpay::protocol::ResponseEnvelope::seal(&dsn, "1", replay)
         .unwrap()
         .to_xml()
         .into_bytes();
