@@ -360,6 +360,32 @@ fn configuration_errors() {
         new_client(CLOSED, "0123456789ABCDEF", 1234, 0).0,
         YSTPAY_ERR_INVALID_ARGUMENT
     );
+    assert_eq!(
+        new_client(CLOSED, "0123456789ABCDEF", 0, 8).0,
+        YSTPAY_ERR_INVALID_ARGUMENT
+    );
+    let (u, a, p, k) = (
+        cs(CLOSED),
+        cs("demo"),
+        cs("demo123"),
+        cs("0123456789ABCDEF"),
+    );
+    let mut h = ptr::null_mut();
+    // SAFETY: valid strings and out pointer; the timeout is the bad input.
+    let rc = unsafe {
+        ystpay_client_new(
+            u.as_ptr(),
+            a.as_ptr(),
+            p.as_ptr(),
+            k.as_ptr(),
+            -1,
+            0,
+            0,
+            0,
+            &mut h,
+        )
+    };
+    assert_eq!(rc, YSTPAY_ERR_INVALID_ARGUMENT);
     let mut c = ptr::null_mut();
     let text = cs("server_url=http://127.0.0.1:1/x\nacct=demo\npass=demo123\nprivate_key=0123456789ABCDEF\ncolour=blue\n");
     let missing = cs("/nonexistent/ystpay.ini");
@@ -432,6 +458,32 @@ fn untrusted_answers() {
     ] {
         sim.control().inject(fault.clone(), 1);
         assert_eq!(pay(c, None, 100, Some(code)), want, "{fault:?}");
+    }
+    // Plain notifications: for an order the platform does not know (its
+    // confirming query is refused), and for one that is not paid.
+    let (nq, w) = (cs("NQ1"), cs("W"));
+    // SAFETY: repr(C) records: all-zero is valid.
+    let mut order: Box<ystpay_order_result> = Box::new(unsafe { std::mem::zeroed() });
+    order.struct_size = YSTPAY_ORDER_RESULT_SIZE;
+    // SAFETY: valid strings and record.
+    let rc = unsafe { ystpay_native_pay(c, nq.as_ptr(), 1, 300, w.as_ptr(), &mut *order) };
+    assert_eq!(rc, YSTPAY_OK);
+    for (seq, want) in [
+        ("NOPE1", YSTPAY_ERR_REFUSED),
+        ("NQ1", YSTPAY_ERR_UNCONFIRMED),
+    ] {
+        let plain = format!(
+            "<data><request_type>native_order_notice</request_type><req_seq>{seq}</req_seq>\
+             <channel>W</channel><trans_seq>700001</trans_seq><total_fee>1</total_fee>\
+             <status>S</status><pay_time>2024-01-01 12:00:04</pay_time></data>"
+        );
+        // SAFETY: repr(C) record: all-zero is valid.
+        let mut n: Box<ystpay_notice> = Box::new(unsafe { std::mem::zeroed() });
+        n.struct_size = YSTPAY_NOTICE_SIZE;
+        // SAFETY: body with its length, sized record.
+        let rc =
+            unsafe { ystpay_notice_read(c, plain.as_ptr().cast(), plain.len() as i32, &mut *n) };
+        assert_eq!(rc, want, "plain notice for {seq}");
     }
     // SAFETY: live handle, freed once.
     unsafe { ystpay_client_free(c) };
