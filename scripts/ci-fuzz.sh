@@ -59,13 +59,13 @@ fi
 echo
 echo "== cargo deny"
 if ensure_cargo_tool cargo-deny cargo-deny; then
-  if cargo deny check licenses bans sources; then
+  if cargo deny check --hide-inclusion-graph licenses bans sources; then
     echo "cargo deny licenses bans sources: ok"
   else
     echo "FAILED: cargo deny licenses/bans/sources"
     failed=1
   fi
-  out=$(cargo deny check advisories 2>&1)
+  out=$(cargo deny check --hide-inclusion-graph advisories 2>&1)
   rc=$?
   if [ "$rc" = 0 ]; then
     echo "cargo deny advisories: ok"
