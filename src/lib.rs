@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod error;
+pub mod journal;
 pub mod protocol;
 pub mod reqseq;
 pub mod transport;
