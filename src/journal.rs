@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS ops(
     refund_seq  TEXT,
     pay_url     TEXT,
     expires_ms  INTEGER,
+    reason      TEXT,
+    owner       TEXT,
+    lease_ms    INTEGER,
     detail      TEXT NOT NULL DEFAULT '',
     created_ms  INTEGER NOT NULL,
     updated_ms  INTEGER NOT NULL,
@@ -324,6 +327,13 @@ pub struct OpRecord {
     pub updated_ms: i64,
     /// Its business day, `YYYY-MM-DD` China time.
     pub day: String,
+    /// For a refund: the reason sent (a retry must send the same one).
+    pub reason: Option<String>,
+    /// Which flow drives it now (an id per [`crate::flow::Payments`]).
+    pub owner: Option<String>,
+    /// Until when (Unix ms) the owner is known to be driving it; recovery
+    /// by another owner leaves it alone until then.
+    pub lease_ms: Option<i64>,
 }
 
 /// One request sent for an operation.
@@ -360,6 +370,12 @@ pub struct NewOp {
     pub parent_seq: Option<String>,
     /// For an order: when it stops being payable (Unix ms).
     pub expires_ms: Option<i64>,
+    /// For a refund: its reason.
+    pub reason: Option<String>,
+    /// The flow that will drive it.
+    pub owner: Option<String>,
+    /// Until when (Unix ms) the owner drives it.
+    pub lease_ms: Option<i64>,
 }
 
 impl NewOp {
@@ -375,6 +391,9 @@ impl NewOp {
             trans_seq: None,
             parent_seq: None,
             expires_ms: None,
+            reason: None,
+            owner: None,
+            lease_ms: None,
         }
     }
 }
@@ -479,7 +498,7 @@ impl std::fmt::Debug for Journal {
 
 const OP_COLUMNS: &str = "id, account, req_seq, kind, state, total_fee, channel, auth_code, \
      trans_seq, parent_seq, revoke_seq, refund_seq, pay_url, expires_ms, detail, created_ms, \
-     updated_ms, day";
+     updated_ms, day, reason, owner, lease_ms";
 
 fn read_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OpRecord, JournalError>> {
     let kind: String = row.get(3)?;
@@ -508,6 +527,9 @@ fn read_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OpRecord, Journal
         created_ms: row.get(15)?,
         updated_ms: row.get(16)?,
         day: row.get(17)?,
+        reason: row.get(18)?,
+        owner: row.get(19)?,
+        lease_ms: row.get(20)?,
     }))
 }
 
@@ -613,6 +635,12 @@ impl Journal {
                 state: pay.state,
             });
         }
+        if pay.trans_seq.is_none() {
+            return Err(JournalError::NotPaid {
+                req_seq: pay.req_seq,
+                state: pay.state,
+            });
+        }
         let refunded = refunded_sum(&tx, &pay.account, &pay.req_seq)?;
         if op.total_fee <= 0 || refunded + op.total_fee > pay.total_fee {
             return Err(JournalError::RefundExceedsPaid {
@@ -671,6 +699,66 @@ impl Journal {
             .ok_or_else(|| JournalError::NotFound(req_seq.to_string()))?;
         tx.commit()?;
         Ok(rec)
+    }
+
+    /// Takes over operation `(account, req_seq)` for `owner` until
+    /// `lease_ms`, unless another owner's lease still runs. True when taken.
+    pub fn claim(
+        &self,
+        account: &str,
+        req_seq: &str,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<bool, JournalError> {
+        let conn = self.lock();
+        let n = conn.execute(
+            "UPDATE ops SET owner = ?3, lease_ms = ?4
+             WHERE account = ?1 AND req_seq = ?2
+               AND (owner IS NULL OR owner = ?3 OR lease_ms IS NULL OR lease_ms <= ?5)",
+            params![account, req_seq, owner, lease_ms, now_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Gives up `owner`'s lease on `(account, req_seq)` so that recovery
+    /// anywhere may take it at once.
+    pub fn release(&self, account: &str, req_seq: &str, owner: &str) -> Result<(), JournalError> {
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE ops SET lease_ms = NULL WHERE account = ?1 AND req_seq = ?2 AND owner = ?3",
+            params![account, req_seq, owner],
+        )?;
+        Ok(())
+    }
+
+    /// Records a paid notice for the order `(account, req_seq)` in one
+    /// transaction: marks the order paid (when it is recorded and still
+    /// open) and notes the notice. True the first time this `trans_seq` is
+    /// noted, false for a repeat.
+    pub fn settle_notice(
+        &self,
+        account: &str,
+        req_seq: &str,
+        trans_seq: &str,
+        detail: &str,
+    ) -> Result<bool, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            &format!(
+                "UPDATE ops SET state = 'paid', trans_seq = COALESCE(trans_seq, ?3), detail = ?4,
+                 updated_ms = ?5
+                 WHERE account = ?1 AND req_seq = ?2 AND state IN {OPEN_STATES_SQL}"
+            ),
+            params![account, req_seq, trans_seq, detail, now_ms()],
+        )?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO notices(account, trans_seq, req_seq, received_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![account, trans_seq, req_seq, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
     }
 
     /// Records a request sent for operation `(account, op_req_seq)` and what came back.
@@ -868,8 +956,9 @@ fn insert_op(conn: &Connection, op: &NewOp) -> Result<OpRecord, JournalError> {
     let now = now_ms();
     let r = conn.execute(
         "INSERT INTO ops(account, req_seq, kind, state, total_fee, channel, auth_code, trans_seq,
-                         parent_seq, expires_ms, detail, created_ms, updated_ms, day)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?10, ?11)",
+                         parent_seq, expires_ms, detail, created_ms, updated_ms, day, reason,
+                         owner, lease_ms)
+         VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?10, ?11, ?12, ?13, ?14)",
         params![
             op.account,
             op.req_seq,
@@ -881,7 +970,10 @@ fn insert_op(conn: &Connection, op: &NewOp) -> Result<OpRecord, JournalError> {
             op.parent_seq,
             op.expires_ms,
             now,
-            day_of(now)
+            day_of(now),
+            op.reason,
+            op.owner,
+            op.lease_ms
         ],
     );
     match r {
@@ -943,6 +1035,44 @@ mod tests {
         j.begin(&op).unwrap()
     }
 
+    fn mark_paid(j: &Journal, seq: &str) {
+        let u = OpUpdate {
+            state: Some(OpState::Paid),
+            trans_seq: Some(format!("T{seq}")),
+            ..OpUpdate::default()
+        };
+        j.update("demo", seq, &u).unwrap();
+    }
+
+    #[test]
+    fn claims_respect_a_running_lease() {
+        let j = Journal::open_in_memory().unwrap();
+        let mut op = NewOp::new("demo", "L", OpKind::Pay, 5);
+        op.owner = Some("a".into());
+        op.lease_ms = Some(now_ms() + 60_000);
+        j.begin(&op).unwrap();
+        assert!(!j.claim("demo", "L", "b", now_ms() + 1000).unwrap());
+        assert!(j.claim("demo", "L", "a", now_ms() + 1000).unwrap());
+        j.release("demo", "L", "a").unwrap();
+        assert!(j.claim("demo", "L", "b", now_ms() + 1000).unwrap());
+        assert_eq!(
+            j.get("demo", "L").unwrap().unwrap().owner.as_deref(),
+            Some("b")
+        );
+    }
+
+    #[test]
+    fn a_notice_settles_its_order_once() {
+        let j = Journal::open_in_memory().unwrap();
+        j.begin(&NewOp::new("demo", "N", OpKind::Native, 5))
+            .unwrap();
+        assert!(j.settle_notice("demo", "N", "TN", "notice").unwrap());
+        assert!(!j.settle_notice("demo", "N", "TN", "notice").unwrap());
+        let r = j.get("demo", "N").unwrap().unwrap();
+        assert_eq!(r.state, OpState::Paid);
+        assert_eq!(r.trans_seq.as_deref(), Some("TN"));
+    }
+
     #[test]
     fn records_before_and_after_and_masks_the_code() {
         let j = Journal::open_in_memory().unwrap();
@@ -979,8 +1109,7 @@ mod tests {
         let refund =
             |seq: &str, fee| j.begin_refund("P", &NewOp::new("demo", seq, OpKind::Refund, fee));
         assert!(matches!(refund("R0", 1), Err(JournalError::NotPaid { .. })));
-        j.update("demo", "P", &OpUpdate::state(OpState::Paid, "paid"))
-            .unwrap();
+        mark_paid(&j, "P");
         let r1 = refund("R1", 600).unwrap();
         assert_eq!(r1.parent_seq.as_deref(), Some("P"));
         assert_eq!(
@@ -1010,8 +1139,7 @@ mod tests {
         pay(&j, "A", 100);
         pay(&j, "B", 200);
         pay(&j, "C", 300);
-        j.update("demo", "A", &OpUpdate::state(OpState::Paid, ""))
-            .unwrap();
+        mark_paid(&j, "A");
         j.update("demo", "B", &OpUpdate::state(OpState::Failed, ""))
             .unwrap();
         j.begin_refund("A", &NewOp::new("demo", "RA", OpKind::Refund, 40))
@@ -1058,8 +1186,7 @@ mod tests {
         {
             let j = Journal::open(&path).unwrap();
             pay(&j, "P", 1000);
-            j.update("demo", "P", &OpUpdate::state(OpState::Paid, ""))
-                .unwrap();
+            mark_paid(&j, "P");
         }
         // Many writers on separate connections compete for the ceiling: exactly
         // ten refunds of 100 fit.
