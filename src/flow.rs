@@ -779,18 +779,17 @@ impl<'a> Run<'a> {
     }
 
     fn note(&mut self, what: &str, req_seq: &str, outcome: &str) {
-        let r = self
-            .p
-            .journal
-            .record_attempt(&self.account, &self.seq, what, req_seq, outcome);
-        self.keep(r);
-        // Heartbeat: this flow still drives the operation.
+        // Also the heartbeat: this flow still drives the operation.
         let lease = self.lease_until();
-        let r = self
-            .p
-            .journal
-            .claim(&self.account, &self.seq, &self.p.owner, lease);
-        self.keep(r.map(|_| ()));
+        let r = self.p.journal.record_attempt(
+            &self.account,
+            &self.seq,
+            what,
+            req_seq,
+            outcome,
+            Some((&self.p.owner, lease)),
+        );
+        self.keep(r);
     }
 
     fn set(&mut self, u: OpUpdate) -> Option<OpRecord> {
@@ -899,6 +898,19 @@ impl Payments {
     /// The timing in use.
     pub fn config(&self) -> &FlowConfig {
         &self.config
+    }
+
+    /// Claims an open operation for this flow, or says another drives it.
+    fn take(&self, rec: &OpRecord) -> Result<(), FlowError> {
+        let lease = now_ms() + self.config.lease.as_millis() as i64;
+        if self
+            .journal
+            .claim(&rec.account, &rec.req_seq, &self.owner, lease)?
+        {
+            Ok(())
+        } else {
+            Err(FlowError::Journal(JournalError::Busy(rec.req_seq.clone())))
+        }
     }
 
     fn run<'a>(&'a self, seq: &str, opts: &SettleOptions<'a>) -> Run<'a> {
@@ -1206,9 +1218,12 @@ impl Payments {
                 "{req_seq} is a refund, not a payment"
             ))));
         }
-        let lease = now_ms() + self.config.lease.as_millis() as i64;
-        self.journal
-            .claim(&rec.account, req_seq, &self.owner, lease)?;
+        match rec.state {
+            OpState::Paid => {}
+            s if s.is_open() => self.take(&rec)?,
+            // Failed, revoked or closed already: nothing to revoke.
+            _ => return Ok(settled_from(&rec)),
+        }
         let run = self.run(req_seq, opts);
         Ok(self.revoke_pay(run, None, RevokeReason::Requested, None))
     }
@@ -1492,9 +1507,10 @@ impl Payments {
             .journal
             .get(self.client.account(), req_seq)?
             .ok_or_else(|| JournalError::NotFound(req_seq.to_string()))?;
-        let lease = now_ms() + self.config.lease.as_millis() as i64;
-        self.journal
-            .claim(&rec.account, req_seq, &self.owner, lease)?;
+        if !rec.state.is_open() {
+            return Ok(settled_from(&rec));
+        }
+        self.take(&rec)?;
         let mut run = self.run(req_seq, opts);
         let until_expiry =
             Duration::from_millis(rec.expires_ms.map_or(0, |e| (e - now_ms()).max(0) as u64));
@@ -1579,9 +1595,18 @@ impl Payments {
                 .journal
                 .claim(&account, &rec.req_seq, &self.owner, lease)?
             {
-                report.busy_elsewhere.push(rec);
+                // Driven by another flow, or ended since the list was read.
+                if let Some(now) = self.journal.get(&account, &rec.req_seq)? {
+                    if now.state.is_open() {
+                        report.busy_elsewhere.push(now);
+                    }
+                }
                 continue;
             }
+            // Claimed: work from its state now, not from the list.
+            let Some(rec) = self.journal.get(&account, &rec.req_seq)? else {
+                continue;
+            };
             let s = match rec.kind {
                 OpKind::Pay => self.recover_pay(&rec, opts),
                 OpKind::Refund => {
@@ -1834,6 +1859,25 @@ impl OrderCreate {
                 (s, info)
             }
         }
+    }
+}
+
+/// The settlement a journal record stands for (an operation already ended).
+pub fn settled_from(rec: &OpRecord) -> Settlement {
+    Settlement {
+        outcome: Outcome::of_state(rec.state),
+        state: rec.state,
+        kind: rec.kind,
+        req_seq: rec.req_seq.clone(),
+        trans_seq: rec.trans_seq.clone(),
+        total_fee: rec.total_fee,
+        channel: rec.channel.clone(),
+        refund_seq: rec.refund_seq.clone(),
+        pay_time: None,
+        receipts: Vec::new(),
+        code: None,
+        detail: rec.detail.clone(),
+        journal_error: None,
     }
 }
 

@@ -253,6 +253,8 @@ pub enum JournalError {
     },
     /// A row the journal cannot read (edited by hand, or corrupt).
     Corrupt(String),
+    /// Another flow (maybe in another process) is driving this operation now.
+    Busy(String),
 }
 
 impl std::fmt::Display for JournalError {
@@ -276,6 +278,7 @@ impl std::fmt::Display for JournalError {
                 "refund of {requested} fen exceeds what is left: paid {paid}, refunded {refunded}"
             ),
             JournalError::Corrupt(e) => write!(f, "journal row unreadable: {e}"),
+            JournalError::Busy(s) => write!(f, "operation {s} is being settled by another flow"),
         }
     }
 }
@@ -701,8 +704,10 @@ impl Journal {
         Ok(rec)
     }
 
-    /// Takes over operation `(account, req_seq)` for `owner` until
-    /// `lease_ms`, unless another owner's lease still runs. True when taken.
+    /// Takes over the *open* operation `(account, req_seq)` for `owner`
+    /// until `lease_ms`, unless another owner's lease still runs. True when
+    /// taken; false when another owner drives it or it has ended meanwhile
+    /// (re-read it after a successful claim: it may have changed).
     pub fn claim(
         &self,
         account: &str,
@@ -712,9 +717,11 @@ impl Journal {
     ) -> Result<bool, JournalError> {
         let conn = self.lock();
         let n = conn.execute(
-            "UPDATE ops SET owner = ?3, lease_ms = ?4
-             WHERE account = ?1 AND req_seq = ?2
-               AND (owner IS NULL OR owner = ?3 OR lease_ms IS NULL OR lease_ms <= ?5)",
+            &format!(
+                "UPDATE ops SET owner = ?3, lease_ms = ?4
+                 WHERE account = ?1 AND req_seq = ?2 AND state IN {OPEN_STATES_SQL}
+                   AND (owner IS NULL OR owner = ?3 OR lease_ms IS NULL OR lease_ms <= ?5)"
+            ),
             params![account, req_seq, owner, lease_ms, now_ms()],
         )?;
         Ok(n == 1)
@@ -761,7 +768,9 @@ impl Journal {
         Ok(n == 1)
     }
 
-    /// Records a request sent for operation `(account, op_req_seq)` and what came back.
+    /// Records a request sent for operation `(account, op_req_seq)` and what
+    /// came back. With `lease = Some((owner, until_ms))` it also renews that
+    /// owner's lease, in the same transaction (the flow's heartbeat).
     pub fn record_attempt(
         &self,
         account: &str,
@@ -769,9 +778,11 @@ impl Journal {
         what: &str,
         req_seq: &str,
         outcome: &str,
+        lease: Option<(&str, i64)>,
     ) -> Result<(), JournalError> {
-        let conn = self.lock();
-        let n = conn.execute(
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "INSERT INTO attempts(op_id, what, req_seq, sent_ms, outcome)
              SELECT id, ?3, ?4, ?5, ?6 FROM ops WHERE account = ?1 AND req_seq = ?2",
             params![account, op_req_seq, what, req_seq, now_ms(), outcome],
@@ -779,6 +790,15 @@ impl Journal {
         if n == 0 {
             return Err(JournalError::NotFound(op_req_seq.to_string()));
         }
+        if let Some((owner, until)) = lease {
+            tx.execute(
+                "UPDATE ops SET owner = ?3, lease_ms = ?4
+                 WHERE account = ?1 AND req_seq = ?2
+                   AND (owner IS NULL OR owner = ?3 OR lease_ms IS NULL OR lease_ms <= ?5)",
+                params![account, op_req_seq, owner, until, now_ms()],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -1160,12 +1180,16 @@ mod tests {
         assert_eq!(t.open_count, 1);
         assert_eq!(t.lines.len(), 4);
         assert_eq!(j.day_ops(&today()).unwrap().len(), 4);
-        j.record_attempt("demo", "C", "query", "Q1", "W").unwrap();
-        j.record_attempt("demo", "C", "query", "Q2", "S").unwrap();
+        j.record_attempt("demo", "C", "query", "Q1", "W", None)
+            .unwrap();
+        j.record_attempt("demo", "C", "query", "Q2", "S", Some(("me", 1)))
+            .unwrap();
         let a = j.attempts("demo", "C").unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(a[1].outcome, "S");
-        assert!(j.record_attempt("demo", "zz", "query", "Q", "").is_err());
+        assert!(j
+            .record_attempt("demo", "zz", "query", "Q", "", None)
+            .is_err());
     }
 
     #[test]
