@@ -1283,6 +1283,11 @@ impl Payments {
         let mut send_next = send_first;
         let mut refused: Option<Refusal> = None;
         let mut n = 0u32;
+        // The platform said it has no such refund: the resend is owed even
+        // if the deadline passes meanwhile (once), so that an answer that
+        // came never leaves the refund unsettled for lack of time.
+        let mut owed_resend = false;
+        let mut grace_used = false;
         loop {
             crash_point("refund-step");
             let answer = if send_next {
@@ -1356,7 +1361,10 @@ impl Payments {
                         }
                         // No such refund after an unclear send: it never
                         // arrived; send it again (same req_seq).
-                        (true, None) => send_next = true,
+                        (true, None) => {
+                            send_next = true;
+                            owed_resend = true;
+                        }
                         // Refused without status: confirm by query.
                         (false, _) => {
                             refused = Some(r);
@@ -1377,9 +1385,14 @@ impl Payments {
             }
             n += 1;
             let now = Instant::now();
-            if now >= end {
+            let owed = std::mem::take(&mut owed_resend) && !grace_used;
+            if now >= end && !owed {
                 let d = "refund not confirmed: platform unreachable".to_string();
                 return run.finish(OpState::Unknown, Facts::default(), d);
+            }
+            if now >= end {
+                grace_used = true;
+                continue;
             }
             let step = self
                 .config
