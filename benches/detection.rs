@@ -23,7 +23,7 @@ use ystpay::{Client, ClientConfig, Journal, Payments};
 use ystpay_sim::{SimConfig, Simulator};
 
 const SCALE: f64 = 10.0;
-const THREADS: usize = 10;
+const THREADS: usize = 4;
 
 /// Counts requests; delays the first answer by a chosen time and notes when
 /// the order was created (the first answer's arrival).
