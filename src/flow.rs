@@ -986,7 +986,7 @@ impl Payments {
             Seen::Paid(f) => return self.pay_paid(run, *f),
             Seen::Failed(f) => return self.pay_failed(run, *f),
             Seen::Waiting(f) => {
-                self.note_waiting(&mut run, &f);
+                self.note_waiting(&mut run, &f, deadline);
                 Phase::Waiting
             }
             Seen::RefusedBare(r) => Phase::Refused(r),
@@ -1044,7 +1044,7 @@ impl Payments {
                 Seen::Failed(f) => return self.pay_failed(run, *f),
                 Seen::Waiting(f) => {
                     if phase != Phase::Waiting {
-                        self.note_waiting(&mut run, &f);
+                        self.note_waiting(&mut run, &f, deadline);
                     }
                     phase = Phase::Waiting;
                 }
@@ -1081,7 +1081,7 @@ impl Payments {
         self.revoke_pay(run, Some(&req.auth_code), reason, None)
     }
 
-    fn note_waiting(&self, run: &mut Run<'_>, f: &Facts) {
+    fn note_waiting(&self, run: &mut Run<'_>, f: &Facts, deadline: Instant) {
         run.set(OpUpdate {
             state: Some(OpState::Waiting),
             trans_seq: f.trans_seq.clone(),
@@ -1092,7 +1092,7 @@ impl Payments {
         let elapsed = run.started.elapsed();
         run.progress(Progress::WaitingForCustomer {
             elapsed,
-            remaining: Duration::ZERO,
+            remaining: deadline.saturating_duration_since(Instant::now()),
         });
     }
 

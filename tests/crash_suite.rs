@@ -9,6 +9,8 @@
 //! The child is this same test binary, re-run with `crash_child` and
 //! `YSTPAY_CRASH_CHILD` set; the crash points exist only under the
 //! `crash-points` feature (enabled for tests by the self dev-dependency).
+//! Unix only: it kills with SIGKILL.
+#![cfg(unix)]
 
 mod common;
 

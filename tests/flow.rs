@@ -429,3 +429,38 @@ fn notices_are_acknowledged_and_reported_once() {
     // Garbage: N.
     assert!(!p.handle_notice(b"<<<").accepted);
 }
+
+#[test]
+fn retries_reuse_the_req_seq_and_no_secret_reaches_the_journal_files() {
+    let sim = start_sim(TIME_SCALE);
+    let (p, path) = payments(&sim, TIME_SCALE, "secrets");
+    let ctl = sim.control();
+    let code = wechat_code(4242, 7);
+    // The first send never reaches the platform: the resend uses the same req_seq.
+    ctl.inject(Fault::DropBeforeCommit, 1);
+    let s = pay(&p, &code, 321);
+    assert_eq!(s.outcome, Outcome::Paid, "{s:?}");
+    let attempts = p.journal().attempts("demo", &s.req_seq).unwrap();
+    let pays: Vec<_> = attempts.iter().filter(|a| a.what == "pay").collect();
+    assert!(pays.len() >= 2, "{attempts:?}");
+    assert!(pays.iter().all(|a| a.req_seq == s.req_seq));
+    assert_eq!(ctl.order("demo", &s.req_seq).unwrap().pay_count, 1);
+    // Neither the payment code, nor the key, the password or the dsn are on disk.
+    let dsn = ystpay::protocol::crypto::derive_dsn("demo", "0123456789ABCDEF", "demo123");
+    let mut bytes = Vec::new();
+    for ext in ["", "-wal", "-shm"] {
+        let f = std::path::PathBuf::from(format!("{}{ext}", path.display()));
+        if let Ok(b) = std::fs::read(&f) {
+            bytes.extend(b);
+        }
+    }
+    assert!(bytes.len() > 1000);
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in [code.as_str(), "0123456789ABCDEF", "demo123", dsn.as_str()] {
+        assert!(
+            !text.contains(secret),
+            "{secret} found in the journal files"
+        );
+    }
+    assert!(text.contains(&code[..4]), "masked code is there");
+}
