@@ -236,7 +236,7 @@ pub trait Request: WireFields {
 }
 
 /// A response message.
-pub trait Response: WireFields {
+pub trait Response: WireFields + std::fmt::Debug + Clone {
     /// The common fields.
     fn head(&self) -> &ResponseHead;
     /// The common fields, mutably.

@@ -1,0 +1,329 @@
+//! The INI-style configuration POS vendors are used to: one `key = value` per
+//! line, shared by the C ABI, the command-line tool and the simulator's users.
+//!
+//! ```ini
+//! ; ystpay.ini
+//! [ystpay]
+//! server_url = https://pay.example.com/ystpay/service/unitive.api
+//! acct = d0001
+//! pass = 123456
+//! private_key = A1B2C3D4E5F6G7H8
+//! read_timeout_ms = 20000
+//! encoding = gbk
+//! ```
+//!
+//! Rules: blank lines and lines starting with `#` or `;` are ignored; a
+//! `[section]` line is accepted and ignored; keys are case-insensitive;
+//! values are trimmed and may be wrapped in double quotes; an unknown key or
+//! a repeated key is an error naming its line (a typo must not silently
+//! fall back to a default). Error messages never repeat a secret's value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::client::ClientConfig;
+
+/// Text encoding of strings crossing the C boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8 (the default).
+    #[default]
+    Utf8,
+    /// GBK / code page 936, for ANSI Windows programs.
+    Gbk,
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Failures only.
+    Error,
+    /// Every operation and its outcome (the default when a log file is set).
+    #[default]
+    Info,
+    /// Every request and answer, secrets masked.
+    Debug,
+}
+
+/// Everything a configuration file can say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The client's connection and identity.
+    pub client: ClientConfig,
+    /// String encoding for the C ABI.
+    pub encoding: Encoding,
+    /// The journal file (SQLite), when one is kept.
+    pub journal: Option<PathBuf>,
+    /// The log file, when one is written (a date is added to its name daily).
+    pub log_file: Option<PathBuf>,
+    /// Log verbosity.
+    pub log_level: LogLevel,
+    /// How long a settling payment may wait for the customer.
+    pub settle_deadline: Duration,
+}
+
+/// A configuration error, with the 1-based line it was found on (0 when the
+/// problem is a missing key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The line, 1-based; 0 when not tied to a line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "line {}: {}", self.line, self.message)
+        } else {
+            f.write_str(&self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every key a configuration may hold, with its meaning (for docs and `--help`).
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "server_url",
+        "API URL, e.g. https://host/ystpay/service/unitive.api (required)",
+    ),
+    ("acct", "device account, 4-20 characters (required)"),
+    ("pass", "device password (required unless dsn is given)"),
+    (
+        "private_key",
+        "merchant private key, 16/24/32 characters (required)",
+    ),
+    (
+        "dsn",
+        "ready device serial (32 hex digits) instead of deriving it from pass",
+    ),
+    (
+        "connect_timeout_ms",
+        "connect timeout in milliseconds (default 5000)",
+    ),
+    (
+        "read_timeout_ms",
+        "time to send and receive one answer, ms (default 20000)",
+    ),
+    ("proxy", "http://host:port proxy (default none)"),
+    (
+        "register_no",
+        "register number 0-9999, makes req_seq unique across registers",
+    ),
+    (
+        "allow_http",
+        "1 to allow http:// to a non-loopback host (default 0)",
+    ),
+    (
+        "encoding",
+        "utf-8 (default) or gbk: strings across the C ABI",
+    ),
+    ("journal", "path of the journal file (SQLite)"),
+    ("log_file", "path of the daily log file"),
+    ("log_level", "off, error, info (default), debug"),
+    (
+        "settle_deadline_s",
+        "seconds a payment may wait for the customer (default 60)",
+    ),
+];
+
+const SECRET_KEYS: &[&str] = &["pass", "private_key", "dsn"];
+
+/// Splits INI text into `(key, value, line)` triples, keys lower-cased.
+pub fn parse_pairs(text: &str) -> Result<Vec<(String, String, usize)>, ConfigError> {
+    let mut out: Vec<(String, String, usize)> = Vec::new();
+    for (i, raw) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        let line = i + 1;
+        let t = raw.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if t.starts_with('[') && t.ends_with(']') {
+            continue;
+        }
+        let Some((k, v)) = t.split_once('=') else {
+            return Err(ConfigError {
+                line,
+                message: "expected key = value".into(),
+            });
+        };
+        let key = k.trim().to_ascii_lowercase();
+        if key.is_empty() {
+            return Err(ConfigError {
+                line,
+                message: "empty key".into(),
+            });
+        }
+        let mut value = v.trim();
+        if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+            value = &value[1..value.len() - 1];
+        }
+        if out.iter().any(|(k2, _, _)| *k2 == key) {
+            return Err(ConfigError {
+                line,
+                message: format!("'{key}' is given twice"),
+            });
+        }
+        out.push((key, value.to_string(), line));
+    }
+    Ok(out)
+}
+
+impl Settings {
+    /// Reads configuration text (see the module docs).
+    pub fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Settings::from_pairs(parse_pairs(text)?)
+    }
+
+    /// Reads a configuration file.
+    pub fn load(path: &std::path::Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            line: 0,
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        Settings::parse(&text)
+    }
+
+    /// Builds settings from `(key, value, line)` triples (line 0 when the
+    /// pair did not come from a file, e.g. a command-line flag).
+    pub fn from_pairs(pairs: Vec<(String, String, usize)>) -> Result<Settings, ConfigError> {
+        let mut s = Settings {
+            client: ClientConfig::new("", "", "", ""),
+            encoding: Encoding::Utf8,
+            journal: None,
+            log_file: None,
+            log_level: LogLevel::Info,
+            settle_deadline: Duration::from_secs(60),
+        };
+        s.client.password = None;
+        for (key, value, line) in pairs {
+            s.set(&key, &value)
+                .map_err(|message| ConfigError { line, message })?;
+        }
+        for (key, present) in [
+            ("server_url", !s.client.server_url.is_empty()),
+            ("acct", !s.client.account.is_empty()),
+            ("private_key", !s.client.private_key.is_empty()),
+            (
+                "pass",
+                s.client.password.is_some() || s.client.dsn.is_some(),
+            ),
+        ] {
+            if !present {
+                return Err(ConfigError {
+                    line: 0,
+                    message: format!("'{key}' is required"),
+                });
+            }
+        }
+        Ok(s)
+    }
+
+    /// Sets one key; the error text never contains a secret value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let secret = SECRET_KEYS.contains(&key);
+        let shown = if secret { "<hidden>" } else { value };
+        let number = |max: u64| -> Result<u64, String> {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| format!("'{key}' must be a whole number up to {max}, not '{shown}'"))
+        };
+        let c = &mut self.client;
+        match key {
+            "server_url" => c.server_url = value.to_string(),
+            "acct" | "account" => c.account = value.to_string(),
+            "pass" | "password" => c.password = Some(value.to_string()),
+            "private_key" => c.private_key = value.to_string(),
+            "dsn" => c.dsn = Some(value.to_string()),
+            "connect_timeout_ms" => {
+                c.connect_timeout = Duration::from_millis(number(600_000)?.max(1))
+            }
+            "read_timeout_ms" => c.read_timeout = Duration::from_millis(number(600_000)?.max(1)),
+            "proxy" => c.proxy = (!value.is_empty()).then(|| value.to_string()),
+            "register_no" => c.register_no = Some(number(9999)? as u16),
+            "allow_http" => {
+                c.allow_http = parse_bool(value).ok_or_else(|| format!("'{key}' must be 0 or 1"))?
+            }
+            "encoding" => {
+                self.encoding = match value.to_ascii_lowercase().as_str() {
+                    "utf-8" | "utf8" => Encoding::Utf8,
+                    "gbk" | "cp936" | "936" | "gb2312" => Encoding::Gbk,
+                    _ => return Err(format!("'encoding' must be utf-8 or gbk, not '{value}'")),
+                }
+            }
+            "journal" => self.journal = (!value.is_empty()).then(|| PathBuf::from(value)),
+            "log_file" => self.log_file = (!value.is_empty()).then(|| PathBuf::from(value)),
+            "log_level" => {
+                self.log_level = match value.to_ascii_lowercase().as_str() {
+                    "off" => LogLevel::Off,
+                    "error" => LogLevel::Error,
+                    "info" => LogLevel::Info,
+                    "debug" => LogLevel::Debug,
+                    _ => {
+                        return Err(format!(
+                            "'log_level' must be off, error, info or debug, not '{value}'"
+                        ))
+                    }
+                }
+            }
+            "settle_deadline_s" => self.settle_deadline = Duration::from_secs(number(3600)?.max(1)),
+            other => return Err(format!("unknown key '{other}'")),
+        }
+        Ok(())
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\u{feff}; comment\n# another\n[ystpay]\nserver_url = http://127.0.0.1:8088/ystpay/service/unitive.api\nACCT=demo\npass = \"demo123\"\nprivate_key=0123456789ABCDEF\nread_timeout_ms = 1500\nencoding=GBK\njournal = /tmp/j.db\nregister_no=12\n";
+
+    #[test]
+    fn reads_a_vendor_style_file() {
+        let s = Settings::parse(GOOD).unwrap();
+        assert_eq!(s.client.account, "demo");
+        assert_eq!(s.client.password.as_deref(), Some("demo123"));
+        assert_eq!(s.client.read_timeout, Duration::from_millis(1500));
+        assert_eq!(s.encoding, Encoding::Gbk);
+        assert_eq!(s.client.register_no, Some(12));
+        assert_eq!(s.journal, Some(PathBuf::from("/tmp/j.db")));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_hide_secrets() {
+        let e = Settings::parse(&format!("{GOOD}colour = blue\n")).unwrap_err();
+        assert_eq!(e.line, 12);
+        assert!(e.message.contains("unknown key 'colour'"));
+        let e = Settings::parse(&format!("{GOOD}pass = again\n")).unwrap_err();
+        assert!(e.message.contains("twice"));
+        let e = Settings::parse("server_url=x\nacct=a\npass=p\nprivate_key=k\nregister_no=10000\n")
+            .unwrap_err();
+        assert_eq!(e.line, 5);
+        let e = Settings::parse("server_url=x\nacct=a\nprivate_key=k\n").unwrap_err();
+        assert_eq!(e.message, "'pass' is required");
+        let e = Settings::parse("just words\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        let mut s = Settings::parse(GOOD).unwrap();
+        let msg = s
+            .set("private_key", "x")
+            .map(|_| String::new())
+            .unwrap_or_default();
+        assert!(!msg.contains('x') || msg.is_empty());
+    }
+}
