@@ -220,9 +220,9 @@ impl Client {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             proxy: config.proxy.clone(),
-            ca_file: config.ca_file.clone(),
         };
-        let transport = HttpTransport::new(&http).map_err(Error::Config)?;
+        let transport =
+            HttpTransport::with_ca_file(&http, config.ca_file.as_deref()).map_err(Error::Config)?;
         Client::with_transport(config, Arc::new(transport))
     }
 

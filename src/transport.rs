@@ -5,7 +5,7 @@
 //! is the real one (ureq: keep-alive connection pool, timeouts, optional
 //! proxy, https with certificate verification always on).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 /// Most bytes of an answer read from the network (an answer is a few KiB).
@@ -37,9 +37,6 @@ pub struct HttpSettings {
     pub read_timeout: Duration,
     /// `http://host:port` of a proxy, or none.
     pub proxy: Option<String>,
-    /// PEM file of CA certificates trusted instead of the built-in Mozilla
-    /// roots, or none for the built-in roots.
-    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -48,7 +45,6 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(20),
             proxy: None,
-            ca_file: None,
         }
     }
 }
@@ -96,12 +92,21 @@ impl HttpTransport {
     /// `read_timeout`, and the whole exchange within `connect_timeout +
     /// read_timeout`, so a server trickling bytes cannot hold the till.
     pub fn new(settings: &HttpSettings) -> Result<Self, String> {
+        HttpTransport::with_ca_file(settings, None)
+    }
+
+    /// Like [`HttpTransport::new`], trusting the CA certificates of the PEM
+    /// file `ca_file` instead of the built-in Mozilla roots when it is given
+    /// (a platform installed with a private CA). Certificates are always
+    /// verified; a file that cannot be read or holds no certificate is an
+    /// error.
+    pub fn with_ca_file(settings: &HttpSettings, ca_file: Option<&Path>) -> Result<Self, String> {
         let proxy = match &settings.proxy {
             None => None,
             Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("proxy '{p}': {e}"))?),
         };
         let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(path) = &settings.ca_file {
+        if let Some(path) = ca_file {
             tls = tls.root_certs(load_roots(path)?);
         }
         let config = ureq::Agent::config_builder()

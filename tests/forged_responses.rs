@@ -8,7 +8,9 @@
 //! follow-up query (what the payment flow does on an unknown outcome) is
 //! answered honestly and tells the truth.
 
-mod common;
+/// The fake platform (tests/fake/mod.rs), named `common` here.
+mod fake;
+use fake as common;
 
 use std::sync::{Arc, Mutex};
 

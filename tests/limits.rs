@@ -2,7 +2,9 @@
 //! API: oversized, over-deep, over-wide and entity-laden inputs are refused
 //! as rejections, never processed, never a panic.
 
-mod common;
+/// The fake platform (tests/fake/mod.rs), named `common` here.
+mod fake;
+use fake as common;
 
 use std::sync::Arc;
 

@@ -17,7 +17,9 @@
 //! 3. Arbitrary mutations of a valid signed answer are rejected, or read as
 //!    the very same answer; never as a different valid one.
 
-mod common;
+/// The fake platform (tests/fake/mod.rs), named `common` here.
+mod fake;
+use fake as common;
 
 use std::sync::Arc;
 

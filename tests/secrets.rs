@@ -8,7 +8,9 @@
 //! heap copy the library forgets to wipe, including the old buffer of a
 //! `String` that grew (`realloc` goes through `dealloc` here).
 
-mod common;
+/// The fake platform (tests/fake/mod.rs), named `common` here.
+mod fake;
+use fake as common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -5,7 +5,9 @@
 //! The https tests run a real TLS server (rustls) on 127.0.0.1 with
 //! certificates made on the spot (rcgen) for `localhost`.
 
-mod common;
+/// The fake platform (tests/fake/mod.rs), named `common` here.
+mod fake;
+use fake as common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
