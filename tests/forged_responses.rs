@@ -260,3 +260,73 @@ fn forged_notifications_never_count_as_paid() {
     assert!(signed.signed);
     assert_eq!(signed.notice.status, Some(Status::Success));
 }
+
+/// The payment flow (`Payments::settle_pay`) on top of the client: the first
+/// answer to the payment is forged "paid" in each way; the flow must not
+/// believe it, must query the platform, and must end with what the honest
+/// query says — FAILED when the order was never paid, PAID (with the
+/// platform's own order number, not the forger's) when it was.
+#[test]
+fn the_payment_flow_queries_after_each_forgery_and_never_reports_a_forged_paid() {
+    use ystpay::flow::PayOrder;
+    use ystpay::{FlowConfig, Journal, Outcome, Payments, SettleOptions};
+
+    for really_paid in [false, true] {
+        for forgery in ALL {
+            let recorded = seal(&paid_answer("unitive_pay_response", "OLD", "900001", 100));
+            let forged_once = Mutex::new(false);
+            let p = Arc::new(FakePlatform::new(move |inc: &Incoming| {
+                let req_seq = inc.req_seq();
+                let mut done = forged_once.lock().unwrap();
+                match inc.request_type.as_str() {
+                    "unitive_pay_request" if !*done => {
+                        *done = true;
+                        forge(forgery, &req_seq, &recorded)
+                    }
+                    "unitive_query_pay_request" | "unitive_pay_request" if really_paid => seal(
+                        &paid_answer("unitive_query_pay_response", &req_seq, "777777", 100),
+                    ),
+                    "unitive_query_pay_request" | "unitive_pay_request" => seal(&format!(
+                        "<data><response_type>unitive_query_pay_response</response_type>\
+                         <req_seq>{req_seq}</req_seq><result>Y</result><status>F</status>\
+                         <code>E12002</code><msg>closed</msg></data>"
+                    )),
+                    "unitive_revoke_request" => seal(&format!(
+                        "<data><response_type>unitive_revoke_response</response_type>\
+                         <req_seq>{req_seq}</req_seq><result>Y</result><status>F</status></data>"
+                    )),
+                    other => panic!("unexpected {other}"),
+                }
+            }));
+            let payments = Payments::new(
+                Arc::new(client(p.clone())),
+                Arc::new(Journal::open_in_memory().unwrap()),
+                FlowConfig::default().scaled(0.01),
+            );
+            let s = payments
+                .settle_pay(
+                    &PayOrder::new(100, "134567890123456701"),
+                    &SettleOptions::default(),
+                )
+                .expect("settles");
+            let kinds: Vec<String> = p
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|i| i.request_type.clone())
+                .collect();
+            assert!(
+                kinds.iter().any(|k| k == "unitive_query_pay_request"),
+                "{forgery:?}: no query after the forged answer: {kinds:?}"
+            );
+            if really_paid {
+                assert_eq!(s.outcome, Outcome::Paid, "{forgery:?}");
+                assert_eq!(s.trans_seq.as_deref(), Some("777777"), "{forgery:?}");
+            } else {
+                assert_ne!(s.outcome, Outcome::Paid, "{forgery:?} reported paid");
+                assert_eq!(s.outcome, Outcome::Failed, "{forgery:?}");
+            }
+        }
+    }
+}
