@@ -3,12 +3,17 @@
 //!
 //! Layers, data flowing top to bottom: `client` (one request → one verified,
 //! typed answer) → `transport` (HTTP) → `protocol` (wire format, no I/O).
+//! Beside them: [`config`] (the INI form), [`qr`] (QR codes for `pay_url`),
+//! [`receipt`] (receipt text and ESC/POS bytes) and [`log`] (the daily log).
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod log;
 pub mod protocol;
+pub mod qr;
+pub mod receipt;
 pub mod reqseq;
 pub mod transport;
 
