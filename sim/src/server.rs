@@ -1,0 +1,324 @@
+//! HTTP: the platform API at `/ystpay/service/unitive.api`, the JSON
+//! control API under `/sim/`, and fault injection.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::CONTENT_TYPE;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use ystpay::protocol::ResponseEnvelope;
+
+use crate::platform::{Platform, Reply};
+use crate::util::{log, timestamp_ms};
+use crate::{Fault, API_PATH};
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 1 << 20;
+
+/// Returned by the service to make hyper close the connection without an answer.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("fault injection: connection dropped")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+type Answer = Result<Response<Full<Bytes>>, DropConnection>;
+
+/// Accepts connections until the runtime shuts down.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, platform: Arc<Platform>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                log(&format!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let platform = platform.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| route(platform.clone(), req));
+            let conn = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                log(&format!("connection closed: {e}"));
+            }
+        });
+    }
+}
+
+fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
+    text(status, "application/json", v.to_string())
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
+    Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| format!("cannot read the request body: {e}"))
+}
+
+async fn route(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    if path == API_PATH {
+        if method != Method::POST {
+            return Ok(text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "use POST\n",
+            ));
+        }
+        return api(platform, req).await;
+    }
+    if let Some(rest) = path.strip_prefix("/sim/") {
+        return Ok(control(platform, method, rest.to_string(), req).await);
+    }
+    Ok(text(StatusCode::NOT_FOUND, "text/plain", "not found\n"))
+}
+
+async fn api(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
+    let fault = platform.next_fault();
+    let body = match read_body(req).await {
+        Ok(b) => b,
+        Err(e) => return Ok(text(StatusCode::BAD_REQUEST, "text/plain", e)),
+    };
+    match &fault {
+        Some(Fault::DropBeforeCommit) => {
+            log("fault: dropping the connection before processing");
+            return Err(DropConnection);
+        }
+        Some(Fault::Http500) => {
+            log("fault: HTTP 500 without processing");
+            return Ok(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                "simulated internal server error\n",
+            ));
+        }
+        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
+        _ => {}
+    }
+    let Ok(body) = String::from_utf8(body.to_vec()) else {
+        return Ok(text(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            "body is not UTF-8\n",
+        ));
+    };
+    let p = platform.clone();
+    let reply = match std::panic::catch_unwind(AssertUnwindSafe(|| p.handle_api(&body))) {
+        Ok(r) => r,
+        Err(_) => {
+            log("handler panicked; answering 500");
+            return Ok(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                "internal error\n",
+            ));
+        }
+    };
+    let (dsn, plain, delay) = match reply {
+        Reply::BadRequest(why) => {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=UTF-8",
+                format!("{why}\n"),
+            ))
+        }
+        Reply::Sealed { dsn, plain, delay } => (dsn, plain, delay),
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    let mut env = match ResponseEnvelope::seal(&dsn, &timestamp_ms(), &plain) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=UTF-8",
+                format!("cannot answer this dsn: {e}\n"),
+            ))
+        }
+    };
+    match fault {
+        Some(Fault::DropAfterCommit) => {
+            log("fault: processed, dropping the connection without an answer");
+            return Err(DropConnection);
+        }
+        Some(Fault::Garbage) => {
+            log("fault: processed, answering garbage");
+            return Ok(text(
+                StatusCode::OK,
+                "text/xml; charset=UTF-8",
+                "\u{1}\u{2}garbage: this is not XML <<<>>&&",
+            ));
+        }
+        Some(Fault::BadSignature) => {
+            log("fault: processed, corrupting the signature");
+            env.signature = corrupt(&env.signature);
+        }
+        _ => {}
+    }
+    Ok(text(
+        StatusCode::OK,
+        "text/xml; charset=UTF-8",
+        env.to_xml(),
+    ))
+}
+
+/// Changes the first character of a signature so it no longer verifies.
+fn corrupt(sig: &str) -> String {
+    let mut chars: Vec<char> = sig.chars().collect();
+    match chars.first_mut() {
+        Some(c) => *c = if *c == '0' { '1' } else { '0' },
+        None => chars.push('0'),
+    }
+    chars.into_iter().collect()
+}
+
+#[derive(serde::Deserialize)]
+struct CustomerPays {
+    merchant: Option<String>,
+    req_seq: String,
+}
+
+#[derive(serde::Deserialize)]
+struct FaultSpec {
+    kind: String,
+    count: Option<u32>,
+    delay_ms: Option<u64>,
+}
+
+fn parse_fault(spec: &FaultSpec) -> Result<Fault, String> {
+    Ok(match spec.kind.as_str() {
+        "delay" => Fault::Delay(Duration::from_millis(
+            spec.delay_ms.ok_or("kind delay needs delay_ms")?,
+        )),
+        "drop_before_commit" => Fault::DropBeforeCommit,
+        "drop_after_commit" => Fault::DropAfterCommit,
+        "http_500" => Fault::Http500,
+        "garbage" => Fault::Garbage,
+        "bad_signature" => Fault::BadSignature,
+        other => {
+            return Err(format!(
+                "unknown kind {other:?}: use delay, drop_before_commit, drop_after_commit, http_500, garbage or bad_signature"
+            ))
+        }
+    })
+}
+
+fn error(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
+    json(status, &serde_json::json!({ "error": msg }))
+}
+
+async fn control(
+    platform: Arc<Platform>,
+    method: Method,
+    rest: String,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match (method, parts.as_slice()) {
+        (Method::GET, ["health"]) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "status": "ok", "requests": platform.request_count() }),
+        ),
+        (Method::GET, ["notices"]) => json(
+            StatusCode::OK,
+            &serde_json::to_value(platform.notices()).unwrap_or_default(),
+        ),
+        (Method::GET, ["orders", merchant]) => json(
+            StatusCode::OK,
+            &serde_json::to_value(platform.orders(merchant)).unwrap_or_default(),
+        ),
+        (Method::GET, ["orders", merchant, req_seq]) => match platform.order(merchant, req_seq) {
+            Some(o) => json(StatusCode::OK, &serde_json::to_value(o).unwrap_or_default()),
+            None => error(StatusCode::NOT_FOUND, "no such order"),
+        },
+        (Method::POST, ["customer-pays"]) => {
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+            };
+            let cp: CustomerPays = match serde_json::from_slice(&body) {
+                Ok(c) => c,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+            };
+            let merchant = cp.merchant.unwrap_or_else(|| "demo".to_string());
+            match platform.customer_pays(&merchant, &cp.req_seq) {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({ "ok": true })),
+                Err(e) => error(StatusCode::CONFLICT, &e),
+            }
+        }
+        (Method::POST, ["faults"]) => {
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+            };
+            let spec: FaultSpec = match serde_json::from_slice(&body) {
+                Ok(s) => s,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+            };
+            match parse_fault(&spec) {
+                Ok(f) => {
+                    let n = spec.count.unwrap_or(1);
+                    platform.inject(f, n);
+                    json(StatusCode::OK, &serde_json::json!({ "queued": n }))
+                }
+                Err(e) => error(StatusCode::BAD_REQUEST, &e),
+            }
+        }
+        _ => error(StatusCode::NOT_FOUND, "unknown control endpoint"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupts() {
+        assert_eq!(corrupt("ABC"), "0BC");
+        assert_eq!(corrupt("0BC"), "1BC");
+    }
+
+    #[test]
+    fn fault_kinds() {
+        let spec = |k: &str, d| FaultSpec {
+            kind: k.to_string(),
+            count: None,
+            delay_ms: d,
+        };
+        assert_eq!(
+            parse_fault(&spec("delay", Some(5))),
+            Ok(Fault::Delay(Duration::from_millis(5)))
+        );
+        assert!(parse_fault(&spec("delay", None)).is_err());
+        assert_eq!(parse_fault(&spec("http_500", None)), Ok(Fault::Http500));
+        assert!(parse_fault(&spec("nope", None)).is_err());
+    }
+}
