@@ -131,7 +131,8 @@ pub fn run(a: DemoArgs) -> i32 {
 fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
     ystpay_sim::set_verbose(false);
     let (listener, notify_url) =
-        NoticeReceiver::bind().map_err(|e| Failed(format!("notification receiver: {e}")))?;
+        NoticeReceiver::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .map_err(|e| Failed(format!("notification receiver: {e}")))?;
     let sim = Simulator::start(SimConfig {
         time_scale: a.time_scale,
         notify_url: Some(notify_url.clone()),

@@ -37,7 +37,7 @@ then flags; later wins. `ystpay config --keys` lists the keys.";
 
 /// ystpay — take WeChat Pay / Alipay / QQ payments through the 赢商通 platform.
 #[derive(Parser, Debug)]
-#[command(name = "ystpay", version, about, after_help = EXIT_CODES)]
+#[command(name = "ystpay", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,6 +105,14 @@ enum Command {
     H5Pay {
         #[command(flatten)]
         args: ops::H5PayArgs,
+        #[command(flatten)]
+        conn: ConnOpts,
+    },
+    /// Receive payment notifications (5.5) on loopback: verify, answer Y, print each order once.
+    Notify {
+        /// Address to listen on (loopback only); the URL is printed first.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
         #[command(flatten)]
         conn: ConnOpts,
     },
@@ -290,6 +298,74 @@ fn run_qr(a: QrArgs) -> i32 {
     exit::OK
 }
 
+fn run_notify(listen: SocketAddr, conn_opts: &ConnOpts) -> i32 {
+    if !listen.ip().is_loopback() {
+        return fail(&format!(
+            "ystpay notify: {listen} is not a loopback address; put a reverse proxy in front instead"
+        ));
+    }
+    let conn = match setup::connect(conn_opts) {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("ystpay notify: {e}")),
+    };
+    let (listener, url) = match notify::NoticeReceiver::bind(listen) {
+        Ok(b) => b,
+        Err(e) => return fail(&format!("ystpay notify: cannot listen on {listen}: {e}")),
+    };
+    let log = conn.log.clone();
+    let receiver = match notify::NoticeReceiver::start(listener, std::sync::Arc::new(conn.client)) {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("ystpay notify: {e}")),
+    };
+    println!("{url}");
+    let _ = std::io::stdout().flush();
+    loop {
+        match receiver
+            .accepted
+            .recv_timeout(std::time::Duration::from_millis(200))
+        {
+            Ok(a) => {
+                use ystpay::log::Describe;
+                let fields = a.notice.fields();
+                let how = if a.signed {
+                    "signed"
+                } else {
+                    "confirmed by query"
+                };
+                log.write(
+                    ystpay::config::LogLevel::Info,
+                    "notice",
+                    &format!("{} ({how}) -> answered Y", ystpay::log::join(&fields)),
+                );
+                if conn_opts.json {
+                    let mut m: serde_json::Map<String, serde_json::Value> = fields
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+                        .collect();
+                    m.insert("verified".into(), serde_json::json!(how));
+                    println!("{}", serde_json::Value::Object(m));
+                } else {
+                    println!(
+                        "PAID     {} ({how}), answered Y",
+                        ystpay::log::join(&fields)
+                    );
+                }
+                let _ = std::io::stdout().flush();
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return exit::UNKNOWN,
+        }
+        while let Ok(why) = receiver.refused.try_recv() {
+            log.write(
+                ystpay::config::LogLevel::Error,
+                "notice",
+                &format!("refused: {why}"),
+            );
+            eprintln!("refused a notification: {why}");
+        }
+    }
+}
+
 fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
     if keys {
         for (k, meaning) in KEYS {
@@ -452,6 +528,7 @@ fn main() {
         }
         Command::JsPay { args, conn } => run_op("js-pay", &conn, &[], |c| ops::js_pay(c, &args)),
         Command::H5Pay { args, conn } => run_op("h5-pay", &conn, &[], |c| ops::h5_pay(c, &args)),
+        Command::Notify { listen, conn } => run_notify(listen, &conn),
         Command::Qr(a) => run_qr(a),
         Command::Config { keys, conn } => run_config(keys, &conn),
         Command::Sim(a) => run_sim(a),

@@ -44,8 +44,8 @@ impl NoticeReceiver {
     /// Binds 127.0.0.1 on a free port; returns the listener and the URL to
     /// give the platform. Bind first, so the simulator can be told the URL
     /// before the client that will check the notices exists.
-    pub fn bind() -> std::io::Result<(TcpListener, String)> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+    pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<(TcpListener, String)> {
+        let listener = TcpListener::bind(addr)?;
         let url = format!("http://{}/notify", listener.local_addr()?);
         Ok((listener, url))
     }

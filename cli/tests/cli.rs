@@ -893,3 +893,73 @@ fn demo_runs_a_checkout_day_quickly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn notify_receives_verifies_and_answers() {
+    // The receiver's port first, so the simulator can be told where to post.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    for plain in [false, true] {
+        let sim = Simulator::start(SimConfig {
+            time_scale: 20.0,
+            notify_url: Some(format!("http://{listen}/notify")),
+            notify_plain: plain,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let env = env_for(&sim);
+        let mut cmd = Command::new(BIN);
+        cmd.args(["notify", "--listen", &listen, "--json"])
+            .envs(envs(&env))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines.next().unwrap().unwrap();
+        assert_eq!(url, format!("http://{listen}/notify"));
+
+        let dir = temp_dir();
+        let o = op(
+            &sim,
+            &dir,
+            &[
+                "native-pay",
+                "--fee",
+                "3680",
+                "--channel",
+                "W",
+                "--req-seq",
+                "4400001",
+            ],
+        );
+        assert_eq!(o.code, 0);
+        sim.control().customer_pays("demo", "4400001").unwrap();
+        let line = lines.next().unwrap().unwrap();
+        child.kill().unwrap();
+        let _ = child.wait();
+        for secret in secrets() {
+            assert!(!line.contains(&secret));
+        }
+        let j: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(j["req_seq"], "4400001");
+        assert_eq!(j["total_fee"], "3680");
+        assert_eq!(
+            j["verified"],
+            if plain {
+                "confirmed by query"
+            } else {
+                "signed"
+            }
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !sim.control().notices().iter().any(|n| n.delivered) {
+            assert!(Instant::now() < deadline, "the platform never got Y");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
