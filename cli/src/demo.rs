@@ -85,6 +85,8 @@ struct Ctx {
     scale: f64,
     no_qr: bool,
     day: Day,
+    /// Where the demo leaves what a register would print or show.
+    files: PathBuf,
 }
 
 /// Runs the demo; returns the exit code.
@@ -188,6 +190,10 @@ fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
         scale: a.time_scale,
         no_qr: a.no_qr,
         day: Day::default(),
+        files: log_path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir),
     })
 }
 
@@ -254,9 +260,12 @@ fn instant_payment(ctx: &mut Ctx) -> Step<Paid> {
         out(&format!("    | {l}"));
     }
     let escpos = receipt.to_escpos(&EscPosOptions::default());
+    let printed = ctx.files.join("receipt-1.escpos");
+    std::fs::write(&printed, &escpos).map_err(|e| Failed(format!("{}: {e}", printed.display())))?;
     out(&format!(
-        "  → {} bytes of ESC/POS for the thermal printer (GBK text, a cut after each copy)",
-        escpos.len()
+        "  → {} bytes of ESC/POS for the thermal printer (GBK text, a cut after each copy): {}",
+        escpos.len(),
+        printed.display()
     ));
     check(!receipt.is_empty(), "the platform sent no receipt")?;
     ctx.day.paid.push((req.req_seq.clone(), fee));
@@ -437,12 +446,22 @@ fn native_payment(ctx: &mut Ctx) -> Step<()> {
         req.req_seq,
         yuan(fee)
     ));
+    let qr = QrImage::encode(&url).map_err(|e| Failed(e.to_string()))?;
     if !ctx.no_qr {
-        let qr = QrImage::encode(&url).map_err(|e| Failed(e.to_string()))?;
         for line in qr.to_text(TextStyle::HalfBlocks).lines() {
             out(&format!("    {line}"));
         }
     }
+    let png = ctx.files.join("qr-5.png");
+    let bmp = ctx.files.join("qr-5.bmp");
+    qr.write_png(&png, 8).map_err(|e| Failed(e.to_string()))?;
+    qr.write_bmp(&bmp, 8, ystpay::qr::BmpDepth::Rgb24)
+        .map_err(|e| Failed(e.to_string()))?;
+    out(&format!(
+        "  the same code for the customer display: {} and {} (for Delphi TImage / PowerBuilder)",
+        png.display(),
+        bmp.display()
+    ));
     // The customer scans and pays a moment later.
     let control = ctx.sim.control();
     let seq = req.req_seq.clone();

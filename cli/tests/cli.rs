@@ -883,9 +883,19 @@ fn demo_runs_a_checkout_day_quickly() {
     ] {
         assert!(!o.stdout.contains(code), "full payment code {code} printed");
     }
-    let logged = std::fs::read_dir(&dir)
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    let named = |end: &str| files.iter().any(|p| p.to_string_lossy().ends_with(end));
+    assert!(
+        named("receipt-1.escpos") && named("qr-5.png") && named("qr-5.bmp"),
+        "{files:?}"
+    );
+    let logged = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
         .collect::<String>();
     assert!(logged.contains("INFO  refund"), "{logged}");
     for s in secrets() {
