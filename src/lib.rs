@@ -1,7 +1,7 @@
 //! ystpay: the payment library cash registers link to, for WeChat Pay,
 //! Alipay and QQ Wallet through the 赢商通 (Yingshangtong) platform.
 //!
-//! Layers, data flowing top to bottom: `client` (one request → one verified,
+//! Layers, data flowing top to bottom: `ffi` (the C ABI) → `client` (one request → one verified,
 //! typed answer) → `transport` (HTTP) → `protocol` (wire format, no I/O).
 //! Beside them: [`config`] (the INI form), [`qr`] (QR codes for `pay_url`),
 //! [`receipt`] (receipt text and ESC/POS bytes) and [`log`] (the daily log).
@@ -10,6 +10,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod log;
 pub mod protocol;
 pub mod qr;
