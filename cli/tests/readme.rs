@@ -21,7 +21,10 @@ fn first_lines_are_the_two_setup_commands() {
 fn configuration_table_matches_the_code() {
     for (key, meaning) in ystpay::config::KEYS {
         let row = format!("| `{key}` | {meaning} |");
-        assert!(README.contains(&row), "README lacks the row {row}");
+        assert!(
+            README.lines().any(|l| l.starts_with(&row)),
+            "README lacks the row {row}"
+        );
     }
 }
 
@@ -47,6 +50,22 @@ fn every_subcommand_shown_exists() {
         assert!(
             help.contains(&format!("  {code}  ")),
             "exit code {code} not in --help"
+        );
+    }
+}
+
+#[test]
+fn c_abi_column_matches_the_c_abi_parser() {
+    for (key, _) in ystpay::config::KEYS {
+        let line = README
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{key}` |")))
+            .unwrap();
+        let in_c = ystpay::ffi::config::KEYS.iter().any(|(k, _)| k == key);
+        let says = if in_c { "| yes |" } else { "| no (CLI) |" };
+        assert!(
+            line.ends_with(says),
+            "{key}: the C ABI column should read {says}"
         );
     }
 }
