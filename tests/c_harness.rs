@@ -9,11 +9,12 @@ use std::process::Command;
 
 use ystpay_sim::{SimConfig, Simulator};
 
-/// `target/<profile>`, where cargo put `libystpay.so` next to `deps/`.
+/// Where `cargo test` just built `libystpay.so`: `target/<profile>/deps`,
+/// beside this test executable. (`target/<profile>` itself may hold an older
+/// copy from the last `cargo build`, so it is not used.)
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.parent()
-        .and_then(Path::parent)
         .expect("target/<profile>/deps/<test>")
         .to_path_buf()
 }
