@@ -10,11 +10,11 @@ use ystpay_sim::{SimConfig, Simulator, TrueStatus};
 
 const README: &str = include_str!("../README.md");
 
-/// `target/<profile>`, where cargo put `libystpay.so` next to `deps/`.
+/// Where `cargo test` just built `libystpay.so`: `target/<profile>/deps`,
+/// beside this test executable (`target/<profile>` may hold an older copy).
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.parent()
-        .and_then(Path::parent)
         .expect("target/<profile>/deps/<test>")
         .to_path_buf()
 }
