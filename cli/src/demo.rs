@@ -1,47 +1,50 @@
 //! `ystpay demo`: a checkout day at one register, end to end, against the
-//! simulator started inside this process. Each step checks what the
-//! platform's own records say afterwards; the demo exits 1 if any step does
-//! not end as it should.
+//! simulator started inside this process. Payments, refunds and orders go
+//! through the payment flow and its journal, as a register's would; each
+//! step checks what the platform's own records say afterwards, and the demo
+//! exits 1 if any step does not end as it should.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use ystpay::config::Settings;
-use ystpay::log::Logger;
-use ystpay::protocol::messages::{
-    H5PayRequest, JsPayRequest, NativePayRequest, NativeQueryRequest, PayRequest,
-    QueryRefundRequest, RefundRequest,
+use ystpay::config::{LogLevel, Settings};
+use ystpay::flow::{
+    CancelToken, FlowConfig, NewOrder, OrderSpec, OrderStart, OrderTicket, Outcome, PayOrder,
+    Payments, Progress, SettleOptions, Settlement,
 };
+use ystpay::journal::{today, Journal};
+use ystpay::log::{join, Describe, Logger};
+use ystpay::protocol::messages::QueryRefundRequest;
 use ystpay::protocol::types::{mask, ProdItem};
 use ystpay::protocol::{Channel, PaymentCode, Status};
-use ystpay::qr::{QrImage, TextStyle};
+use ystpay::qr::{BmpDepth, QrImage, TextStyle};
 use ystpay::receipt::{EscPosOptions, Receipt};
 use ystpay::Client;
 use ystpay_sim::{SimConfig, Simulator, TrueStatus};
 
 use crate::notify::NoticeReceiver;
 use crate::report::{exit, yuan};
-use crate::settle::{settle_pay, Progress, Settled, Timing};
 
 /// `ystpay demo` options.
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Divide the simulator's waits (password entry, abandonment) by this
-    /// factor; 4 makes the day take a few seconds.
+    /// Divide every wait — the simulated customer's and the register's
+    /// polling — by this factor; 4 makes the day take a few seconds.
     #[arg(long, value_name = "X", default_value_t = 4.0)]
     pub time_scale: f64,
     /// Do not draw the QR code.
     #[arg(long)]
     pub no_qr: bool,
-    /// Write the day's log here (default: a file in the temporary directory).
-    #[arg(long, value_name = "PATH")]
-    pub log_file: Option<PathBuf>,
+    /// Where to leave the log, the journal, the receipt and the QR code
+    /// (default: a new folder in the temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
-/// A demo failure: which step, and what went wrong.
+/// A demo failure: what went wrong.
 struct Failed(String);
 
 type Step<T> = Result<T, Failed>;
@@ -64,44 +67,37 @@ fn section(n: u32, title: &str) {
     out("");
     out(&format!(
         "── {n}. {title} {}",
-        "─".repeat(60usize.saturating_sub(title.chars().count()))
+        "─".repeat(66usize.saturating_sub(title.chars().count()))
     ));
-}
-
-/// What the register took today, from its own answers.
-#[derive(Default)]
-struct Day {
-    paid: Vec<(String, i64)>,
-    refunds: Vec<(String, i64)>,
-    revoked: Vec<(String, i64)>,
-    open: Vec<(String, i64)>,
 }
 
 struct Ctx {
     client: Arc<Client>,
+    payments: Payments,
+    journal: Arc<Journal>,
     log: Arc<Logger>,
     sim: ystpay_sim::RunningSim,
     receiver: NoticeReceiver,
     scale: f64,
     no_qr: bool,
-    day: Day,
-    /// Where the demo leaves what a register would print or show.
-    files: PathBuf,
+    dir: PathBuf,
 }
 
 /// Runs the demo; returns the exit code.
 pub fn run(a: DemoArgs) -> i32 {
-    if !(a.time_scale.is_finite() && a.time_scale >= 1.0) {
-        eprintln!("ystpay demo: --time-scale must be a number of at least 1");
+    if !(a.time_scale.is_finite() && (1.0..=1000.0).contains(&a.time_scale)) {
+        eprintln!("ystpay demo: --time-scale must be a number from 1 to 1000");
         return exit::USAGE;
     }
     let started = Instant::now();
-    let log_path = a.log_file.clone().unwrap_or_else(|| {
-        std::env::temp_dir()
-            .join(format!("ystpay-demo-{}", std::process::id()))
-            .join("ystpay.log")
+    let dir = a.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "ystpay-demo-{}-{}",
+            std::process::id(),
+            ystpay::journal::now_ms()
+        ))
     });
-    let mut ctx = match setup(&a, &log_path) {
+    let mut ctx = match setup(&a, &dir) {
         Ok(c) => c,
         Err(Failed(why)) => {
             eprintln!("ystpay demo: cannot start: {why}");
@@ -130,7 +126,8 @@ pub fn run(a: DemoArgs) -> i32 {
     }
 }
 
-fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
+fn setup(a: &DemoArgs, dir: &Path) -> Step<Ctx> {
+    std::fs::create_dir_all(dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
     ystpay_sim::set_verbose(false);
     let (listener, notify_url) =
         NoticeReceiver::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -142,13 +139,15 @@ fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
     })
     .map_err(|e| Failed(format!("simulator: {e}")))?;
     let device = ystpay_sim::Device::demo();
+    let journal_path = dir.join("journal.db");
     let pairs = [
         ("server_url", sim.api_url()),
         ("acct", device.acct.clone()),
         ("pass", device.pass.clone()),
         ("private_key", device.private_key.clone()),
         ("register_no", "1".to_string()),
-        ("log_file", log_path.display().to_string()),
+        ("journal", journal_path.display().to_string()),
+        ("log_file", dir.join("ystpay.log").display().to_string()),
         ("log_level", "info".to_string()),
     ];
     let settings = Settings::from_pairs(
@@ -160,12 +159,16 @@ fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
     .map_err(|e| Failed(e.to_string()))?;
     let log = Logger::from_settings(&settings).map_err(|e| Failed(e.to_string()))?;
     let client = Arc::new(Client::new(&settings.client).map_err(|e| Failed(e.to_string()))?);
+    let journal = Arc::new(Journal::open(&journal_path).map_err(|e| Failed(e.to_string()))?);
+    // The register waits as much less as the simulated customer does.
+    let flow = FlowConfig::default().scaled(1.0 / a.time_scale);
+    let payments = Payments::new(client.clone(), journal.clone(), flow);
     let receiver = NoticeReceiver::start(listener, client.clone())
         .map_err(|e| Failed(format!("notification receiver: {e}")))?;
 
     out("ystpay demo — a day at register 1 of the 'demo' shop, against the built-in 赢商通 simulator");
     out(&format!(
-        "  simulator     {}   (waits ÷{})",
+        "  simulator     {}   (every wait ÷{})",
         sim.api_url(),
         a.time_scale
     ));
@@ -176,6 +179,7 @@ fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
     out(&format!(
         "  notify_url    {notify_url}   (this process answers the platform)"
     ));
+    out(&format!("  journal       {}", journal_path.display()));
     out(&format!(
         "  log           {}",
         log.current_file()
@@ -184,16 +188,14 @@ fn setup(a: &DemoArgs, log_path: &std::path::Path) -> Step<Ctx> {
     ));
     Ok(Ctx {
         client,
+        payments,
+        journal,
         log: Arc::new(log),
         sim,
         receiver,
         scale: a.time_scale,
         no_qr: a.no_qr,
-        day: Day::default(),
-        files: log_path
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir),
+        dir: dir.to_path_buf(),
     })
 }
 
@@ -208,8 +210,65 @@ fn day(ctx: &mut Ctx) -> Step<()> {
     log_check(ctx)
 }
 
-/// A paid barcode payment: its req_seq, trans_seq and amount.
+/// Progress lines, indented, with the time since the step began.
+fn printer(start: Instant) -> impl Fn(&Progress) + Sync {
+    move |p: &Progress| {
+        let at = start.elapsed().as_secs_f64();
+        let line = match p {
+            Progress::Sending { kind, req_seq } => format!("sending {kind} {req_seq}"),
+            Progress::WaitingForCustomer { remaining, .. } => format!(
+                "W — waiting for the customer (gives up in {:.1} s)",
+                remaining.as_secs_f64()
+            ),
+            Progress::Querying { attempt } => format!("query {attempt}"),
+            Progress::Resending { attempt } => format!("no answer: resending ({attempt})"),
+            Progress::Revoking { reason, attempt } => {
+                format!(
+                    "{}: revoking (attempt {attempt})",
+                    crate::journal::reason_text(*reason)
+                )
+            }
+            Progress::ShowCode { .. } => "QR code ready".to_string(),
+            Progress::Finished { outcome } => format!("→ {outcome}"),
+        };
+        out(&format!("    … {at:>4.1} s  {line}"));
+    }
+}
+
+/// Logs a settlement in the daily log.
+fn log_settled(ctx: &Ctx, op: &str, s: &Settlement) {
+    let level = match s.outcome {
+        Outcome::Paid | Outcome::Revoked => LogLevel::Info,
+        Outcome::Failed | Outcome::Unknown => LogLevel::Error,
+    };
+    ctx.log
+        .write(level, op, &format!("settled {}", join(&s.fields())));
+}
+
+fn settle_pay(
+    ctx: &Ctx,
+    order: &PayOrder,
+    cancel: Option<&CancelToken>,
+    quiet: bool,
+) -> Step<Settlement> {
+    let show = printer(Instant::now());
+    let silent = |_: &Progress| {};
+    let opts = SettleOptions {
+        progress: Some(if quiet { &silent } else { &show }),
+        cancel,
+        deadline: None,
+    };
+    let s = ctx
+        .payments
+        .settle_pay(order, &opts)
+        .map_err(|e| Failed(format!("payment: {e}")))?;
+    log_settled(ctx, "pay", &s);
+    Ok(s)
+}
+
+/// A paid barcode payment.
 struct Paid {
+    req_seq: String,
     trans_seq: String,
     total_fee: i64,
 }
@@ -228,48 +287,44 @@ fn instant_payment(ctx: &mut Ctx) -> Step<Paid> {
         yuan(fee)
     ));
     out(&format!(
-        "  customer shows WeChat payment code {}",
+        "  the customer shows WeChat payment code {}",
         mask(code)
     ));
-    let mut req = PayRequest::new("", fee, PaymentCode::new(code));
-    req.prod_details = vec![cookie, stone];
+    let mut order = PayOrder::new(fee, PaymentCode::new(code));
+    order.prod_details = vec![cookie, stone];
     let t = Instant::now();
-    let r = ctx
-        .log
-        .send(&ctx.client, "pay", &mut req)
-        .map_err(|e| Failed(format!("instant payment: {e}")))?;
+    let s = settle_pay(ctx, &order, None, true)?;
     check(
-        r.status == Some(Status::Success),
-        "instant payment was not paid",
+        s.outcome == Outcome::Paid,
+        format!("instant payment ended {}: {}", s.outcome, s.detail),
     )?;
-    let trans_seq = r.trans_seq.clone().unwrap_or_default();
+    let trans_seq = s.trans_seq.clone().unwrap_or_default();
     out(&format!(
         "  PAID {} in {} ms — req_seq {}, trans_seq {}",
-        yuan(r.total_fee.unwrap_or(fee)),
+        yuan(s.total_fee),
         t.elapsed().as_millis(),
-        req.req_seq,
+        s.req_seq,
         trans_seq
     ));
-    let receipt = Receipt::new(r.receipts.clone());
-    let copies = receipt.copies();
+    let receipt = Receipt::new(s.receipts.clone());
+    check(!receipt.is_empty(), "the platform sent no receipt")?;
     out(&format!(
         "  receipt from the platform ({} copies):",
-        copies.len()
+        receipt.copies().len()
     ));
     for l in receipt.lines() {
         out(&format!("    | {l}"));
     }
     let escpos = receipt.to_escpos(&EscPosOptions::default());
-    let printed = ctx.files.join("receipt-1.escpos");
+    let printed = ctx.dir.join("receipt-1.escpos");
     std::fs::write(&printed, &escpos).map_err(|e| Failed(format!("{}: {e}", printed.display())))?;
     out(&format!(
-        "  → {} bytes of ESC/POS for the thermal printer (GBK text, a cut after each copy): {}",
+        "  → {} bytes of ESC/POS for the thermal printer (GBK, a cut after each copy): {}",
         escpos.len(),
         printed.display()
     ));
-    check(!receipt.is_empty(), "the platform sent no receipt")?;
-    ctx.day.paid.push((req.req_seq.clone(), fee));
     Ok(Paid {
+        req_seq: s.req_seq,
         trans_seq,
         total_fee: fee,
     })
@@ -280,60 +335,33 @@ fn password_payment(ctx: &mut Ctx) -> Step<()> {
     let fee = 8800;
     // Last two digits 55: the platform answers W, the customer confirms after 5 s.
     let code = "134567890123456755";
-    out(&format!("  {} by WeChat, code {}", yuan(fee), mask(code)));
-    let mut req = PayRequest::new("", fee, PaymentCode::new(code));
-    let timing = Timing {
-        interval: Duration::from_secs_f64(1.0 / ctx.scale.max(1.0)).max(Duration::from_millis(100)),
-        deadline: Duration::from_secs(60),
-    };
-    let settled = settle_pay(
-        &ctx.client,
-        &ctx.log,
-        &mut req,
-        timing,
-        &|_| false,
-        &mut progress_printer(),
-    );
-    match settled {
-        Settled::Paid(r) => {
-            out(&format!(
-                "  PAID {} after the password — trans_seq {}",
-                yuan(r.total_fee.unwrap_or(fee)),
-                r.trans_seq.clone().unwrap_or_default()
-            ));
-            ctx.day.paid.push((req.req_seq.clone(), fee));
-            Ok(())
-        }
-        other => Err(Failed(format!("password payment ended as {other:?}"))),
-    }
-}
-
-fn progress_printer() -> impl FnMut(Progress) {
-    move |p| match p {
-        Progress::Answered(Some(Status::Waiting)) => {
-            out("  platform: W — waiting for the customer to confirm on the phone")
-        }
-        Progress::Answered(Some(s)) => out(&format!("  platform: {s}")),
-        Progress::Answered(None) => out("  no clear answer — querying"),
-        Progress::Polled { n, elapsed, status } => out(&format!(
-            "    … {:>4.1} s  query {n}: {}",
-            elapsed.as_secs_f64(),
-            match status {
-                Some(Status::Waiting) => "W, still waiting".to_string(),
-                Some(Status::Success) => "S, paid".to_string(),
-                Some(Status::Failed) => "F, not paid".to_string(),
-                Some(other) => other.to_string(),
-                None => "no answer".to_string(),
-            }
-        )),
-        Progress::Revoking { reason } => out(&format!("  {reason} → revoking the payment")),
-    }
+    out(&format!(
+        "  {} by WeChat, code {}; the customer has to confirm on the phone",
+        yuan(fee),
+        mask(code)
+    ));
+    let s = settle_pay(
+        ctx,
+        &PayOrder::new(fee, PaymentCode::new(code)),
+        None,
+        false,
+    )?;
+    check(
+        s.outcome == Outcome::Paid,
+        format!("password payment ended {}: {}", s.outcome, s.detail),
+    )?;
+    out(&format!(
+        "  PAID {} after the password — trans_seq {}",
+        yuan(s.total_fee),
+        s.trans_seq.clone().unwrap_or_default()
+    ));
+    Ok(())
 }
 
 fn abandoned_payment(ctx: &mut Ctx) -> Step<()> {
     section(
         3,
-        "Barcode payment abandoned: the cashier cancels, the payment is revoked",
+        "Abandoned payment: the cashier cancels, the payment is revoked",
     );
     let fee = 2300;
     // Alipay code ending in 60: W, and the customer would give up after 10 s.
@@ -343,66 +371,67 @@ fn abandoned_payment(ctx: &mut Ctx) -> Step<()> {
         yuan(fee),
         mask(code)
     ));
-    let mut req = PayRequest::new("", fee, PaymentCode::new(code));
-    let cancel_after = Duration::from_secs_f64(4.0 / ctx.scale);
-    let timing = Timing {
-        interval: Duration::from_secs_f64(1.0 / ctx.scale).max(Duration::from_millis(100)),
-        deadline: Duration::from_secs(60),
-    };
-    let settled = settle_pay(
-        &ctx.client,
-        &ctx.log,
-        &mut req,
-        timing,
-        &|elapsed| elapsed >= cancel_after,
-        &mut progress_printer(),
-    );
-    check(
-        settled == Settled::Revoked,
-        format!("abandoned payment ended as {settled:?}"),
+    let cancel = CancelToken::new();
+    let cashier = cancel.clone();
+    let after = Duration::from_secs_f64(4.0 / ctx.scale);
+    let pressed = std::thread::spawn(move || {
+        std::thread::sleep(after);
+        out("    (the cashier presses Esc)");
+        cashier.cancel();
+    });
+    let s = settle_pay(
+        ctx,
+        &PayOrder::new(fee, PaymentCode::new(code)),
+        Some(&cancel),
+        false,
     )?;
-    let truth = ctx.sim.control().order("demo", &req.req_seq);
-    let status = truth.as_ref().map(|o| o.status);
+    let _ = pressed.join();
     check(
-        matches!(status, Some(TrueStatus::Closed)),
-        format!("the platform's record of the revoked payment is {status:?}"),
+        s.outcome == Outcome::Revoked,
+        format!("abandoned payment ended {}: {}", s.outcome, s.detail),
+    )?;
+    let truth = ctx
+        .sim
+        .control()
+        .order("demo", &s.req_seq)
+        .map(|o| o.status);
+    check(
+        matches!(truth, Some(TrueStatus::Closed)),
+        format!("the platform's record of the revoked payment is {truth:?}"),
     )?;
     out("  REVOKED — the platform closed the order: no money taken");
-    ctx.day.revoked.push((req.req_seq.clone(), fee));
     Ok(())
 }
 
 fn refunds(ctx: &mut Ctx, paid: &Paid) -> Step<()> {
     section(4, "Refunds: a partial refund, then a second one");
     let mut total = 0;
-    let mut last_seq = String::new();
+    let mut last = String::new();
     for (fee, reason) in [(1760, "奶油曲奇 退货"), (500, "小石头 有瑕疵，部分退款")]
     {
-        let mut req = RefundRequest {
-            req_seq: String::new(),
-            trans_seq: paid.trans_seq.clone(),
-            refund_fee: fee,
-            reason: reason.to_string(),
-        };
-        let r = ctx
-            .log
-            .send(&ctx.client, "refund", &mut req)
+        let s = ctx
+            .payments
+            .settle_refund(&paid.req_seq, fee, reason, &SettleOptions::default())
             .map_err(|e| Failed(format!("refund: {e}")))?;
-        check(r.status == Some(Status::Success), "refund not accepted")?;
+        log_settled(ctx, "refund", &s);
+        check(
+            s.outcome == Outcome::Paid,
+            format!("refund ended {}: {}", s.outcome, s.detail),
+        )?;
         total += fee;
         out(&format!(
             "  REFUNDED {} of order {} ({reason}) — refund_seq {}",
             yuan(fee),
             paid.trans_seq,
-            r.refund_seq.clone().unwrap_or_default()
+            s.refund_seq.clone().unwrap_or_default()
         ));
-        ctx.day.refunds.push((req.req_seq.clone(), fee));
-        last_seq = req.req_seq.clone();
+        last = s.req_seq;
     }
+    // The refund query (4.4), as support staff would ask.
     let mut q = QueryRefundRequest {
         req_seq: String::new(),
         trans_seq: paid.trans_seq.clone(),
-        ori_seq: last_seq,
+        ori_seq: last,
     };
     let r = ctx
         .log
@@ -410,13 +439,22 @@ fn refunds(ctx: &mut Ctx, paid: &Paid) -> Step<()> {
         .map_err(|e| Failed(format!("refund query: {e}")))?;
     check(
         r.status == Some(Status::Success),
-        "refund query does not show the refund",
+        "the refund query does not show the refund",
     )?;
     out(&format!(
         "  refund query: the second refund is {} ({})",
         r.status.as_ref().map_or("?", |s| s.code()),
         r.head.msg.clone().unwrap_or_default()
     ));
+    let truth = ctx
+        .sim
+        .control()
+        .order("demo", &paid.req_seq)
+        .map(|o| o.refunded_fee);
+    check(
+        truth == Some(total),
+        format!("the platform refunded {truth:?}, not {total}"),
+    )?;
     out(&format!(
         "  refunded {} of {}; {} can still be refunded",
         yuan(total),
@@ -426,24 +464,38 @@ fn refunds(ctx: &mut Ctx, paid: &Paid) -> Step<()> {
     Ok(())
 }
 
+fn create(ctx: &Ctx, order: &NewOrder) -> Step<OrderTicket> {
+    match ctx
+        .payments
+        .create_order(order, &SettleOptions::default())
+        .map_err(|e| Failed(format!("order: {e}")))?
+    {
+        OrderStart::Waiting(t) => Ok(t),
+        OrderStart::Ended(s) => Err(Failed(format!(
+            "the order ended at once: {} {}",
+            s.outcome, s.detail
+        ))),
+    }
+}
+
 fn native_payment(ctx: &mut Ctx) -> Step<()> {
     section(5, "QR-code (native) payment, and its notification");
     let fee = 3680;
-    let mut req = NativePayRequest {
-        req_seq: String::new(),
-        total_fee: fee,
-        expire_time: Some(300),
-        channel: Channel::WeChat,
-    };
-    let r = ctx
-        .log
-        .send(&ctx.client, "native-pay", &mut req)
-        .map_err(|e| Failed(format!("native pay: {e}")))?;
-    let url = r.pay_url.clone().unwrap_or_default();
-    check(!url.is_empty(), "native order has no pay_url")?;
+    let ticket = create(
+        ctx,
+        &NewOrder {
+            total_fee: fee,
+            channel: Channel::WeChat,
+            spec: OrderSpec::Native {
+                expire_secs: Some(300),
+            },
+        },
+    )?;
+    let url = ticket.pay_url.clone().unwrap_or_default();
+    check(!url.is_empty(), "the QR order has no pay_url")?;
     out(&format!(
         "  order {} for {} created; the customer scans this code ({url}):",
-        req.req_seq,
+        ticket.req_seq,
         yuan(fee)
     ));
     let qr = QrImage::encode(&url).map_err(|e| Failed(e.to_string()))?;
@@ -452,74 +504,64 @@ fn native_payment(ctx: &mut Ctx) -> Step<()> {
             out(&format!("    {line}"));
         }
     }
-    let png = ctx.files.join("qr-5.png");
-    let bmp = ctx.files.join("qr-5.bmp");
+    let png = ctx.dir.join("qr-5.png");
+    let bmp = ctx.dir.join("qr-5.bmp");
     qr.write_png(&png, 8).map_err(|e| Failed(e.to_string()))?;
-    qr.write_bmp(&bmp, 8, ystpay::qr::BmpDepth::Rgb24)
+    qr.write_bmp(&bmp, 8, BmpDepth::Rgb24)
         .map_err(|e| Failed(e.to_string()))?;
     out(&format!(
-        "  the same code for the customer display: {} and {} (for Delphi TImage / PowerBuilder)",
+        "  the same code for the customer display: {} and {} (Delphi TImage / PowerBuilder)",
         png.display(),
         bmp.display()
     ));
     // The customer scans and pays a moment later.
     let control = ctx.sim.control();
-    let seq = req.req_seq.clone();
+    let seq = ticket.req_seq.clone();
+    let delay = Duration::from_secs_f64(3.0 / ctx.scale);
     let payer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
+        std::thread::sleep(delay);
+        out("    (the customer scans the code and pays)");
         control.customer_pays("demo", &seq)
     });
-    let start = Instant::now();
-    let mut n = 0;
-    let paid = loop {
-        std::thread::sleep(Duration::from_millis(250));
-        n += 1;
-        let mut q = NativeQueryRequest {
-            req_seq: String::new(),
-            channel: Some(Channel::WeChat),
-            ori_seq: req.req_seq.clone(),
-        };
-        let answer = ctx.log.send(&ctx.client, "native-query", &mut q);
-        let status = answer.as_ref().ok().and_then(|a| a.status.clone());
-        out(&format!(
-            "    … {:>4.1} s  query {n}: {}",
-            start.elapsed().as_secs_f64(),
-            match &status {
-                Some(Status::Waiting) => "W, not scanned yet",
-                Some(Status::Success) => "S, paid",
-                Some(Status::Failed) => "F, closed",
-                _ => "no answer",
-            }
-        ));
-        match status {
-            Some(Status::Success) => break answer.ok(),
-            Some(Status::Failed) => return Err(Failed("the QR order closed unpaid".into())),
-            _ if start.elapsed() > Duration::from_secs(15) => {
-                return Err(Failed("the QR order was not paid in time".into()))
-            }
-            _ => {}
-        }
-    };
-    let pays = payer
+    let show = printer(Instant::now());
+    let s = ctx
+        .payments
+        .await_order(
+            &ticket.req_seq,
+            &SettleOptions {
+                progress: Some(&show),
+                ..SettleOptions::default()
+            },
+        )
+        .map_err(|e| Failed(format!("QR order: {e}")))?;
+    log_settled(ctx, "native", &s);
+    payer
         .join()
-        .map_err(|_| Failed("customer thread panicked".into()))?;
-    pays.map_err(|e| Failed(format!("the customer could not pay: {e}")))?;
-    let paid = paid.ok_or_else(|| Failed("no answer".into()))?;
+        .map_err(|_| Failed("the customer's thread panicked".into()))?
+        .map_err(|e| Failed(format!("the customer could not pay: {e}")))?;
+    check(
+        s.outcome == Outcome::Paid,
+        format!("the QR order ended {}: {}", s.outcome, s.detail),
+    )?;
     out(&format!(
         "  PAID {} — trans_seq {}",
-        yuan(paid.total_fee.unwrap_or(fee)),
-        paid.trans_seq.clone().unwrap_or_default()
+        yuan(s.total_fee),
+        s.trans_seq.clone().unwrap_or_default()
     ));
-    ctx.day.paid.push((req.req_seq.clone(), fee));
     let notice = ctx
         .receiver
         .accepted
         .recv_timeout(Duration::from_secs(10))
         .map_err(|_| Failed("no payment notification arrived".into()))?;
     check(
-        notice.notice.trans_seq == paid.trans_seq,
+        notice.notice.trans_seq == s.trans_seq,
         "the notification names another order",
     )?;
+    ctx.log.write(
+        LogLevel::Info,
+        "notice",
+        &format!("{} -> answered Y", join(&notice.notice.fields())),
+    );
     out(&format!(
         "  notification received for order {} (delivery {}, {}, {}): answered <result>Y</result>",
         notice.notice.req_seq.clone().unwrap_or_default(),
@@ -539,95 +581,92 @@ fn native_payment(ctx: &mut Ctx) -> Step<()> {
 
 fn h5_and_js(ctx: &mut Ctx) -> Step<()> {
     section(6, "H5 and JS orders (paid in the customer's browser / app)");
-    let mut h5 = H5PayRequest {
-        req_seq: String::new(),
-        total_fee: 1500,
-        channel: Channel::Alipay,
-        ip: None,
-        redirect_url: "https://shop.example.com/paid.html".into(),
-    };
-    let r = ctx
-        .log
-        .send(&ctx.client, "h5-pay", &mut h5)
-        .map_err(|e| Failed(format!("h5 pay: {e}")))?;
-    check(r.status == Some(Status::Waiting), "H5 order is not waiting")?;
+    let h5 = create(
+        ctx,
+        &NewOrder {
+            total_fee: 1500,
+            channel: Channel::Alipay,
+            spec: OrderSpec::H5 {
+                ip: None,
+                redirect_url: "https://shop.example.com/paid.html".into(),
+            },
+        },
+    )?;
     out(&format!(
         "  H5 order {} for {} by Alipay: send the phone's browser to",
         h5.req_seq,
-        yuan(h5.total_fee)
+        yuan(1500)
     ));
-    out(&format!("    {}", r.pay_info.clone().unwrap_or_default()));
-    ctx.day.open.push((h5.req_seq.clone(), h5.total_fee));
-
-    let mut js = JsPayRequest {
-        req_seq: String::new(),
-        total_fee: 990,
-        channel: Channel::WeChat,
-        subopen_id: "o8tfs4224lgn3535353gdg".into(),
-    };
-    let r = ctx
-        .log
-        .send(&ctx.client, "js-pay", &mut js)
-        .map_err(|e| Failed(format!("js pay: {e}")))?;
-    check(r.status == Some(Status::Waiting), "JS order is not waiting")?;
-    let keys: Vec<String> = r
-        .signature_info_map()
+    out(&format!("    {}", h5.pay_url.clone().unwrap_or_default()));
+    let subopen_id = "o8tfs4224lgn3535353gdg";
+    let js = create(
+        ctx,
+        &NewOrder {
+            total_fee: 990,
+            channel: Channel::WeChat,
+            spec: OrderSpec::Js {
+                subopen_id: subopen_id.into(),
+            },
+        },
+    )?;
+    let keys: Vec<String> = js
+        .signature_info
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t).ok())
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    check(!keys.is_empty(), "JS order has no signature_info")?;
+    check(!keys.is_empty(), "the JS order has no signature_info")?;
     out(&format!(
         "  JS order {} for {} by WeChat (user {}): prepay id {}",
         js.req_seq,
-        yuan(js.total_fee),
-        mask(&js.subopen_id),
-        r.pay_url.clone().unwrap_or_default()
+        yuan(990),
+        mask(subopen_id),
+        js.pay_url.clone().unwrap_or_default()
     ));
     out(&format!(
         "    signature_info for WeixinJSBridge getBrandWCPayRequest: {}",
         keys.join(", ")
     ));
-    ctx.day.open.push((js.req_seq.clone(), js.total_fee));
-    out("  both stay open until the customer pays or they expire (5.2 query tells)");
+    out("  both stay open in the journal until the customer pays or they expire");
     Ok(())
 }
 
 fn totals(ctx: &mut Ctx) -> Step<()> {
-    section(7, "The day's totals");
-    let d = &ctx.day;
-    let sum = |v: &Vec<(String, i64)>| v.iter().map(|(_, f)| f).sum::<i64>();
-    let rows = [
-        ("payments taken", d.paid.len(), sum(&d.paid)),
-        ("refunds", d.refunds.len(), sum(&d.refunds)),
-        ("revoked (no money taken)", d.revoked.len(), sum(&d.revoked)),
-        ("orders still open", d.open.len(), sum(&d.open)),
-    ];
-    for (what, n, fee) in rows {
-        out(&format!("  {what:<26} {n:>3}   {:>10}", yuan(fee)));
+    section(7, "The day's totals, from the journal");
+    let t = ctx
+        .journal
+        .day_totals(&today())
+        .map_err(|e| Failed(format!("journal: {e}")))?;
+    for line in crate::journal::print_totals(&t).lines() {
+        out(&format!("  {line}"));
     }
-    let net = sum(&d.paid) - sum(&d.refunds);
-    out(&format!("  {:<26}       {:>10}", "net takings", yuan(net)));
     // The platform's own records must agree.
     let orders = ctx.sim.control().orders("demo");
-    let platform_paid: i64 = orders
+    let platform_net: i64 = orders
         .iter()
         .filter(|o| o.status == TrueStatus::Paid)
         .map(|o| o.total_fee - o.refunded_fee)
         .sum();
     check(
-        platform_paid == net,
+        platform_net == t.net_fee(),
         format!(
-            "the platform's records say {} but the register says {}",
-            yuan(platform_paid),
-            yuan(net)
+            "the platform's records say {} but the journal says {}",
+            yuan(platform_net),
+            yuan(t.net_fee())
         ),
     )?;
     check(
         orders.iter().all(|o| o.pay_count <= 1),
         "an order was paid twice",
     )?;
+    check(t.open_count == 2, "the two browser orders should be open")?;
     out(&format!(
         "  the platform's records agree: {} net, no order paid twice",
-        yuan(platform_paid)
+        yuan(platform_net)
+    ));
+    out(&format!(
+        "  again later: ystpay journal list --journal {}",
+        ctx.dir.join("journal.db").display()
     ));
     Ok(())
 }
@@ -659,7 +698,7 @@ fn log_check(ctx: &mut Ctx) -> Step<()> {
         path.display(),
         text.lines().count()
     ));
-    if let Some(line) = text.lines().find(|l| l.contains(" pay ")) {
+    if let Some(line) = text.lines().find(|l| l.contains(" pay settled")) {
         out(&format!("  e.g. {line}"));
     }
     Ok(())

@@ -5,10 +5,10 @@
 //! simulator on its own. See `ystpay --help` and the README.
 
 mod demo;
+mod journal;
 mod notify;
 mod ops;
 mod report;
-mod settle;
 mod setup;
 
 use std::io::Write;
@@ -108,6 +108,9 @@ enum Command {
         #[command(flatten)]
         conn: ConnOpts,
     },
+    /// The journal: list operations, a day's totals, recover unfinished ones.
+    #[command(subcommand)]
+    Journal(journal::JournalCmd),
     /// Receive payment notifications (5.5) on loopback: verify, answer Y, print each order once.
     Notify {
         /// Address to listen on (loopback only); the URL is printed first.
@@ -313,7 +316,7 @@ fn run_notify(listen: SocketAddr, conn_opts: &ConnOpts) -> i32 {
         Err(e) => return fail(&format!("ystpay notify: cannot listen on {listen}: {e}")),
     };
     let log = conn.log.clone();
-    let receiver = match notify::NoticeReceiver::start(listener, std::sync::Arc::new(conn.client)) {
+    let receiver = match notify::NoticeReceiver::start(listener, conn.client.clone()) {
         Ok(r) => r,
         Err(e) => return fail(&format!("ystpay notify: {e}")),
     };
@@ -528,6 +531,7 @@ fn main() {
         }
         Command::JsPay { args, conn } => run_op("js-pay", &conn, &[], |c| ops::js_pay(c, &args)),
         Command::H5Pay { args, conn } => run_op("h5-pay", &conn, &[], |c| ops::h5_pay(c, &args)),
+        Command::Journal(cmd) => journal::run(cmd),
         Command::Notify { listen, conn } => run_notify(listen, &conn),
         Command::Qr(a) => run_qr(a),
         Command::Config { keys, conn } => run_config(keys, &conn),

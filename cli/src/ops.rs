@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use ystpay::config::Encoding;
+use ystpay::flow::{FlowConfig, PayOrder, PollSchedule, Progress, SettleOptions};
 use ystpay::protocol::messages::{
     H5PayRequest, JsPayRequest, NativePayRequest, NativePayResponse, NativeQueryRequest,
     PayRequest, PayResponse, QueryPayRequest, QueryRefundRequest, RefundRequest, RefundResponse,
@@ -19,7 +20,6 @@ use ystpay::qr::{BmpDepth, QrImage, TextStyle};
 use ystpay::receipt::{EscPosOptions, Receipt};
 
 use crate::report::{yuan, Report, Verdict};
-use crate::settle::{settle_pay, Progress, Settled, Timing};
 use crate::setup::Conn;
 
 /// An amount: `--amount` in yuan or `--fee` in fen.
@@ -125,19 +125,22 @@ pub struct PayArgs {
     /// Force a channel.
     #[arg(long, value_enum, ignore_case = true)]
     pub channel: Option<ChannelArg>,
-    /// Our order number (default: a fresh one).
-    #[arg(long, value_name = "SEQ")]
+    /// Our order number (default: a fresh one; not with --wait, which takes
+    /// a fresh one and records it in the journal first).
+    #[arg(long, value_name = "SEQ", conflicts_with = "wait")]
     pub req_seq: Option<String>,
     /// Product lines: a JSON array as in seed 4.1 (goodsId, goodsName, price, quantity[, goodsFee]), or @FILE.
     #[arg(long, value_name = "JSON")]
     pub goods: Option<String>,
-    /// Wait until the payment settles: query while the customer enters a
-    /// password, revoke after settle_deadline_s.
+    /// Settle the payment with the payment flow: record it in the journal
+    /// first, query while the customer enters a password, revoke after
+    /// settle_deadline_s or when the outcome stays unclear. Ends PAID,
+    /// FAILED, REVOKED or (platform unreachable) UNKNOWN.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: seconds between queries.
-    #[arg(long, value_name = "S", default_value_t = 3.0)]
-    pub interval: f64,
+    /// With --wait: seconds between queries (default: 1 s growing to 3 s).
+    #[arg(long, value_name = "S", requires = "wait")]
+    pub interval: Option<f64>,
     #[command(flatten)]
     pub receipt: ReceiptOut,
 }
@@ -242,44 +245,39 @@ pub fn pay(conn: &Conn, a: &PayArgs, json_mode: bool) -> Result<Report, String> 
         };
         req.prod_details = parse_prod_details(&text).map_err(|e| format!("--goods: {e}"))?;
     }
-    if req.req_seq.is_empty() {
-        req.req_seq = conn.client.next_req_seq();
-    }
     let mut rep = if a.wait {
-        if !(a.interval.is_finite() && a.interval > 0.0) {
-            return Err("--interval must be a positive number of seconds".into());
+        let mut flow = FlowConfig::default();
+        if let Some(i) = a.interval {
+            if !(i.is_finite() && i > 0.0) {
+                return Err("--interval must be a positive number of seconds".into());
+            }
+            flow.poll = PollSchedule::fixed(Duration::from_secs_f64(i));
         }
-        let timing = Timing {
-            interval: Duration::from_secs_f64(a.interval),
-            deadline: conn.settings.settle_deadline,
+        let (payments, note) = crate::journal::payments(conn, flow)?;
+        let order = PayOrder {
+            total_fee: req.total_fee,
+            auth_code: req.auth_code.clone(),
+            channel: req.channel.clone(),
+            prod_details: req.prod_details.clone(),
         };
-        let mut on_progress = |p: Progress| {
-            if json_mode {
-                return;
-            }
-            match p {
-                Progress::Answered(Some(Status::Waiting)) => {
-                    eprintln!("waiting for the customer to confirm the payment...")
-                }
-                Progress::Answered(None) => eprintln!("no clear answer; querying..."),
-                Progress::Polled { n, elapsed, status } => eprintln!(
-                    "  query {n} at {:.1} s: {}",
-                    elapsed.as_secs_f64(),
-                    status.as_ref().map_or("no answer", |s| s.code())
-                ),
-                Progress::Revoking { reason } => eprintln!("{reason}: revoking..."),
-                Progress::Answered(_) => {}
+        let show = |p: &Progress| {
+            if let (false, Some(line)) = (json_mode, crate::journal::progress_text(p)) {
+                eprintln!("{line}");
             }
         };
-        let settled = settle_pay(
-            &conn.client,
-            &conn.log,
-            &mut req,
-            timing,
-            &|_| false,
-            &mut on_progress,
+        let opts = SettleOptions {
+            progress: Some(&show),
+            cancel: None,
+            deadline: Some(conn.settings.settle_deadline),
+        };
+        let mut rep = crate::journal::settle_report(
+            "pay",
+            conn,
+            Some(&code),
+            payments.settle_pay(&order, &opts),
         );
-        settled_report(&req, &code, settled)
+        rep.notes.extend(note);
+        rep
     } else {
         match conn.log.send(&conn.client, "pay", &mut req) {
             Ok(r) => pay_report("pay", &req.req_seq, Some(&code), &r),
@@ -293,47 +291,6 @@ pub fn pay(conn: &Conn, a: &PayArgs, json_mode: bool) -> Result<Report, String> 
     let lines = rep.receipts.clone();
     write_receipt(conn, &a.receipt, &lines, &mut rep)?;
     Ok(rep)
-}
-
-/// Describes a settled payment.
-pub fn settled_report(req: &PayRequest, code: &str, s: Settled) -> Report {
-    let mut rep = match s {
-        Settled::Paid(r) => pay_report("pay", &req.req_seq, Some(code), &r),
-        Settled::Failed { code: c, msg } => {
-            let mut r = Report::new("pay", Verdict::Failed, format!("not paid: {msg}"));
-            r.field("req_seq", req.req_seq.clone());
-            r.field("code", c);
-            r
-        }
-        Settled::Revoked => {
-            let mut r = Report::new(
-                "pay",
-                Verdict::Revoked,
-                "revoked: no money taken (or all of it returned)",
-            );
-            r.field("req_seq", req.req_seq.clone());
-            r
-        }
-        Settled::Unknown(why) => {
-            let mut r = Report::new("pay", Verdict::Unknown, why);
-            r.field("req_seq", req.req_seq.clone());
-            r.notes.push(format!(
-                "Query it when the platform is back: ystpay query {}",
-                req.req_seq
-            ));
-            r
-        }
-        Settled::NotSent(why) => {
-            let mut r = Report::new("pay", Verdict::NotSent, why);
-            r.field("req_seq", req.req_seq.clone());
-            r
-        }
-        Settled::Invalid(e) => Report::error("pay", &e, true),
-    };
-    if !rep.fields.iter().any(|(k, _)| *k == "auth_code") {
-        rep.field("auth_code", mask(code));
-    }
-    rep
 }
 
 /// `query` arguments.

@@ -32,6 +32,9 @@ pub struct ConnOpts {
     /// Register number 0-9999 (overrides register_no).
     #[arg(long, value_name = "N")]
     pub register_no: Option<u16>,
+    /// Journal file, SQLite (overrides journal; also YSTPAY_JOURNAL).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
     /// Daily log file (overrides log_file).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -70,7 +73,7 @@ pub struct Conn {
     /// The effective settings.
     pub settings: Settings,
     /// The client.
-    pub client: Client,
+    pub client: Arc<Client>,
     /// The log (off unless configured).
     pub log: Arc<Logger>,
     /// The embedded simulator, kept alive while the command runs.
@@ -115,7 +118,7 @@ fn gather(opts: &ConnOpts) -> Result<Gathered, SetupError> {
             add(key, v, var);
         }
     }
-    let flags: [(&str, Option<String>, &str); 5] = [
+    let flags: [(&str, Option<String>, &str); 6] = [
         ("server_url", opts.server_url.clone(), "--server-url"),
         ("acct", opts.acct.clone(), "--acct"),
         (
@@ -129,6 +132,11 @@ fn gather(opts: &ConnOpts) -> Result<Gathered, SetupError> {
             "--log-file",
         ),
         ("log_level", opts.log_level.clone(), "--log-level"),
+        (
+            "journal",
+            opts.journal.as_ref().map(|p| p.display().to_string()),
+            "--journal",
+        ),
     ];
     for (key, value, flag) in flags {
         if let Some(v) = value {
@@ -255,11 +263,29 @@ pub fn connect(opts: &ConnOpts) -> Result<Conn, SetupError> {
     };
     let settings = settings_from(g)?;
     let log = Logger::from_settings(&settings).map_err(|e| SetupError(format!("log: {e}")))?;
-    let client = Client::new(&settings.client).map_err(|e| SetupError(e.to_string()))?;
+    let client = Arc::new(Client::new(&settings.client).map_err(|e| SetupError(e.to_string()))?);
     Ok(Conn {
         settings,
         client,
         log: Arc::new(log),
         sim,
     })
+}
+
+/// The journal file a command names (`--journal`, `YSTPAY_JOURNAL`, or
+/// `journal` in the configuration file), without needing the rest of the
+/// configuration: listing a journal needs no server.
+pub fn journal_path(opts: &ConnOpts) -> Result<PathBuf, SetupError> {
+    let g = gather(opts)?;
+    g.pairs
+        .iter()
+        .rev()
+        .find(|(k, v, _)| k == "journal" && !v.is_empty())
+        .map(|(_, v, _)| PathBuf::from(v))
+        .ok_or_else(|| {
+            SetupError(
+                "no journal: give --journal PATH, YSTPAY_JOURNAL, or journal = PATH in the --config file"
+                    .into(),
+            )
+        })
 }

@@ -299,7 +299,11 @@ fn pay_wait_polls_until_paid_and_reads_the_code_from_stdin() {
         "{}",
         o.stderr
     );
-    assert!(o.stderr.contains("query 1"), "{}", o.stderr);
+    assert!(
+        o.stdout.contains("No journal is configured"),
+        "{}",
+        o.stdout
+    );
 }
 
 #[test]
@@ -851,17 +855,17 @@ fn sim_subcommand_serves_like_ystpay_sim() {
 #[test]
 fn demo_runs_a_checkout_day_quickly() {
     let dir = temp_dir();
-    let log = dir.join("demo.log");
     let t = Instant::now();
-    let o = run(&["demo", "--log-file", log.to_str().unwrap()], &[]);
+    let o = run(&["demo", "--dir", dir.to_str().unwrap()], &[]);
     let took = t.elapsed();
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(took < Duration::from_secs(30), "demo took {took:?}");
     for part in [
         "1. Barcode payment, paid at once",
         "【商户联】",
-        "query 1: W",
-        "S, paid",
+        "W — waiting for the customer",
+        "→ PAID",
+        "cancelled by the cashier: revoking",
         "REVOKED",
         "REFUNDED ¥17.60",
         "REFUNDED ¥5.00",
@@ -870,7 +874,7 @@ fn demo_runs_a_checkout_day_quickly() {
         "<result>Y</result>",
         "H5 order",
         "JS order",
-        "net takings",
+        "net             ¥145.40",
         "the platform's records agree",
         "Demo finished",
     ] {
@@ -897,7 +901,22 @@ fn demo_runs_a_checkout_day_quickly() {
         .filter(|p| p.extension().is_some_and(|e| e == "log"))
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect::<String>();
-    assert!(logged.contains("INFO  refund"), "{logged}");
+    assert!(logged.contains("INFO  refund settled"), "{logged}");
+    // The journal it leaves behind lists the day.
+    let journal = dir.join("journal.db");
+    let o = run(
+        &[
+            "journal",
+            "list",
+            "--all",
+            "--json",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.json().as_array().unwrap().len(), 8, "{}", o.stdout);
     for s in secrets() {
         assert!(!logged.contains(&s), "{s} in the demo log");
     }
@@ -972,4 +991,129 @@ fn notify_receives_verifies_and_answers() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+#[test]
+fn journal_list_totals_and_recover() {
+    let sim = sim();
+    let dir = temp_dir();
+    let journal = dir.join("pos.db");
+    let cfg = config_file(
+        &dir,
+        &sim.api_url(),
+        &format!("journal = {}\n", journal.display()),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    // Two settled payments and a refund, through the flow and the journal.
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg_s,
+            "--fee",
+            "1000",
+            "--code",
+            "134567890123456701",
+            "--wait",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let first = o.json();
+    assert_eq!(first["outcome"], "paid");
+    assert_eq!(first["state"], "paid");
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg_s,
+            "--fee",
+            "250",
+            "--code",
+            "134567890123456771",
+            "--wait",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 1, "refused: failed");
+    assert_eq!(o.json()["outcome"], "failed");
+
+    let o = run(&["journal", "list", "--config", cfg_s], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("2 operation(s)"), "{}", o.stdout);
+    assert!(o.stdout.contains("1345**********6701"), "{}", o.stdout);
+    let o = run(&["journal", "list", "--config", cfg_s, "--json"], &[]);
+    let ops = o.json();
+    let states: Vec<&str> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["paid", "failed"]);
+
+    let o = run(&["journal", "totals", "--config", cfg_s, "--json"], &[]);
+    assert_eq!(o.code, 0);
+    let t = o.json();
+    assert_eq!(t["paid_fee"], 1000);
+    assert_eq!(t["net_fee"], 1000);
+    assert_eq!(t["open_count"], 0);
+    let o = run(&["journal", "totals", "--config", cfg_s], &[]);
+    assert!(
+        o.stdout.contains("net") && o.stdout.contains("¥10.00"),
+        "{}",
+        o.stdout
+    );
+
+    // An operation left open (as after a power cut): paid on the platform,
+    // still pending in the journal. Recovery asks the platform and settles it.
+    let d = Device::demo();
+    let client = ystpay::Client::new(&ystpay::ClientConfig::new(
+        &sim.api_url(),
+        &d.acct,
+        &d.pass,
+        &d.private_key,
+    ))
+    .unwrap();
+    let mut req = ystpay::protocol::PayRequest::new("", 700, "134567890123456702");
+    client.pay(&mut req).unwrap();
+    {
+        let j = ystpay::journal::Journal::open(&journal).unwrap();
+        let mut op =
+            ystpay::journal::NewOp::new(&d.acct, &req.req_seq, ystpay::journal::OpKind::Pay, 700);
+        op.auth_code = Some("134567890123456702".into());
+        j.begin(&op).unwrap();
+    }
+    let o = run(&["journal", "list", "--open", "--config", cfg_s], &[]);
+    assert!(
+        o.stdout.contains(&req.req_seq) && o.stdout.contains("pending"),
+        "{}",
+        o.stdout
+    );
+    let o = run(&["journal", "recover", "--config", cfg_s, "--json"], &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let r = o.json();
+    assert_eq!(r["settled"][0]["req_seq"], req.req_seq.as_str());
+    assert_eq!(r["settled"][0]["outcome"], "paid");
+    assert_eq!(r["still_open"].as_array().unwrap().len(), 0);
+    let o = run(&["journal", "totals", "--config", cfg_s, "--json"], &[]);
+    assert_eq!(o.json()["paid_fee"], 1700);
+
+    // Usage errors: no journal named, a journal that does not exist, a bad day.
+    assert_eq!(run(&["journal", "list"], &[]).code, 2);
+    let missing = dir.join("nope.db");
+    let o = run(
+        &["journal", "totals", "--journal", missing.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("no journal at"), "{}", o.stderr);
+    let o = run(
+        &["journal", "list", "--config", cfg_s, "--day", "25/11/2025"],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
 }
