@@ -212,22 +212,27 @@ fn day(ctx: &mut Ctx) -> Step<()> {
 
 /// Progress lines, indented, with the time since the step began.
 fn printer(start: Instant) -> impl Fn(&Progress) + Sync {
+    let waited = std::sync::atomic::AtomicBool::new(false);
     move |p: &Progress| {
         let at = start.elapsed().as_secs_f64();
         let line = match p {
             Progress::Sending { kind, req_seq } => format!("sending {kind} {req_seq}"),
-            Progress::WaitingForCustomer { remaining, .. } => format!(
-                "W — waiting for the customer (gives up in {:.1} s)",
-                remaining.as_secs_f64()
-            ),
+            Progress::WaitingForCustomer { remaining, .. } => {
+                if waited.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    "still W — asking the platform again".to_string()
+                } else {
+                    format!(
+                        "W — waiting for the customer (the register waits up to {:.1} s more)",
+                        remaining.as_secs_f64()
+                    )
+                }
+            }
             Progress::Querying { attempt } => format!("query {attempt}"),
             Progress::Resending { attempt } => format!("no answer: resending ({attempt})"),
-            Progress::Revoking { reason, attempt } => {
-                format!(
-                    "{}: revoking (attempt {attempt})",
-                    crate::journal::reason_text(*reason)
-                )
-            }
+            Progress::Revoking { reason, attempt } => format!(
+                "{}: revoking (attempt {attempt})",
+                crate::journal::reason_text(*reason)
+            ),
             Progress::ShowCode { .. } => "QR code ready".to_string(),
             Progress::Finished { outcome } => format!("→ {outcome}"),
         };
