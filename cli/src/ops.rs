@@ -138,7 +138,8 @@ pub struct PayArgs {
     /// FAILED, REVOKED or (platform unreachable) UNKNOWN.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: seconds between queries (default: 1 s growing to 3 s).
+    /// With --wait: seconds between queries (default: the flow's adaptive
+    /// schedule, often at first and less often later).
     #[arg(long, value_name = "S", requires = "wait")]
     pub interval: Option<f64>,
     #[command(flatten)]
