@@ -1775,8 +1775,8 @@ impl Payments {
             };
         }
         if let Some(rec) = &known {
-            let fee_ok = n.total_fee.map_or(true, |f| f == rec.total_fee);
-            let trans_ok = rec.trans_seq.as_ref().map_or(true, |t| *t == trans_seq);
+            let fee_ok = n.total_fee.is_none_or(|f| f == rec.total_fee);
+            let trans_ok = rec.trans_seq.as_ref().is_none_or(|t| *t == trans_seq);
             if !fee_ok || !trans_ok || rec.kind == OpKind::Refund {
                 return refuse(format!(
                     "notice does not match the journal's order {req_seq}"

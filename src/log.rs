@@ -510,7 +510,7 @@ impl Logger {
         ));
         let today = now.date_naive();
         let mut guard = lock(&self.file);
-        if guard.as_ref().map_or(true, |o| o.date != today) {
+        if guard.as_ref().is_none_or(|o| o.date != today) {
             match self.open_for(today) {
                 Ok(file) => *guard = Some(Open { date: today, file }),
                 Err(e) => {

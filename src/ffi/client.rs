@@ -39,7 +39,7 @@ pub(crate) unsafe fn deref<'a>(
             format!("argument '{name}' is NULL"),
         ));
     }
-    if (p as usize) % std::mem::align_of::<ystpay_client>() != 0 {
+    if !(p as usize).is_multiple_of(std::mem::align_of::<ystpay_client>()) {
         return Err(Failure::new(
             YSTPAY_ERR_INVALID_HANDLE,
             format!("argument '{name}' is not a ystpay_client"),
