@@ -6,7 +6,7 @@
  *
  * - Result codes: every function that can fail returns int32_t; 0 is
  *   YSTPAY_OK. Codes are grouped (1xx caller error, 2xx configuration,
- *   3xx network/answer, 5xx internal) and never renumbered.
+ *   3xx network/answer, 4xx journal, 5xx internal) and never renumbered.
  *   ystpay_strerror(code) gives a static text; ystpay_last_error() copies
  *   the calling thread's detailed message of the last failed call.
  * - Business outcome: YSTPAY_OK means "the platform answered and the answer
@@ -16,8 +16,9 @@
  *   Results are written into caller-owned records (set `struct_size` to
  *   sizeof the record first) and caller-owned buffers (always passed with
  *   their size; too small -> YSTPAY_ERR_BUFFER_TOO_SMALL and the size
- *   needed). The only library-owned object is the client handle, created
- *   by a ystpay_client_* constructor and released by ystpay_client_free.
+ *   needed). The only library-owned objects are the client handle
+ *   (ystpay_client_* constructors, ystpay_client_free) and the cancel
+ *   switch (ystpay_cancel_new, ystpay_cancel_free).
  *   Returned `const char *` strings are static: never free them.
  * - Outputs are written only when a call returns YSTPAY_OK.
  * - NULL: a NULL pointer where a value is required is
@@ -27,7 +28,11 @@
  *   YSTPAY_ENCODING_GBK takes and returns GBK (code page 936). Invalid
  *   bytes -> YSTPAY_ERR_INVALID_ENCODING.
  * - Threads: every function is thread-safe; one client handle may be used
- *   by several threads at once (not while it is being freed).
+ *   by several threads at once (not while it is being freed). The settle
+ *   calls block their thread and run the progress callback on it.
+ * - Settle flow: with a journal, ystpay_settle_* calls return only with a
+ *   final outcome (PAID / FAILED / REVOKED / UNKNOWN); ystpay_recover and
+ *   client creation settle what a crash left open.
  * - Amounts are int64_t fen (1 yuan = 100 fen); -1 in a record means "not
  *   in the answer".
  * - Calling convention: YSTPAY_CALL (__stdcall on 32-bit Windows, the C
