@@ -79,21 +79,27 @@ fn the_revoke_is_retried_until_it_gets_through() {
     let sim = start_sim(TIME_SCALE);
     let (p, _) = payments(&sim, TIME_SCALE, "revoke-retry");
     let ctl = sim.control();
+    // The pay answers W; from then on every request fails for a while. The
+    // faults are injected when the flow reports the W answer, so the payment
+    // request itself always gets through.
+    let injected = std::sync::Once::new();
+    let c2 = ctl.clone();
+    let on_progress = move |p: &Progress| {
+        if matches!(p, Progress::WaitingForCustomer { .. }) {
+            injected.call_once(|| {
+                c2.inject(Fault::Http500, 3);
+                c2.inject(Fault::DropAfterCommit, 1);
+                c2.inject(Fault::DropBeforeCommit, 2);
+            });
+        }
+    };
     let opts = SettleOptions {
         deadline: Some(Duration::from_millis(30)),
+        progress: Some(&on_progress),
         ..SettleOptions::default()
     };
-    // The pay answers W; then every request fails for a while.
     let code = wechat_code(2, 50);
-    let c2 = ctl.clone();
-    let h = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(10));
-        c2.inject(Fault::Http500, 3);
-        c2.inject(Fault::DropAfterCommit, 1);
-        c2.inject(Fault::DropBeforeCommit, 2);
-    });
     let s = p.settle_pay(&PayOrder::new(300, code), &opts).unwrap();
-    h.join().unwrap();
     assert_eq!(s.outcome, Outcome::Revoked, "{s:?}");
     let truth = ctl.order("demo", &s.req_seq).unwrap();
     assert_eq!(truth.status, TrueStatus::Closed);
