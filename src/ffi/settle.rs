@@ -164,7 +164,7 @@ unsafe fn cancel_ref<'a>(p: *const ystpay_cancel) -> Result<Option<&'a CancelTok
     if p.is_null() {
         return Ok(None);
     }
-    if (p as usize) % std::mem::align_of::<ystpay_cancel>() != 0 {
+    if !(p as usize).is_multiple_of(std::mem::align_of::<ystpay_cancel>()) {
         return Err(not_cancel());
     }
     // SAFETY: caller contract.
