@@ -113,15 +113,26 @@ fn cancel_from_another_thread_stops_waiting_and_revokes() {
     let token = CancelToken::new();
     let esc = token.clone();
     let started = Instant::now();
+    // The customer needs 10 s (scaled); the cashier presses Esc on another
+    // thread as soon as the register shows "waiting for the password".
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let tx = Mutex::new(Some(tx));
     let presser = std::thread::spawn(move || {
-        // The customer needs 10 s (200 ms scaled); Esc after 50 ms.
-        std::thread::sleep(Duration::from_millis(50));
-        esc.cancel();
+        if rx.recv().is_ok() {
+            esc.cancel();
+        }
     });
+    let on_progress = move |p: &Progress| {
+        if matches!(p, Progress::WaitingForCustomer { .. }) {
+            if let Some(tx) = tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+        }
+    };
     let opts = SettleOptions {
         cancel: Some(&token),
+        progress: Some(&on_progress),
         deadline: Some(Duration::from_secs(10)),
-        ..SettleOptions::default()
     };
     let s = p
         .settle_pay(&PayOrder::new(990, wechat_code(3, 50)), &opts)
