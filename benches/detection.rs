@@ -144,14 +144,18 @@ fn main() {
          {payments} payments per schedule, password entry spread over (0, 10] s, time scale {SCALE}"
     );
     println!(
-        "{:<34} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "{:<40} {:>8} {:>8} {:>8} {:>8} {:>10}",
         "schedule", "median", "p95", "mean", "max", "queries"
     );
+    let a = PollSchedule::ADAPTIVE;
+    let adaptive = format!(
+        "adaptive {:.1} s x{}, cap {} s (default)",
+        a.first.as_secs_f64(),
+        a.factor,
+        a.max.as_secs()
+    );
     for (name, schedule) in [
-        (
-            "adaptive 1 s x1.5, cap 3 s (default)",
-            PollSchedule::ADAPTIVE,
-        ),
+        (adaptive.as_str(), a),
         ("fixed 5 s", PollSchedule::fixed(Duration::from_secs(5))),
         ("fixed 3 s", PollSchedule::fixed(Duration::from_secs(3))),
     ] {
@@ -161,7 +165,7 @@ fn main() {
         let mean = d.iter().sum::<f64>() / d.len() as f64;
         let q = samples.iter().map(|s| s.queries).sum::<u64>() as f64 / samples.len() as f64;
         println!(
-            "{:<34} {:>7.2}s {:>7.2}s {:>7.2}s {:>7.2}s {:>10.2}",
+            "{:<40} {:>7.2}s {:>7.2}s {:>7.2}s {:>7.2}s {:>10.2}",
             name,
             pct(&d, 0.5),
             pct(&d, 0.95),

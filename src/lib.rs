@@ -6,6 +6,8 @@
 //! `client` (one request → one verified, typed answer) and `journal`
 //! (durable record of every operation) → `transport` (HTTP) → `protocol`
 //! (wire format, no I/O).
+//! Beside them: [`config`] (the INI form), [`qr`] (QR codes for `pay_url`),
+//! [`receipt`] (receipt text and ESC/POS bytes) and [`log`] (the daily log).
 #![warn(missing_docs)]
 
 pub mod client;
@@ -14,7 +16,10 @@ pub mod error;
 pub mod ffi;
 pub mod flow;
 pub mod journal;
+pub mod log;
 pub mod protocol;
+pub mod qr;
+pub mod receipt;
 pub mod reqseq;
 pub mod transport;
 

@@ -151,7 +151,7 @@ pub fn aes_encrypt(key: &[u8], plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
 /// trailing NUL bytes of the zero padding.
 pub fn aes_decrypt(key: &[u8], cipher: &[u8]) -> Result<Vec<u8>, CryptoError> {
     check_key(key)?;
-    if cipher.is_empty() || cipher.len() % BLOCK != 0 {
+    if cipher.is_empty() || !cipher.len().is_multiple_of(BLOCK) {
         return Err(CryptoError::BadCiphertextLength(cipher.len()));
     }
     let mut buf = cipher.to_vec();

@@ -280,7 +280,7 @@ fn nesting_exceeds(xml: &str, max: usize) -> bool {
             if depth + 1 > max {
                 return true;
             }
-            if !end.is_some_and(|j| rest[j - 1] == b'/') {
+            if end.is_none_or(|j| rest[j - 1] != b'/') {
                 depth += 1;
             }
             end.map(|j| i + j + 1)

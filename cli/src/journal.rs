@@ -1,0 +1,450 @@
+//! The payment flow and its journal on the command line: `pay --wait`,
+//! `journal list`, `journal totals`, `journal recover`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Subcommand;
+use serde_json::{json, Value};
+use ystpay::config::LogLevel;
+use ystpay::flow::{
+    FlowConfig, FlowError, Outcome, Payments, Progress, RevokeReason, SettleOptions, Settlement,
+};
+use ystpay::journal::{today, DayTotals, Journal, OpKind, OpRecord};
+use ystpay::log::{join, Describe};
+use ystpay::protocol::types::fen_to_yuan;
+
+use crate::report::{exit, yuan, Report, Verdict};
+use crate::setup::{self, Conn, ConnOpts};
+
+/// The flow over the configured journal, or over one kept in memory (with a
+/// note saying so) when none is configured.
+pub fn payments(conn: &Conn, flow: FlowConfig) -> Result<(Payments, Option<String>), String> {
+    let (journal, note) = match &conn.settings.journal {
+        Some(path) => (
+            Journal::open(path).map_err(|e| format!("journal {}: {e}", path.display()))?,
+            None,
+        ),
+        None => (
+            Journal::open_in_memory().map_err(|e| format!("journal: {e}"))?,
+            Some(
+                "No journal is configured (journal = PATH): this payment was not recorded for recovery after a crash."
+                    .to_string(),
+            ),
+        ),
+    };
+    Ok((
+        Payments::new(conn.client.clone(), Arc::new(journal), flow),
+        note,
+    ))
+}
+
+/// Why a payment is being revoked, in words.
+pub fn reason_text(r: RevokeReason) -> &'static str {
+    match r {
+        RevokeReason::Deadline => "the customer took too long",
+        RevokeReason::Cancelled => "cancelled by the cashier",
+        RevokeReason::Refused => "the platform refused without saying whether money moved",
+        RevokeReason::Recovery => "recovering an unfinished payment",
+        RevokeReason::Requested => "revoke requested",
+    }
+}
+
+/// One line for a flow event (`None` for events not worth a line).
+pub fn progress_text(p: &Progress) -> Option<String> {
+    Some(match p {
+        Progress::Sending { kind, req_seq } => format!("sending {kind} {req_seq}"),
+        Progress::WaitingForCustomer { elapsed, remaining } => format!(
+            "  … {:>4.1} s  waiting for the customer ({:.0} s left)",
+            elapsed.as_secs_f64(),
+            remaining.as_secs_f64()
+        ),
+        Progress::ShowCode { pay_url } => format!("show the customer: {pay_url}"),
+        Progress::Querying { attempt } => format!("  … query {attempt}"),
+        Progress::Resending { attempt } => {
+            format!("  no answer: sending the same request again (attempt {attempt})")
+        }
+        Progress::Revoking { reason, attempt } => {
+            format!("{}: revoking (attempt {attempt})", reason_text(*reason))
+        }
+        Progress::Finished { .. } => return None,
+    })
+}
+
+fn verdict_of(o: Outcome) -> Verdict {
+    match o {
+        Outcome::Paid => Verdict::Paid,
+        Outcome::Failed => Verdict::Failed,
+        Outcome::Revoked => Verdict::Revoked,
+        Outcome::Unknown => Verdict::Unknown,
+    }
+}
+
+/// Describes a settlement (and logs it).
+pub fn settle_report(
+    op: &'static str,
+    conn: &Conn,
+    code: Option<&str>,
+    result: Result<Settlement, FlowError>,
+) -> Report {
+    match result {
+        Ok(s) => {
+            let level = match s.outcome {
+                Outcome::Paid | Outcome::Revoked => LogLevel::Info,
+                Outcome::Failed | Outcome::Unknown => LogLevel::Error,
+            };
+            conn.log
+                .write(level, op, &format!("settled {}", join(&s.fields())));
+            let mut verdict = verdict_of(s.outcome);
+            if s.kind == OpKind::Refund && verdict == Verdict::Paid {
+                verdict = Verdict::Ok;
+            }
+            let headline = match s.outcome {
+                Outcome::Paid if s.kind == OpKind::Refund => {
+                    format!("refunded {}", yuan(s.total_fee))
+                }
+                Outcome::Paid => format!(
+                    "{} {}",
+                    yuan(s.total_fee),
+                    match s.channel.as_deref() {
+                        Some("W") => "WeChat Pay",
+                        Some("A") => "Alipay",
+                        Some("Q") => "QQ Wallet",
+                        _ => "",
+                    }
+                )
+                .trim_end()
+                .to_string(),
+                Outcome::Failed => format!("not paid: {}", s.detail),
+                Outcome::Revoked => "revoked: no money taken (or all of it returned)".into(),
+                Outcome::Unknown => format!("outcome unknown: {}", s.detail),
+            };
+            let mut rep = Report::new(op, verdict, headline);
+            rep.field("req_seq", s.req_seq.clone());
+            rep.field("auth_code", code.map(ystpay::protocol::types::mask));
+            rep.field("trans_seq", s.trans_seq.clone());
+            rep.field("refund_seq", s.refund_seq.clone());
+            rep.field("state", s.state.as_str());
+            rep.fee("total_fee", Some(s.total_fee));
+            rep.field("channel", s.channel.clone());
+            rep.field("pay_time", s.pay_time.clone());
+            rep.field("code", s.code.clone());
+            rep.field("detail", s.detail.clone());
+            rep.receipts = s.receipts.clone();
+            if let Some(e) = &s.journal_error {
+                rep.field("journal_error", e.to_string());
+                rep.notes.push(
+                    "The journal could not record the end; `ystpay journal recover` settles it."
+                        .into(),
+                );
+            }
+            if s.outcome == Outcome::Unknown {
+                rep.notes.push(format!(
+                    "It stays open in the journal: `ystpay journal recover` finishes it when the platform is back (or ystpay query {}).",
+                    s.req_seq
+                ));
+            }
+            rep
+        }
+        Err(FlowError::Client(e)) => {
+            conn.log
+                .write(LogLevel::Error, op, &format!("not started: {e}"));
+            Report::error(op, &e, true)
+        }
+        Err(FlowError::Journal(e)) => {
+            conn.log
+                .write(LogLevel::Error, op, &format!("journal refused: {e}"));
+            Report::new(
+                op,
+                Verdict::NotSent,
+                format!("the journal refused, nothing was sent: {e}"),
+            )
+        }
+    }
+}
+
+/// `ystpay journal …`.
+#[derive(Subcommand, Debug)]
+pub enum JournalCmd {
+    /// The operations of a day (default today, China time), oldest first.
+    List {
+        /// The business day, YYYY-MM-DD.
+        #[arg(long, value_name = "DAY", conflicts_with_all = ["all", "open"])]
+        day: Option<String>,
+        /// Every operation in the journal.
+        #[arg(long)]
+        all: bool,
+        /// Only operations still open (waiting, unknown, being revoked).
+        #[arg(long)]
+        open: bool,
+        #[command(flatten)]
+        conn: ConnOpts,
+    },
+    /// A day's totals: payments, refunds, net, open operations.
+    Totals {
+        /// The business day, YYYY-MM-DD (default today, China time).
+        #[arg(long, value_name = "DAY")]
+        day: Option<String>,
+        #[command(flatten)]
+        conn: ConnOpts,
+    },
+    /// Settle every open operation with the platform (query, or revoke).
+    Recover {
+        #[command(flatten)]
+        conn: ConnOpts,
+    },
+}
+
+fn open_existing(opts: &ConnOpts) -> Result<Journal, String> {
+    let path = setup::journal_path(opts).map_err(|e| e.to_string())?;
+    if !Path::new(&path).exists() {
+        return Err(format!("no journal at {}", path.display()));
+    }
+    Journal::open(&path).map_err(|e| format!("journal {}: {e}", path.display()))
+}
+
+fn check_day(day: &str) -> Result<(), String> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| format!("--day must be YYYY-MM-DD, not '{day}'"))
+}
+
+fn op_json(r: &OpRecord) -> Value {
+    json!({
+        "req_seq": r.req_seq,
+        "account": r.account,
+        "kind": r.kind.as_str(),
+        "state": r.state.as_str(),
+        "total_fee": r.total_fee,
+        "channel": r.channel,
+        "auth_code": r.auth_code_masked,
+        "trans_seq": r.trans_seq,
+        "parent_seq": r.parent_seq,
+        "refund_seq": r.refund_seq,
+        "day": r.day,
+        "created_ms": r.created_ms,
+        "updated_ms": r.updated_ms,
+        "detail": r.detail,
+    })
+}
+
+fn time_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            (t + chrono::Duration::hours(8))
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn op_line(r: &OpRecord) -> String {
+    format!(
+        "{}  {:<6} {:<8} {:>10}  {:<1}  {:<20}  {:<20}  {}",
+        time_of(r.created_ms),
+        r.kind.as_str(),
+        r.state.as_str(),
+        yuan(r.total_fee),
+        r.channel.as_deref().unwrap_or(""),
+        r.req_seq,
+        r.trans_seq.as_deref().unwrap_or(""),
+        r.auth_code_masked.as_deref().unwrap_or("")
+    )
+}
+
+fn totals_text(t: &DayTotals) -> String {
+    let mut s = format!("Totals for {} (China time)\n", t.day);
+    s.push_str("  kind   ch state       count        amount\n");
+    for l in &t.lines {
+        s.push_str(&format!(
+            "  {:<6} {:<2} {:<10} {:>6} {:>13}\n",
+            l.kind.as_str(),
+            l.channel,
+            l.state.as_str(),
+            l.count,
+            yuan(l.fee)
+        ));
+    }
+    s.push_str(&format!("  paid      {:>13}\n", yuan(t.paid_fee)));
+    s.push_str(&format!("  refunded  {:>13}\n", yuan(t.refunded_fee)));
+    s.push_str(&format!("  net       {:>13}\n", yuan(t.net_fee())));
+    s.push_str(&format!("  open operations: {}\n", t.open_count));
+    s
+}
+
+fn totals_json(t: &DayTotals) -> Value {
+    json!({
+        "day": t.day,
+        "paid_fee": t.paid_fee,
+        "refunded_fee": t.refunded_fee,
+        "net_fee": t.net_fee(),
+        "open_count": t.open_count,
+        "lines": t.lines.iter().map(|l| json!({
+            "kind": l.kind.as_str(),
+            "channel": l.channel,
+            "state": l.state.as_str(),
+            "count": l.count,
+            "fee": l.fee,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The day's totals as the demo and `journal totals` print them.
+pub fn print_totals(t: &DayTotals) -> String {
+    totals_text(t)
+}
+
+/// Runs a journal subcommand; returns the exit code.
+pub fn run(cmd: JournalCmd) -> i32 {
+    match cmd {
+        JournalCmd::List {
+            day,
+            all,
+            open,
+            conn,
+        } => {
+            let result = (|| -> Result<Vec<OpRecord>, String> {
+                let j = open_existing(&conn)?;
+                if all {
+                    return j.all_ops().map_err(|e| e.to_string());
+                }
+                if open {
+                    let ops = j.all_ops().map_err(|e| e.to_string())?;
+                    return Ok(ops.into_iter().filter(|o| o.state.is_open()).collect());
+                }
+                let day = day.unwrap_or_else(today);
+                check_day(&day)?;
+                j.day_ops(&day).map_err(|e| e.to_string())
+            })();
+            match result {
+                Err(e) => usage("journal list", &e),
+                Ok(ops) if conn.json => {
+                    println!("{}", json!(ops.iter().map(op_json).collect::<Vec<_>>()));
+                    exit::OK
+                }
+                Ok(ops) => {
+                    println!(
+                        "time      kind   state        amount  ch req_seq               trans_seq             code"
+                    );
+                    for o in &ops {
+                        println!("{}", op_line(o));
+                    }
+                    println!("{} operation(s)", ops.len());
+                    exit::OK
+                }
+            }
+        }
+        JournalCmd::Totals { day, conn } => {
+            let result = (|| -> Result<DayTotals, String> {
+                let j = open_existing(&conn)?;
+                let day = day.unwrap_or_else(today);
+                check_day(&day)?;
+                j.day_totals(&day).map_err(|e| e.to_string())
+            })();
+            match result {
+                Err(e) => usage("journal totals", &e),
+                Ok(t) if conn.json => {
+                    println!("{}", totals_json(&t));
+                    exit::OK
+                }
+                Ok(t) => {
+                    print!("{}", totals_text(&t));
+                    exit::OK
+                }
+            }
+        }
+        JournalCmd::Recover { conn } => recover(&conn),
+    }
+}
+
+fn usage(what: &str, e: &str) -> i32 {
+    eprintln!("ystpay {what}: {e}");
+    exit::USAGE
+}
+
+fn recover(opts: &ConnOpts) -> i32 {
+    if let Err(e) = setup::journal_path(opts) {
+        return usage("journal recover", &e.to_string());
+    }
+    let conn = match setup::connect(opts) {
+        Ok(c) => c,
+        Err(e) => return usage("journal recover", &e.to_string()),
+    };
+    let (payments, _) = match payments(&conn, FlowConfig::default()) {
+        Ok(p) => p,
+        Err(e) => return usage("journal recover", &e),
+    };
+    let json_mode = opts.json;
+    let show = |p: &Progress| {
+        if let (false, Some(line)) = (json_mode, progress_text(p)) {
+            eprintln!("{line}");
+        }
+    };
+    let started = Instant::now();
+    let report = match payments.recover(&SettleOptions {
+        progress: Some(&show),
+        ..SettleOptions::default()
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ystpay journal recover: {e}");
+            return exit::UNKNOWN;
+        }
+    };
+    for s in &report.settled {
+        conn.log.write(
+            LogLevel::Info,
+            "recover",
+            &format!("settled {}", join(&s.fields())),
+        );
+    }
+    let unfinished = report.still_open.len() + report.busy_elsewhere.len();
+    if json_mode {
+        println!(
+            "{}",
+            json!({
+                "settled": report.settled.iter().map(|s| json!({
+                    "req_seq": s.req_seq,
+                    "kind": s.kind.as_str(),
+                    "outcome": s.outcome.as_str().to_ascii_lowercase(),
+                    "state": s.state.as_str(),
+                    "total_fee": s.total_fee,
+                    "trans_seq": s.trans_seq,
+                    "detail": s.detail,
+                })).collect::<Vec<_>>(),
+                "still_open": report.still_open.iter().map(op_json).collect::<Vec<_>>(),
+                "busy_elsewhere": report.busy_elsewhere.iter().map(op_json).collect::<Vec<_>>(),
+                "seconds": started.elapsed().as_secs_f64(),
+            })
+        );
+    } else {
+        for s in &report.settled {
+            println!(
+                "{:<8} {:<6} {} {:>10}  {}",
+                s.outcome.as_str(),
+                s.kind.as_str(),
+                s.req_seq,
+                fen_to_yuan(s.total_fee),
+                s.detail
+            );
+        }
+        for o in &report.still_open {
+            println!("OPEN     {}", op_line(o));
+        }
+        for o in &report.busy_elsewhere {
+            println!("BUSY     {}  (another process is settling it)", op_line(o));
+        }
+        println!(
+            "{} settled, {} still open, {} busy elsewhere",
+            report.settled.len(),
+            report.still_open.len(),
+            report.busy_elsewhere.len()
+        );
+    }
+    if unfinished == 0 {
+        exit::OK
+    } else {
+        exit::UNKNOWN
+    }
+}

@@ -1,0 +1,1119 @@
+//! Every subcommand of the built `ystpay` binary, run against a simulator on
+//! a free loopback port. Every run's output is checked for secrets.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use ystpay_sim::{Device, Fault, RunningSim, SimConfig, Simulator, TrueStatus};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ystpay");
+
+fn sim() -> RunningSim {
+    Simulator::start(SimConfig {
+        time_scale: 20.0,
+        ..SimConfig::default()
+    })
+    .expect("simulator starts")
+}
+
+fn temp_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "ystpay-cli-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes an INI configuration for the demo device at `url`.
+fn config_file(dir: &Path, url: &str, extra: &str) -> PathBuf {
+    let d = Device::demo();
+    let path = dir.join("ystpay.ini");
+    std::fs::write(
+        &path,
+        format!(
+            "; test register\n[ystpay]\nserver_url = {url}\nacct = {}\npass = {}\nprivate_key = {}\n{extra}",
+            d.acct, d.pass, d.private_key
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Every value that must never be printed or logged.
+fn secrets() -> Vec<String> {
+    let d = Device::demo();
+    vec![
+        d.pass.clone(),
+        d.private_key.clone(),
+        d.dsn(),
+        d.dsn().to_ascii_lowercase(),
+        ystpay::protocol::crypto::md5_upper(d.pass.as_bytes()),
+    ]
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs the binary with no YSTPAY_* variables but those in `env`, checks
+/// that neither output holds a secret or a full payment code from `args`.
+fn run_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Out {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("YSTPAY_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("binary runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    let out = Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    let mut forbidden = secrets();
+    let mut codes: Vec<&str> = args
+        .windows(2)
+        .filter(|w| w[0] == "--code")
+        .map(|w| w[1])
+        .collect();
+    if let Some(t) = stdin {
+        codes.push(t.trim());
+    }
+    forbidden.extend(codes.iter().filter(|c| c.len() > 8).map(|c| c.to_string()));
+    for s in &forbidden {
+        assert!(
+            !out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()),
+            "secret {s:?} printed by {args:?}:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    out
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Out {
+    run_with(args, env, None)
+}
+
+/// `args` + `--config FILE --json` for `sim`.
+fn op(sim: &RunningSim, dir: &Path, args: &[&str]) -> Out {
+    let cfg = config_file(dir, &sim.api_url(), "");
+    let mut a: Vec<&str> = args.to_vec();
+    let cfg_s = cfg.display().to_string();
+    a.extend(["--config", &cfg_s, "--json"]);
+    run(&a, &[])
+}
+
+fn env_for(sim: &RunningSim) -> Vec<(&'static str, String)> {
+    let d = Device::demo();
+    vec![
+        ("YSTPAY_SERVER_URL", sim.api_url()),
+        ("YSTPAY_ACCT", d.acct),
+        ("YSTPAY_PASS", d.pass),
+        ("YSTPAY_PRIVATE_KEY", d.private_key),
+    ]
+}
+
+fn envs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, s)| (*k, s.as_str())).collect()
+}
+
+#[test]
+fn pay_paid_with_receipt_text_and_escpos() {
+    let sim = sim();
+    let dir = temp_dir();
+    let cfg = config_file(&dir, &sim.api_url(), "encoding = gbk\n");
+    let receipt = dir.join("receipt.txt");
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--amount",
+            "43.20",
+            "--code",
+            "134567890123456701",
+            "--goods",
+            r#"[{"goodsId":"2900002400915","goodsName":"奶油曲奇","price":"17.60","quantity":"1"},{"goodsId":"2900002400922","goodsName":"小石头","price":"25.60","quantity":"1"}]"#,
+            "--receipt-out",
+            receipt.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.starts_with("PAID"), "{}", o.stdout);
+    assert!(o.stdout.contains("1345**********6701"));
+    assert!(o.stdout.contains("43.20 (4320 fen)"));
+    assert!(o.stdout.contains("【商户联】"));
+    // The receipt file is GBK text with CRLF (encoding = gbk).
+    let bytes = std::fs::read(&receipt).unwrap();
+    assert!(std::str::from_utf8(&bytes).is_err(), "GBK, not UTF-8");
+    let text = ystpay::receipt::decode_gbk(&bytes);
+    assert!(text.contains("交易金额：43.20元\r\n"), "{text}");
+
+    let esc = dir.join("receipt.bin");
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456702",
+            "--receipt-out",
+            esc.to_str().unwrap(),
+            "--receipt-format",
+            "escpos",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0);
+    let j = o.json();
+    assert_eq!(j["outcome"], "paid");
+    assert_eq!(j["status"], "S");
+    assert_eq!(j["total_fee"], 100);
+    let bytes = std::fs::read(&esc).unwrap();
+    assert_eq!(&bytes[..4], &[0x1B, 0x40, 0x1C, 0x26]);
+    assert!(bytes.ends_with(&[0x1D, 0x56, 0x42, 0x00]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pay_outcomes_have_distinct_exit_codes() {
+    let sim = sim();
+    let dir = temp_dir();
+    // 70-79: refused, status F → failed (1).
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "100", "--code", "134567890123456771"],
+    );
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert_eq!(o.json()["outcome"], "failed");
+    assert_eq!(o.json()["code"], "E12001");
+    // 80-89: "busy" without a status — the money may be taken → unknown (3).
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "100", "--code", "134567890123456781"],
+    );
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let seq = o.json()["req_seq"].as_str().unwrap().to_string();
+    assert_eq!(o.json()["outcome"], "unknown");
+    // ...and a query shows it was paid.
+    let o = op(&sim, &dir, &["query", &seq]);
+    assert_eq!(o.code, 0);
+    assert_eq!(o.json()["outcome"], "paid");
+    // 50-59: waiting for the password (4).
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "pay",
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456753",
+            "--req-seq",
+            "5550001",
+        ],
+    );
+    assert_eq!(o.code, 4);
+    assert_eq!(o.json()["outcome"], "waiting");
+    let o = op(
+        &sim,
+        &dir,
+        &["query", "5550001", "--code", "134567890123456753"],
+    );
+    assert!(o.code == 4 || o.code == 0, "{}", o.stdout);
+    // A field rule broken: usage (2), nothing sent.
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "0", "--code", "134567890123456701"],
+    );
+    assert_eq!(o.code, 2);
+    assert_eq!(o.json()["outcome"], "usage_error");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pay_wait_polls_until_paid_and_reads_the_code_from_stdin() {
+    let sim = sim();
+    let env = env_for(&sim);
+    let o = run_with(
+        &[
+            "pay",
+            "--fee",
+            "8800",
+            "--code",
+            "-",
+            "--wait",
+            "--interval",
+            "0.1",
+        ],
+        &envs(&env),
+        Some("134567890123456754\n"),
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.starts_with("PAID"));
+    assert!(o.stdout.contains("1345**********6754"));
+    assert!(
+        o.stderr.contains("waiting for the customer"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stdout.contains("No journal is configured"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn pay_wait_revokes_at_the_deadline() {
+    let sim = sim();
+    let mut env = env_for(&sim);
+    env.push(("YSTPAY_SETTLE_DEADLINE_S", "1".into()));
+    // 60: W, the customer would abandon only after 10 s (0.5 s at ×20)...
+    // so use a slower simulator for this one.
+    let slow = Simulator::start(SimConfig::default()).unwrap();
+    env[0].1 = slow.api_url();
+    let o = run(
+        &[
+            "pay",
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456760",
+            "--wait",
+            "--interval",
+            "0.2",
+            "--json",
+        ],
+        &envs(&env),
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let j = o.json();
+    assert_eq!(j["outcome"], "revoked");
+    let seq = j["req_seq"].as_str().unwrap();
+    assert_eq!(
+        slow.control().order("demo", seq).unwrap().status,
+        TrueStatus::Closed
+    );
+    drop(sim);
+}
+
+#[test]
+fn refund_and_refund_query() {
+    let sim = sim();
+    let dir = temp_dir();
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "1000", "--code", "134567890123456701"],
+    );
+    let trans = o.json()["trans_seq"].as_str().unwrap().to_string();
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "refund",
+            &trans,
+            "--amount",
+            "2.50",
+            "--req-seq",
+            "9900001",
+            "--reason",
+            "部分退款",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert_eq!(o.json()["refund_fee"], 250);
+    let o = op(&sim, &dir, &["refund", &trans, "--fee", "300"]);
+    assert_eq!(o.code, 0);
+    let o = op(&sim, &dir, &["refund", &trans, "--fee", "1000"]);
+    assert_eq!(o.code, 1, "more than is left: refused");
+    let o = op(&sim, &dir, &["refund-query", &trans, "9900001"]);
+    assert_eq!(o.code, 0);
+    assert_eq!(o.json()["status"], "S");
+    assert_eq!(o.json()["operation"], "refund-query");
+    let o = op(&sim, &dir, &["refund-query", &trans, "404404"]);
+    assert_eq!(o.code, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn revoke_a_waiting_payment() {
+    let sim = sim();
+    let dir = temp_dir();
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "pay",
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456760",
+            "--req-seq",
+            "7700001",
+        ],
+    );
+    assert_eq!(o.code, 4);
+    let o = op(
+        &sim,
+        &dir,
+        &["revoke", "7700001", "--code", "134567890123456760"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert_eq!(o.json()["outcome"], "revoked");
+    assert_eq!(
+        sim.control().order("demo", "7700001").unwrap().status,
+        TrueStatus::Closed
+    );
+    let o = op(&sim, &dir, &["revoke", "7700001", "--channel", "w"]);
+    assert_eq!(o.code, 0, "revoking twice is harmless");
+    // Neither --code nor --channel: usage.
+    let o = run(&["revoke", "7700001"], &[]);
+    assert_eq!(o.code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn decode_png(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap();
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(
+        info.width as usize,
+        info.height as usize,
+        |x, y| buf[y * info.line_size + x],
+    );
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn native_pay_draws_and_writes_the_qr_code_then_query_sees_it_paid() {
+    let sim = sim();
+    let dir = temp_dir();
+    let png = dir.join("qr.png");
+    let bmp = dir.join("qr.bmp");
+    let esc = dir.join("qr.bin");
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "native-pay",
+            "--amount",
+            "36.80",
+            "--channel",
+            "W",
+            "--req-seq",
+            "6600001",
+            "--qr-png",
+            png.to_str().unwrap(),
+            "--qr-bmp",
+            bmp.to_str().unwrap(),
+            "--qr-escpos",
+            esc.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let j = o.json();
+    let url = j["pay_url"].as_str().unwrap();
+    assert!(url.starts_with("weixin://"));
+    assert_eq!(decode_png(&png), url);
+    assert_eq!(&std::fs::read(&bmp).unwrap()[..2], b"BM");
+    assert_eq!(
+        &std::fs::read(&esc).unwrap()[..4],
+        &[0x1D, 0x76, 0x30, 0x00]
+    );
+
+    // Human output draws the code in the terminal.
+    let cfg = config_file(&dir, &sim.api_url(), "");
+    let o = run(
+        &[
+            "native-pay",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--fee",
+            "100",
+            "--channel",
+            "a",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stdout.contains('▀') && o.stdout.contains('█'),
+        "{}",
+        o.stdout
+    );
+
+    let o = op(&sim, &dir, &["native-query", "6600001"]);
+    assert_eq!(o.code, 4, "not paid yet");
+    sim.control().customer_pays("demo", "6600001").unwrap();
+    let o = op(&sim, &dir, &["native-query", "6600001", "--channel", "W"]);
+    assert_eq!(o.code, 0);
+    assert_eq!(o.json()["outcome"], "paid");
+    assert_eq!(o.json()["total_fee"], 3680);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn js_pay_and_h5_pay() {
+    let sim = sim();
+    let dir = temp_dir();
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "js-pay",
+            "--fee",
+            "990",
+            "--channel",
+            "W",
+            "--subopen-id",
+            "o8tfs4224lgn3535353gdg",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let j = o.json();
+    assert_eq!(j["status"], "W");
+    assert!(j["signature_info"]["paySign"].is_string(), "{j}");
+    assert_eq!(j["subopen_id"], "o8tf**************3gdg");
+
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "h5-pay",
+            "--fee",
+            "1500",
+            "--channel",
+            "W",
+            "--ip",
+            "125.71.132.197",
+            "--redirect-url",
+            "https://shop.example.com/paid.html",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert!(o.json()["pay_info"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+    // WeChat H5 needs the customer's IP.
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "h5-pay",
+            "--fee",
+            "1500",
+            "--channel",
+            "W",
+            "--redirect-url",
+            "https://shop.example.com/paid.html",
+        ],
+    );
+    assert_eq!(o.code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn configuration_errors_are_usage_errors_that_name_their_source() {
+    let o = run(&["pay", "--fee", "1", "--code", "134567890123456701"], &[]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("'server_url' is required"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("YSTPAY_SERVER_URL"), "{}", o.stderr);
+
+    let sim = sim();
+    let env = env_for(&sim);
+    let mut e = envs(&env);
+    e.push(("YSTPAY_REGISTER_NO", "12345"));
+    let o = run(&["pay", "--fee", "1", "--code", "134567890123456701"], &e);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("YSTPAY_REGISTER_NO"), "{}", o.stderr);
+
+    let o = run(
+        &[
+            "pay",
+            "--fee",
+            "1",
+            "--code",
+            "134567890123456701",
+            "--set",
+            "colour=blue",
+        ],
+        &envs(&env),
+    );
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("--set colour: unknown key 'colour'"),
+        "{}",
+        o.stderr
+    );
+
+    let dir = temp_dir();
+    let bad = dir.join("bad.ini");
+    std::fs::write(&bad, "server_url = x\nthis is not a pair\n").unwrap();
+    let o = run(&["query", "1", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("line 2"), "{}", o.stderr);
+
+    // A secret given wrong is not echoed.
+    let o = run(
+        &[
+            "pay",
+            "--fee",
+            "1",
+            "--code",
+            "134567890123456701",
+            "--set",
+            "private_key=0123456789ABCDEF0",
+        ],
+        &envs(&env),
+    );
+    assert_eq!(o.code, 2);
+    assert!(!o.stderr.contains("0123456789ABCDEF0"));
+
+    // clap's own usage errors.
+    assert_eq!(run(&["pay", "--fee", "1"], &[]).code, 2);
+    assert_eq!(run(&["no-such-command"], &[]).code, 2);
+    assert_eq!(run(&["--help"], &[]).code, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn network_failures_are_not_sent_or_unknown() {
+    // A port nobody listens on: connection refused → not sent (5).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/ystpay/service/unitive.api",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    let d = Device::demo();
+    let o = run(
+        &[
+            "pay",
+            "--fee",
+            "1",
+            "--code",
+            "134567890123456701",
+            "--json",
+        ],
+        &[
+            ("YSTPAY_SERVER_URL", url.as_str()),
+            ("YSTPAY_ACCT", &d.acct),
+            ("YSTPAY_PASS", &d.pass),
+            ("YSTPAY_PRIVATE_KEY", &d.private_key),
+        ],
+    );
+    assert_eq!(o.code, 5, "{}", o.stdout);
+    assert_eq!(o.json()["outcome"], "not_sent");
+
+    // Processed, then the connection dropped: unknown (3).
+    let sim = sim();
+    sim.control().inject(Fault::DropAfterCommit, 1);
+    let dir = temp_dir();
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "1", "--code", "134567890123456701"],
+    );
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    // A forged answer is not trusted either.
+    sim.control().inject(Fault::BadSignature, 1);
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "1", "--code", "134567890123456702"],
+    );
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn embedded_simulator_flag() {
+    let o = run(
+        &["pay", "--sim", "--fee", "100", "--code", "2812345678901201"],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("Alipay"));
+    assert!(o.stderr.contains("built-in simulator"));
+}
+
+#[test]
+fn log_file_records_operations_without_secrets() {
+    let sim = sim();
+    let dir = temp_dir();
+    let base = dir.join("logs").join("pos.log");
+    let cfg = config_file(
+        &dir,
+        &sim.api_url(),
+        &format!("log_file = {}\nlog_level = debug\n", base.display()),
+    );
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456701",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0);
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456771",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    let files: Vec<_> = std::fs::read_dir(base.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("pos-") && name.ends_with(".log"), "{name}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("auth_code=1345**********6701"), "{text}");
+    assert!(text.contains("-> OK status=S"), "{text}");
+    assert!(
+        text.contains("ERROR pay") && text.contains("REFUSED"),
+        "{text}"
+    );
+    assert!(text.contains("DEBUG pay"), "{text}");
+    for s in secrets()
+        .into_iter()
+        .chain(["134567890123456701".into(), "134567890123456771".into()])
+    {
+        assert!(!text.contains(&s), "{s} in the log:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_shows_settings_with_secrets_hidden() {
+    let sim = sim();
+    let env = env_for(&sim);
+    let o = run(&["config", "--register-no", "7"], &envs(&env));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("pass                 <hidden>"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("register_no          7"));
+    let o = run(&["config", "--keys"], &[]);
+    assert_eq!(o.code, 0);
+    for (k, _) in ystpay::config::KEYS {
+        assert!(o.stdout.contains(k), "{k} missing");
+    }
+    let o = run(&["config", "--json"], &envs(&env));
+    assert_eq!(o.json()["private_key"], "<hidden>");
+}
+
+#[test]
+fn qr_subcommand_writes_every_form() {
+    let dir = temp_dir();
+    let url = "weixin://wxpay/bizpayurl?pr=jLbHdkp";
+    let png = dir.join("a.png");
+    let bmp = dir.join("a.bmp");
+    let esc = dir.join("a.bin");
+    let o = run(
+        &[
+            "qr",
+            url,
+            "--png",
+            png.to_str().unwrap(),
+            "--bmp",
+            bmp.to_str().unwrap(),
+            "--bmp-depth",
+            "1",
+            "--escpos",
+            esc.to_str().unwrap(),
+            "--style",
+            "ascii",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("##"));
+    assert_eq!(decode_png(&png), url);
+    let b = std::fs::read(&bmp).unwrap();
+    assert_eq!(u16::from_le_bytes([b[28], b[29]]), 1, "1-bit BMP");
+    assert_eq!(&std::fs::read(&esc).unwrap()[..3], &[0x1D, 0x76, 0x30]);
+    assert_eq!(run(&["qr", ""], &[]).code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sim_subcommand_serves_like_ystpay_sim() {
+    let mut child = Command::new(BIN)
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--quiet",
+            "--time-scale",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/ystpay/service/unitive.api"));
+    let d = Device::demo();
+    let o = run(
+        &[
+            "pay",
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456701",
+            "--json",
+        ],
+        &[
+            ("YSTPAY_SERVER_URL", url.as_str()),
+            ("YSTPAY_ACCT", &d.acct),
+            ("YSTPAY_PASS", &d.pass),
+            ("YSTPAY_PRIVATE_KEY", &d.private_key),
+        ],
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    // Refuses a non-loopback address without --allow-remote.
+    let o = run(&["sim", "--listen", "0.0.0.0:0"], &[]);
+    assert_eq!(o.code, 2);
+}
+
+#[test]
+fn demo_runs_a_checkout_day_quickly() {
+    let dir = temp_dir();
+    let t = Instant::now();
+    let o = run(&["demo", "--dir", dir.to_str().unwrap()], &[]);
+    let took = t.elapsed();
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(took < Duration::from_secs(30), "demo took {took:?}");
+    for part in [
+        "1. Barcode payment, paid at once",
+        "【商户联】",
+        "W — waiting for the customer",
+        "→ PAID",
+        "cancelled by the cashier: revoking",
+        "REVOKED",
+        "REFUNDED ¥17.60",
+        "REFUNDED ¥5.00",
+        "▀",
+        "notification received",
+        "<result>Y</result>",
+        "H5 order",
+        "JS order",
+        "net             ¥145.40",
+        "the platform's records agree",
+        "Demo finished",
+    ] {
+        assert!(o.stdout.contains(part), "missing {part:?}:\n{}", o.stdout);
+    }
+    for code in [
+        "134567890123456701",
+        "134567890123456755",
+        "2812345678901260",
+    ] {
+        assert!(!o.stdout.contains(code), "full payment code {code} printed");
+    }
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let named = |end: &str| files.iter().any(|p| p.to_string_lossy().ends_with(end));
+    assert!(
+        named("receipt-1.escpos") && named("qr-5.png") && named("qr-5.bmp"),
+        "{files:?}"
+    );
+    let logged = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    assert!(logged.contains("INFO  refund settled"), "{logged}");
+    // The journal it leaves behind lists the day.
+    let journal = dir.join("journal.db");
+    let o = run(
+        &[
+            "journal",
+            "list",
+            "--all",
+            "--json",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.json().as_array().unwrap().len(), 8, "{}", o.stdout);
+    for s in secrets() {
+        assert!(!logged.contains(&s), "{s} in the demo log");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn notify_receives_verifies_and_answers() {
+    // The receiver's port first, so the simulator can be told where to post.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    for plain in [false, true] {
+        let sim = Simulator::start(SimConfig {
+            time_scale: 20.0,
+            notify_url: Some(format!("http://{listen}/notify")),
+            notify_plain: plain,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let env = env_for(&sim);
+        let mut cmd = Command::new(BIN);
+        cmd.args(["notify", "--listen", &listen, "--json"])
+            .envs(envs(&env))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines.next().unwrap().unwrap();
+        assert_eq!(url, format!("http://{listen}/notify"));
+
+        let dir = temp_dir();
+        let o = op(
+            &sim,
+            &dir,
+            &[
+                "native-pay",
+                "--fee",
+                "3680",
+                "--channel",
+                "W",
+                "--req-seq",
+                "4400001",
+            ],
+        );
+        assert_eq!(o.code, 0);
+        sim.control().customer_pays("demo", "4400001").unwrap();
+        let line = lines.next().unwrap().unwrap();
+        child.kill().unwrap();
+        let _ = child.wait();
+        for secret in secrets() {
+            assert!(!line.contains(&secret));
+        }
+        let j: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(j["req_seq"], "4400001");
+        assert_eq!(j["total_fee"], "3680");
+        assert_eq!(
+            j["verified"],
+            if plain {
+                "confirmed by query"
+            } else {
+                "signed"
+            }
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !sim.control().notices().iter().any(|n| n.delivered) {
+            assert!(Instant::now() < deadline, "the platform never got Y");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn journal_list_totals_and_recover() {
+    let sim = sim();
+    let dir = temp_dir();
+    let journal = dir.join("pos.db");
+    let cfg = config_file(
+        &dir,
+        &sim.api_url(),
+        &format!("journal = {}\n", journal.display()),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    // Two settled payments and a refund, through the flow and the journal.
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg_s,
+            "--fee",
+            "1000",
+            "--code",
+            "134567890123456701",
+            "--wait",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let first = o.json();
+    assert_eq!(first["outcome"], "paid");
+    assert_eq!(first["state"], "paid");
+    let o = run(
+        &[
+            "pay",
+            "--config",
+            cfg_s,
+            "--fee",
+            "250",
+            "--code",
+            "134567890123456771",
+            "--wait",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 1, "refused: failed");
+    assert_eq!(o.json()["outcome"], "failed");
+
+    let o = run(&["journal", "list", "--config", cfg_s], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("2 operation(s)"), "{}", o.stdout);
+    assert!(o.stdout.contains("1345**********6701"), "{}", o.stdout);
+    let o = run(&["journal", "list", "--config", cfg_s, "--json"], &[]);
+    let ops = o.json();
+    let states: Vec<&str> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["paid", "failed"]);
+
+    let o = run(&["journal", "totals", "--config", cfg_s, "--json"], &[]);
+    assert_eq!(o.code, 0);
+    let t = o.json();
+    assert_eq!(t["paid_fee"], 1000);
+    assert_eq!(t["net_fee"], 1000);
+    assert_eq!(t["open_count"], 0);
+    let o = run(&["journal", "totals", "--config", cfg_s], &[]);
+    assert!(
+        o.stdout.contains("net") && o.stdout.contains("¥10.00"),
+        "{}",
+        o.stdout
+    );
+
+    // An operation left open (as after a power cut): paid on the platform,
+    // still pending in the journal. Recovery asks the platform and settles it.
+    let d = Device::demo();
+    let client = ystpay::Client::new(&ystpay::ClientConfig::new(
+        &sim.api_url(),
+        &d.acct,
+        &d.pass,
+        &d.private_key,
+    ))
+    .unwrap();
+    let mut req = ystpay::protocol::PayRequest::new("", 700, "134567890123456702");
+    client.pay(&mut req).unwrap();
+    {
+        let j = ystpay::journal::Journal::open(&journal).unwrap();
+        let mut op =
+            ystpay::journal::NewOp::new(&d.acct, &req.req_seq, ystpay::journal::OpKind::Pay, 700);
+        op.auth_code = Some("134567890123456702".into());
+        j.begin(&op).unwrap();
+    }
+    let o = run(&["journal", "list", "--open", "--config", cfg_s], &[]);
+    assert!(
+        o.stdout.contains(&req.req_seq) && o.stdout.contains("pending"),
+        "{}",
+        o.stdout
+    );
+    let o = run(&["journal", "recover", "--config", cfg_s, "--json"], &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let r = o.json();
+    assert_eq!(r["settled"][0]["req_seq"], req.req_seq.as_str());
+    assert_eq!(r["settled"][0]["outcome"], "paid");
+    assert_eq!(r["still_open"].as_array().unwrap().len(), 0);
+    let o = run(&["journal", "totals", "--config", cfg_s, "--json"], &[]);
+    assert_eq!(o.json()["paid_fee"], 1700);
+
+    // Usage errors: no journal named, a journal that does not exist, a bad day.
+    assert_eq!(run(&["journal", "list"], &[]).code, 2);
+    let missing = dir.join("nope.db");
+    let o = run(
+        &["journal", "totals", "--journal", missing.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("no journal at"), "{}", o.stderr);
+    let o = run(
+        &["journal", "list", "--config", cfg_s, "--day", "25/11/2025"],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

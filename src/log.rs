@@ -1,0 +1,734 @@
+//! The optional daily log file: one line per operation and its outcome, for
+//! support staff reading what a register did.
+//!
+//! The file is `log_file` from the configuration with the date added before
+//! its extension (`ystpay.log` → `ystpay-2025-11-25.log`); a new file starts
+//! at midnight, local time. Lines look like
+//!
+//! ```text
+//! 2025-11-25 17:30:01.123 INFO  pay req_seq=25112517300100010001 total_fee=1250 auth_code=1345**********6789 -> OK status=S trans_seq=15060911165638124989 (42 ms)
+//! ```
+//!
+//! What is never written, whatever the level:
+//! - the private key, the password, the dsn (a credential: with the private
+//!   key it signs requests) and `MD5(pass)`: every line is scrubbed of them
+//!   before it is written;
+//! - a full payment code: requests describe it masked (first 4 and last 4
+//!   characters, [`crate::protocol::types::mask`]), and the full code is
+//!   scrubbed from error texts too;
+//! - request or response XML (it carries the dsn).
+//!
+//! Logging never fails an operation: a write error is kept
+//! ([`Logger::last_error`]) and the operation goes on.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{Local, NaiveDate};
+
+use crate::client::Client;
+use crate::config::{LogLevel, Settings};
+use crate::error::Error;
+use crate::protocol::messages::{
+    H5PayRequest, H5PayResponse, JsPayRequest, JsPayResponse, NativePayRequest, NativePayResponse,
+    NativeQueryRequest, PayRequest, PayResponse, QueryPayRequest, QueryRefundRequest,
+    RefundRequest, RefundResponse, Request, Response, ResponseHead, RevokeRequest, RevokeResponse,
+};
+use crate::protocol::types::mask;
+use crate::protocol::OrderNotice;
+
+/// Replaces a secret in a written line.
+pub const HIDDEN: &str = "<hidden>";
+
+/// A value that can describe itself for the log without secrets.
+pub trait Describe {
+    /// `(name, value)` pairs safe to write: payment codes masked, no dsn.
+    fn fields(&self) -> Vec<(&'static str, String)>;
+    /// Full values that must never be written, each with what to write
+    /// instead (e.g. the full payment code and its masked form).
+    fn sensitive(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+fn push<T: ToString>(v: &mut Vec<(&'static str, String)>, k: &'static str, x: Option<T>) {
+    if let Some(x) = x {
+        v.push((k, x.to_string()));
+    }
+}
+
+impl Describe for PayRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("req_seq", self.req_seq.clone()),
+            ("total_fee", self.total_fee.to_string()),
+            ("auth_code", self.auth_code.masked()),
+        ];
+        push(&mut v, "channel", self.channel.as_ref());
+        if !self.prod_details.is_empty() {
+            v.push(("prod_lines", self.prod_details.len().to_string()));
+        }
+        v
+    }
+    fn sensitive(&self) -> Vec<(String, String)> {
+        code_pair(self.auth_code.expose())
+    }
+}
+
+impl Describe for QueryPayRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("req_seq", self.req_seq.clone()),
+            ("ori_seq", self.ori_seq.clone()),
+        ];
+        push(
+            &mut v,
+            "auth_code",
+            self.auth_code.as_ref().map(|c| c.masked()),
+        );
+        v
+    }
+    fn sensitive(&self) -> Vec<(String, String)> {
+        self.auth_code
+            .as_ref()
+            .map(|c| code_pair(c.expose()))
+            .unwrap_or_default()
+    }
+}
+
+impl Describe for RefundRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("req_seq", self.req_seq.clone()),
+            ("trans_seq", self.trans_seq.clone()),
+            ("refund_fee", self.refund_fee.to_string()),
+            ("reason", self.reason.clone()),
+        ]
+    }
+}
+
+impl Describe for QueryRefundRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("req_seq", self.req_seq.clone()),
+            ("trans_seq", self.trans_seq.clone()),
+            ("ori_seq", self.ori_seq.clone()),
+        ]
+    }
+}
+
+impl Describe for RevokeRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("req_seq", self.req_seq.clone()),
+            ("ori_seq", self.ori_seq.clone()),
+        ];
+        push(&mut v, "channel", self.channel.as_ref());
+        push(
+            &mut v,
+            "auth_code",
+            self.auth_code.as_ref().map(|c| c.masked()),
+        );
+        v
+    }
+    fn sensitive(&self) -> Vec<(String, String)> {
+        self.auth_code
+            .as_ref()
+            .map(|c| code_pair(c.expose()))
+            .unwrap_or_default()
+    }
+}
+
+impl Describe for NativePayRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("req_seq", self.req_seq.clone()),
+            ("total_fee", self.total_fee.to_string()),
+            ("channel", self.channel.to_string()),
+        ];
+        push(&mut v, "expire_time", self.expire_time);
+        v
+    }
+}
+
+impl Describe for NativeQueryRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("req_seq", self.req_seq.clone()),
+            ("ori_seq", self.ori_seq.clone()),
+        ];
+        push(&mut v, "channel", self.channel.as_ref());
+        v
+    }
+}
+
+impl Describe for JsPayRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("req_seq", self.req_seq.clone()),
+            ("total_fee", self.total_fee.to_string()),
+            ("channel", self.channel.to_string()),
+            // The customer's app user id: personal data, masked like a code.
+            ("subopen_id", mask(&self.subopen_id)),
+        ]
+    }
+    fn sensitive(&self) -> Vec<(String, String)> {
+        code_pair(&self.subopen_id)
+    }
+}
+
+impl Describe for H5PayRequest {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        // The customer's IP address is personal data and is not written.
+        vec![
+            ("req_seq", self.req_seq.clone()),
+            ("total_fee", self.total_fee.to_string()),
+            ("channel", self.channel.to_string()),
+            ("redirect_url", self.redirect_url.clone()),
+        ]
+    }
+    fn sensitive(&self) -> Vec<(String, String)> {
+        self.ip
+            .as_ref()
+            .map(|ip| vec![(ip.clone(), "<ip>".to_string())])
+            .unwrap_or_default()
+    }
+}
+
+fn code_pair(full: &str) -> Vec<(String, String)> {
+    if full.chars().count() >= 4 {
+        vec![(full.to_string(), mask(full))]
+    } else {
+        Vec::new()
+    }
+}
+
+fn head_fields(h: &ResponseHead, v: &mut Vec<(&'static str, String)>) {
+    push(v, "code", h.code.as_ref());
+    push(v, "msg", h.msg.as_ref());
+}
+
+impl Describe for PayResponse {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(&mut v, "status", self.status.as_ref());
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "total_fee", self.total_fee);
+        push(&mut v, "channel", self.channel.as_ref());
+        push(&mut v, "pay_time", self.pay_time.as_ref());
+        head_fields(&self.head, &mut v);
+        v
+    }
+}
+
+impl Describe for RefundResponse {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(&mut v, "status", self.status.as_ref());
+        push(&mut v, "refund_seq", self.refund_seq.as_ref());
+        push(&mut v, "refund_fee", self.refund_fee);
+        push(&mut v, "total_fee", self.total_fee);
+        head_fields(&self.head, &mut v);
+        v
+    }
+}
+
+impl Describe for RevokeResponse {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(
+            &mut v,
+            "result",
+            self.head.result.map(|r| if r { "Y" } else { "N" }),
+        );
+        push(&mut v, "status", self.status.as_ref());
+        head_fields(&self.head, &mut v);
+        v
+    }
+}
+
+impl Describe for NativePayResponse {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(&mut v, "status", self.status.as_ref());
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "total_fee", self.total_fee);
+        push(&mut v, "pay_time", self.pay_time.as_ref());
+        push(&mut v, "pay_url", self.pay_url.as_ref());
+        head_fields(&self.head, &mut v);
+        v
+    }
+}
+
+impl Describe for JsPayResponse {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(&mut v, "status", self.status.as_ref());
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "pay_url", self.pay_url.as_ref());
+        head_fields(&self.head, &mut v);
+        v
+    }
+}
+
+impl Describe for H5PayResponse {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(&mut v, "status", self.status.as_ref());
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "pay_info", self.pay_info.as_ref());
+        head_fields(&self.head, &mut v);
+        v
+    }
+}
+
+/// A settled operation of the payment flow ([`crate::flow`]).
+impl Describe for crate::flow::Settlement {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("outcome", self.outcome.as_str().to_string()),
+            ("state", self.state.as_str().to_string()),
+            ("kind", self.kind.as_str().to_string()),
+            ("req_seq", self.req_seq.clone()),
+            ("total_fee", self.total_fee.to_string()),
+        ];
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "refund_seq", self.refund_seq.as_ref());
+        push(&mut v, "channel", self.channel.as_ref());
+        push(&mut v, "pay_time", self.pay_time.as_ref());
+        push(&mut v, "code", self.code.as_ref());
+        if !self.detail.is_empty() {
+            v.push(("detail", self.detail.clone()));
+        }
+        push(&mut v, "journal_error", self.journal_error.as_ref());
+        v
+    }
+}
+
+impl Describe for OrderNotice {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        push(&mut v, "req_seq", self.req_seq.as_ref());
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "total_fee", self.total_fee);
+        push(&mut v, "channel", self.channel.as_ref());
+        push(&mut v, "status", self.status.as_ref());
+        push(&mut v, "pay_time", self.pay_time.as_ref());
+        v
+    }
+}
+
+/// Why a log file could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogError(pub String);
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LogError {}
+
+struct Open {
+    date: NaiveDate,
+    file: File,
+}
+
+/// The daily log. [`Logger::off`] writes nothing; every method is cheap then.
+/// Shareable between threads.
+pub struct Logger {
+    base: Option<PathBuf>,
+    level: LogLevel,
+    secrets: Vec<String>,
+    file: Mutex<Option<Open>>,
+    last_error: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger")
+            .field("base", &self.base)
+            .field("level", &self.level)
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Logger {
+    /// A logger that writes nothing.
+    pub fn off() -> Logger {
+        Logger {
+            base: None,
+            level: LogLevel::Off,
+            secrets: Vec::new(),
+            file: Mutex::new(None),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// A logger writing to the daily file named after `base`, at `level`.
+    /// Opens today's file now, so that a path that cannot be written is
+    /// reported at start-up rather than lost later. A missing directory is
+    /// created.
+    pub fn open(base: &Path, level: LogLevel) -> Result<Logger, LogError> {
+        if level == LogLevel::Off {
+            return Ok(Logger::off());
+        }
+        let logger = Logger {
+            base: Some(base.to_path_buf()),
+            level,
+            secrets: Vec::new(),
+            file: Mutex::new(None),
+            last_error: Mutex::new(None),
+        };
+        let today = Local::now().date_naive();
+        let f = logger.open_for(today)?;
+        *lock(&logger.file) = Some(Open {
+            date: today,
+            file: f,
+        });
+        Ok(logger)
+    }
+
+    /// The logger a configuration asks for (off without `log_file`), with
+    /// the configuration's secrets registered: `pass`, `MD5(pass)`,
+    /// `private_key` and the dsn, configured or derived.
+    pub fn from_settings(settings: &Settings) -> Result<Logger, LogError> {
+        let mut logger = match &settings.log_file {
+            Some(p) => Logger::open(p, settings.log_level)?,
+            None => Logger::off(),
+        };
+        let c = &settings.client;
+        logger.add_secret(&c.private_key);
+        if let Some(dsn) = &c.dsn {
+            logger.add_secret(dsn);
+        }
+        if let Some(pass) = &c.password {
+            logger.add_secret(pass);
+            logger.add_secret(&crate::protocol::crypto::md5_upper(pass.as_bytes()));
+            logger.add_secret(&crate::protocol::crypto::derive_dsn(
+                &c.account,
+                &c.private_key,
+                pass,
+            ));
+        }
+        Ok(logger)
+    }
+
+    /// Registers a value that must never be written (upper- and lower-case
+    /// forms are both scrubbed). Values shorter than 4 characters are
+    /// ignored: scrubbing them would garble every line.
+    pub fn add_secret(&mut self, secret: &str) {
+        if secret.chars().count() < 4 {
+            return;
+        }
+        for s in [
+            secret.to_string(),
+            secret.to_ascii_uppercase(),
+            secret.to_ascii_lowercase(),
+        ] {
+            if !self.secrets.contains(&s) {
+                self.secrets.push(s);
+            }
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// The level lines are written at.
+    pub fn level(&self) -> LogLevel {
+        self.level
+    }
+
+    /// True when a line at `level` would be written.
+    pub fn enabled(&self, level: LogLevel) -> bool {
+        self.base.is_some() && level != LogLevel::Off && level <= self.level
+    }
+
+    /// The file used on `date` (none when off).
+    pub fn file_for(&self, date: NaiveDate) -> Option<PathBuf> {
+        self.base.as_deref().map(|b| dated_path(b, date))
+    }
+
+    /// Today's file (none when off).
+    pub fn current_file(&self) -> Option<PathBuf> {
+        self.file_for(Local::now().date_naive())
+    }
+
+    /// The last write error, if any write failed.
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.last_error).clone()
+    }
+
+    /// `text` with every registered secret replaced by [`HIDDEN`].
+    pub fn scrub(&self, text: &str) -> String {
+        let mut s = text.to_string();
+        for secret in &self.secrets {
+            if s.contains(secret.as_str()) {
+                s = s.replace(secret.as_str(), HIDDEN);
+            }
+        }
+        s
+    }
+
+    fn open_for(&self, date: NaiveDate) -> Result<File, LogError> {
+        let Some(base) = &self.base else {
+            return Err(LogError("logging is off".into()));
+        };
+        let path = dated_path(base, date);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| LogError(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| LogError(format!("cannot open {}: {e}", path.display())))
+    }
+
+    /// Writes one line at `level` for operation `op` (scrubbed first).
+    pub fn write(&self, level: LogLevel, op: &str, text: &str) {
+        if !self.enabled(level) {
+            return;
+        }
+        let now = Local::now();
+        let tag = match level {
+            LogLevel::Error => "ERROR",
+            LogLevel::Info => "INFO ",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Off => return,
+        };
+        let one_line = text.replace(['\r', '\n'], " ");
+        let line = self.scrub(&format!(
+            "{} {tag} {op} {one_line}\n",
+            now.format("%Y-%m-%d %H:%M:%S%.3f")
+        ));
+        let today = now.date_naive();
+        let mut guard = lock(&self.file);
+        if guard.as_ref().is_none_or(|o| o.date != today) {
+            match self.open_for(today) {
+                Ok(file) => *guard = Some(Open { date: today, file }),
+                Err(e) => {
+                    *lock(&self.last_error) = Some(e.0);
+                    return;
+                }
+            }
+        }
+        if let Some(open) = guard.as_mut() {
+            if let Err(e) = open.file.write_all(line.as_bytes()) {
+                *lock(&self.last_error) = Some(format!("cannot write the log: {e}"));
+            }
+        }
+    }
+
+    /// Writes the outcome of an operation described by `what` (from
+    /// [`Describe`]): `INFO` on success, `ERROR` on failure. `sensitive`
+    /// values are replaced in the error text.
+    pub fn outcome<T: Describe>(
+        &self,
+        op: &str,
+        what: &[(&'static str, String)],
+        sensitive: &[(String, String)],
+        result: &Result<T, Error>,
+        started: Instant,
+    ) {
+        let ms = started.elapsed().as_millis();
+        let mut text = join(what);
+        match result {
+            Ok(answer) => {
+                if !self.enabled(LogLevel::Info) {
+                    return;
+                }
+                text.push_str(" -> OK ");
+                text.push_str(&join(&answer.fields()));
+                text.push_str(&format!(" ({ms} ms)"));
+                self.write(LogLevel::Info, op, &text);
+            }
+            Err(e) => {
+                if !self.enabled(LogLevel::Error) {
+                    return;
+                }
+                let mut why = e.to_string();
+                for (full, shown) in sensitive {
+                    why = why.replace(full.as_str(), shown);
+                }
+                text.push_str(&format!(" -> {} {why} ({ms} ms)", error_kind(e)));
+                self.write(LogLevel::Error, op, &text);
+            }
+        }
+    }
+
+    /// Sends `req` with `client` and logs it: at `DEBUG` the request before
+    /// it leaves, then the outcome (see [`Logger::outcome`]).
+    pub fn send<R>(&self, client: &Client, op: &str, req: &mut R) -> Result<R::Response, Error>
+    where
+        R: Request + Describe,
+        R::Response: Response + Describe,
+    {
+        if req.req_seq().is_empty() {
+            req.set_req_seq(client.next_req_seq());
+        }
+        let what = req.fields();
+        let sensitive = req.sensitive();
+        self.write(LogLevel::Debug, op, &format!("{} -> sending", join(&what)));
+        let started = Instant::now();
+        let result = client.send(req);
+        self.outcome(op, &what, &sensitive, &result, started);
+        result
+    }
+}
+
+/// A short word for the kind of failure, as the log shows it.
+pub fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Config(_) => "CONFIG",
+        Error::InvalidInput(_) => "INVALID",
+        Error::NotSent(_) => "NOT-SENT",
+        Error::OutcomeUnknown(_) => "UNKNOWN",
+        Error::Rejected(_) => "REJECTED",
+        Error::Refused(_) => "REFUSED",
+    }
+}
+
+/// `k=v k=v`; values with spaces are quoted.
+pub fn join(fields: &[(&'static str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            if v.contains(' ') || v.is_empty() {
+                format!("{k}=\"{v}\"")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `base` with `-YYYY-MM-DD` inserted before its extension.
+pub fn dated_path(base: &Path, date: NaiveDate) -> PathBuf {
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ystpay".to_string());
+    let name = match base.extension() {
+        Some(ext) => format!(
+            "{stem}-{}.{}",
+            date.format("%Y-%m-%d"),
+            ext.to_string_lossy()
+        ),
+        None => format!("{stem}-{}", date.format("%Y-%m-%d")),
+    };
+    base.with_file_name(name)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Status;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ystpay-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn dated_names() {
+        let d = NaiveDate::from_ymd_opt(2025, 11, 25).unwrap();
+        assert_eq!(
+            dated_path(Path::new("/var/log/ystpay.log"), d),
+            PathBuf::from("/var/log/ystpay-2025-11-25.log")
+        );
+        assert_eq!(
+            dated_path(Path::new("logs/pos"), d),
+            PathBuf::from("logs/pos-2025-11-25")
+        );
+    }
+
+    #[test]
+    fn writes_masked_lines_and_never_secrets() {
+        let dir = temp_dir("masked");
+        let settings = Settings::parse(&format!(
+            "server_url=http://127.0.0.1:1/x\nacct=demo\npass=demo123\nprivate_key=0123456789ABCDEF\nlog_file={}\nlog_level=debug\n",
+            dir.join("pos.log").display()
+        ))
+        .unwrap();
+        let log = Logger::from_settings(&settings).unwrap();
+        let dsn = crate::protocol::crypto::derive_dsn("demo", "0123456789ABCDEF", "demo123");
+        let req = PayRequest::new("2511250001", 1250, "134567890123456789");
+        let resp = PayResponse {
+            status: Some(Status::Success),
+            trans_seq: Some("15060911165638124989".into()),
+            ..PayResponse::default()
+        };
+        log.outcome(
+            "pay",
+            &req.fields(),
+            &req.sensitive(),
+            &Ok::<_, Error>(resp),
+            Instant::now(),
+        );
+        let err: Result<PayResponse, Error> = Err(Error::OutcomeUnknown(format!(
+            "timeout; code 134567890123456789, key 0123456789ABCDEF, dsn {dsn}, pass demo123"
+        )));
+        log.outcome("pay", &req.fields(), &req.sensitive(), &err, Instant::now());
+        log.write(LogLevel::Debug, "note", &dsn.to_ascii_lowercase());
+        let text = std::fs::read_to_string(log.current_file().unwrap()).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.contains("INFO  pay req_seq=2511250001 total_fee=1250 auth_code=1345**********6789 -> OK status=S trans_seq=15060911165638124989"));
+        assert!(text.contains("ERROR pay"));
+        assert!(text.contains("UNKNOWN"));
+        for secret in ["134567890123456789", "0123456789ABCDEF", "demo123", &dsn] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+            assert!(!text
+                .to_ascii_lowercase()
+                .contains(&secret.to_ascii_lowercase()));
+        }
+        assert!(log.last_error().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn levels() {
+        let dir = temp_dir("levels");
+        let log = Logger::open(&dir.join("a.log"), LogLevel::Error).unwrap();
+        let ok: Result<RefundResponse, Error> = Ok(RefundResponse::default());
+        log.outcome("refund", &[], &[], &ok, Instant::now());
+        log.write(LogLevel::Debug, "x", "debug line");
+        let failed: Result<RefundResponse, Error> =
+            Err(Error::NotSent("connection refused".into()));
+        log.outcome("refund", &[], &[], &failed, Instant::now());
+        let text = std::fs::read_to_string(log.current_file().unwrap()).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert!(
+            text.contains("NOT-SENT not sent: connection refused"),
+            "{text}"
+        );
+
+        let off = Logger::open(&dir.join("b.log"), LogLevel::Off).unwrap();
+        assert!(!off.enabled(LogLevel::Error));
+        assert!(off.current_file().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_unwritable_path_is_reported_at_open() {
+        let dir = temp_dir("unwritable");
+        std::fs::create_dir_all(&dir).unwrap();
+        let blocker = dir.join("file");
+        std::fs::write(&blocker, b"x").unwrap();
+        let e = Logger::open(&blocker.join("sub").join("a.log"), LogLevel::Info).unwrap_err();
+        assert!(e.0.contains("cannot create"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
