@@ -247,7 +247,7 @@ fn main() {
     write(&dir, "config", full.as_bytes());
 
     // The C entry points (fuzz target c_abi): selector byte (bit 7: GBK
-    // client; low nibble: function), then NUL-separated string arguments.
+    // client; (byte & 0x7f) % 20: function), then NUL-separated arguments.
     let join = |sel: u8, parts: &[&[u8]]| -> Vec<u8> {
         let mut v = vec![sel];
         v.extend(parts.join(&0u8));
@@ -305,7 +305,23 @@ fn main() {
                 b"http://xxx.com/call.html?xxx=xxxx",
             ],
         ),
-        join(0x0f, &[b"16"]),
+        join(0x0e, &[b"2024-01-01"]),
+        join(0x0f, &[b"20240101000000000001"]),
+        join(0x10, &[b"", b"0"]),
+        join(0x11, &[b"20240101000000000001"]),
+        join(
+            0x12,
+            &[
+                b"http://127.0.0.1:9/x",
+                b"demo",
+                b"demo123",
+                b"0123456789ABCDEF",
+                b"0",
+                b"0",
+                b"60000",
+            ],
+        ),
+        join(0x13, &[b"16"]),
     ];
     for seed in c_abi {
         write(&dir, "c_abi", &seed);

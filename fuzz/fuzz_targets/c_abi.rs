@@ -1,8 +1,10 @@
 //! The C entry points that take strings, called exactly as a C program
 //! would: the input is split at NUL bytes into NUL-terminated C strings;
 //! the first byte picks the function and the client's encoding (UTF-8 or
-//! GBK). Whatever the strings, a call returns a documented result code and
-//! never `YSTPAY_ERR_INTERNAL` (a caught panic, i.e. a bug). Calls whose
+//! GBK). Also the journal exports (day, `req_seq`) on a client with a
+//! journal, and `ystpay_client_new_ex`. Whatever the strings, a call
+//! returns a documented result code and never `YSTPAY_ERR_INTERNAL` (a
+//! caught panic, i.e. a bug). Calls whose
 //! arguments pass every rule go to a closed loopback port and come back
 //! `YSTPAY_ERR_NOT_SENT`.
 #![no_main]
@@ -16,6 +18,7 @@ use ystpay::ffi::calls::*;
 use ystpay::ffi::client::*;
 use ystpay::ffi::codes::*;
 use ystpay::ffi::error::ystpay_last_error;
+use ystpay::ffi::journal::*;
 use ystpay::ffi::notice::*;
 use ystpay::ffi::records::*;
 
@@ -56,6 +59,36 @@ fn client(enc: i32) -> *const ystpay_client {
     .0
 }
 
+/// A UTF-8 client with a journal (a file in the temporary directory, made
+/// once per process), for the journal exports.
+fn journal_client() -> *const ystpay_client {
+    static J: OnceLock<Handle> = OnceLock::new();
+    J.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("ystpay-fuzz-{}.db", std::process::id()));
+        let path = CString::new(path.to_string_lossy().into_owned()).unwrap();
+        let mut h = ptr::null_mut();
+        // SAFETY: NUL-terminated strings, `h` writable.
+        let rc = unsafe {
+            ystpay_client_new_ex(
+                URL.as_ptr().cast(),
+                c"demo".as_ptr(),
+                c"demo123".as_ptr(),
+                c"0123456789ABCDEF".as_ptr(),
+                200,
+                200,
+                YSTPAY_ENCODING_UTF8,
+                0,
+                path.as_ptr(),
+                0,
+                &mut h,
+            )
+        };
+        assert_eq!(rc, YSTPAY_OK);
+        Handle(h)
+    })
+    .0
+}
+
 fn record<T>(size: u32) -> Box<T> {
     // SAFETY: the records are repr(C) integers and byte arrays: all-zero
     // is a valid value; `struct_size` comes first.
@@ -70,7 +103,7 @@ fn documented(rc: i32) {
         "a panic was caught at the boundary"
     );
     assert!(
-        matches!(rc, 0 | 100..=106 | 200 | 201 | 300..=305),
+        matches!(rc, 0 | 100..=106 | 200 | 201 | 300..=305 | 400..=407),
         "undocumented result code {rc}"
     );
 }
@@ -105,7 +138,7 @@ fuzz_target!(|data: &[u8]| {
     // SAFETY: every pointer is NULL or a NUL-terminated string owned above,
     // records are properly sized, buffers are given with their sizes.
     let rc = unsafe {
-        match sel & 0x0f {
+        match (sel & 0x7f) % 20 {
             0 => {
                 let mut h = ptr::null_mut();
                 let rc = ystpay_client_from_config(s(0), &mut h);
@@ -176,6 +209,41 @@ fuzz_target!(|data: &[u8]| {
             13 => {
                 let mut out = record::<ystpay_order_result>(YSTPAY_ORDER_RESULT_SIZE);
                 ystpay_h5_pay(c, s(0), num(1), s(2), s(3), s(4), &mut *out)
+            }
+            14 => {
+                let mut n = 0i32;
+                ystpay_journal_count(journal_client(), s(0), &mut n)
+            }
+            15 => {
+                let mut out = record::<ystpay_journal_entry>(YSTPAY_JOURNAL_ENTRY_SIZE);
+                ystpay_journal_find(journal_client(), s(0), &mut *out)
+            }
+            16 => {
+                let mut out = record::<ystpay_journal_entry>(YSTPAY_JOURNAL_ENTRY_SIZE);
+                ystpay_journal_get(journal_client(), s(0), num(1) as i32, &mut *out)
+            }
+            17 => {
+                let mut n = 0i32;
+                ystpay_journal_refund_count(journal_client(), s(0), &mut n)
+            }
+            18 => {
+                // The journal path is never fuzzed: it would create files.
+                let mut h = ptr::null_mut();
+                let rc = ystpay_client_new_ex(
+                    s(0),
+                    s(1),
+                    s(2),
+                    s(3),
+                    num(4) as i32,
+                    num(5) as i32,
+                    enc,
+                    (sel >> 4) as i32 & 1,
+                    ptr::null(),
+                    num(6) as i32,
+                    &mut h,
+                );
+                ystpay_client_free(h);
+                rc
             }
             _ => {
                 let mut buf = vec![0 as c_char; (num(0).clamp(0, 512)) as usize];
