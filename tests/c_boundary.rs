@@ -502,3 +502,68 @@ fn untrusted_answers() {
     unsafe { ystpay_client_free(c) };
     sim.shutdown();
 }
+
+/// The journal exports: no journal, a malformed day, an unknown `req_seq`,
+/// an index past the end.
+#[test]
+fn journal_lookups() {
+    use ystpay::ffi::journal::*;
+    let plain = client_at(CLOSED, YSTPAY_ENCODING_UTF8);
+    let path = std::env::temp_dir().join(format!("ystpay-cb-{}.db", std::process::id()));
+    let (u, a, p, k, j) = (
+        cs(CLOSED),
+        cs("demo"),
+        cs("demo123"),
+        cs("0123456789ABCDEF"),
+        cs(&path.to_string_lossy()),
+    );
+    let mut jc = ptr::null_mut();
+    // SAFETY: valid strings and out pointer.
+    let rc = unsafe {
+        ystpay_client_new_ex(
+            u.as_ptr(),
+            a.as_ptr(),
+            p.as_ptr(),
+            k.as_ptr(),
+            300,
+            300,
+            0,
+            0,
+            j.as_ptr(),
+            0,
+            &mut jc,
+        )
+    };
+    assert_eq!(rc, YSTPAY_OK);
+    let mut n = 0;
+    let (bad_day, today, nope) = (cs("2024/01/01"), cs(""), cs("NOPE"));
+    // SAFETY: repr(C) record: all-zero is valid.
+    let mut e: Box<ystpay_journal_entry> = Box::new(unsafe { std::mem::zeroed() });
+    e.struct_size = YSTPAY_JOURNAL_ENTRY_SIZE;
+    // SAFETY: live handles, valid strings, sized record.
+    unsafe {
+        assert_eq!(
+            ystpay_journal_count(plain, today.as_ptr(), &mut n),
+            YSTPAY_ERR_NO_JOURNAL
+        );
+        assert_eq!(
+            ystpay_journal_count(jc, bad_day.as_ptr(), &mut n),
+            YSTPAY_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            ystpay_journal_find(jc, nope.as_ptr(), &mut *e),
+            YSTPAY_ERR_NOT_FOUND
+        );
+        assert_eq!(
+            ystpay_journal_get(jc, today.as_ptr(), 5, &mut *e),
+            YSTPAY_ERR_INDEX
+        );
+        assert_eq!(
+            ystpay_journal_find(jc, ptr::null(), &mut *e),
+            YSTPAY_ERR_NULL_ARGUMENT
+        );
+        ystpay_client_free(plain);
+        ystpay_client_free(jc);
+    }
+    let _ = std::fs::remove_file(&path);
+}
