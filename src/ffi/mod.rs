@@ -57,6 +57,7 @@ pub mod codes;
 pub mod config;
 pub mod error;
 pub mod notice;
+pub mod qr;
 pub mod records;
 pub mod text;
 pub mod version;
