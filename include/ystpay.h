@@ -6,7 +6,8 @@
  *
  * - Result codes: every function that can fail returns int32_t; 0 is
  *   YSTPAY_OK. Codes are grouped (1xx caller error, 2xx configuration,
- *   3xx network/answer, 5xx internal) and never renumbered.
+ *   3xx network/answer, 4xx journal, 5xx internal, 6xx output file) and
+ *   never renumbered.
  *   ystpay_strerror(code) gives a static text; ystpay_last_error() copies
  *   the calling thread's detailed message of the last failed call.
  * - Business outcome: YSTPAY_OK means "the platform answered and the answer
@@ -16,8 +17,9 @@
  *   Results are written into caller-owned records (set `struct_size` to
  *   sizeof the record first) and caller-owned buffers (always passed with
  *   their size; too small -> YSTPAY_ERR_BUFFER_TOO_SMALL and the size
- *   needed). The only library-owned object is the client handle, created
- *   by a ystpay_client_* constructor and released by ystpay_client_free.
+ *   needed). The only library-owned objects are the client handle
+ *   (ystpay_client_* constructors, ystpay_client_free) and the cancel
+ *   switch (ystpay_cancel_new, ystpay_cancel_free).
  *   Returned `const char *` strings are static: never free them.
  * - Outputs are written only when a call returns YSTPAY_OK.
  * - NULL: a NULL pointer where a value is required is
@@ -27,7 +29,11 @@
  *   YSTPAY_ENCODING_GBK takes and returns GBK (code page 936). Invalid
  *   bytes -> YSTPAY_ERR_INVALID_ENCODING.
  * - Threads: every function is thread-safe; one client handle may be used
- *   by several threads at once (not while it is being freed).
+ *   by several threads at once (not while it is being freed). The settle
+ *   calls block their thread and run the progress callback on it.
+ * - Settle flow: with a journal, ystpay_settle_* calls return only with a
+ *   final outcome (PAID / FAILED / REVOKED / UNKNOWN); ystpay_recover and
+ *   client creation settle what a crash left open.
  * - Amounts are int64_t fen (1 yuan = 100 fen); -1 in a record means "not
  *   in the answer".
  * - Calling convention: YSTPAY_CALL (__stdcall on 32-bit Windows, the C
@@ -167,6 +173,55 @@
 #define YSTPAY_ERR_REFUSED 305
 
 /**
+ * The call needs the journal, and this client was created without one
+ * (give `journal=` in the configuration or a `journal_path` to
+ * `ystpay_client_new_ex`). Nothing was sent.
+ */
+#define YSTPAY_ERR_NO_JOURNAL 400
+
+/**
+ * The journal file cannot be opened, read or written (disk full, locked
+ * beyond the busy timeout, a newer schema, a corrupt row). When a settle
+ * call returns it, nothing was sent.
+ */
+#define YSTPAY_ERR_JOURNAL 401
+
+/**
+ * The journal holds no operation with this `req_seq` (for this device).
+ */
+#define YSTPAY_ERR_NOT_FOUND 402
+
+/**
+ * Refused locally: the payment to refund is not (known to be) paid.
+ * Nothing was sent.
+ */
+#define YSTPAY_ERR_NOT_PAID 403
+
+/**
+ * Refused locally: the refund would return more than is left of the
+ * payment (paid minus refunded or being refunded). Nothing was sent.
+ */
+#define YSTPAY_ERR_REFUND_EXCEEDS 404
+
+/**
+ * Another flow (a thread or process on the same journal) is settling this
+ * operation now; try again after it ends.
+ */
+#define YSTPAY_ERR_BUSY 405
+
+/**
+ * The `req_seq` is already in the journal: a new operation needs a new
+ * serial (`ystpay_next_req_seq`). Nothing was sent.
+ */
+#define YSTPAY_ERR_DUPLICATE 406
+
+/**
+ * A journal-index getter was asked for an index at or past the end
+ * (the journal changed since the count was read, or a wrong index).
+ */
+#define YSTPAY_ERR_INDEX 407
+
+/**
  * An internal error (a bug) was caught at the boundary; the library is
  * still usable. Please report it with the message from `ystpay_last_error`.
  */
@@ -207,6 +262,119 @@
 #define YSTPAY_OUTCOME_REVOKED 4
 
 /**
+ * Settle calls: paid (a refund: refunded). Same value as
+ * `YSTPAY_OUTCOME_SUCCESS`.
+ */
+#define YSTPAY_OUTCOME_PAID 1
+
+/**
+ * `ystpay_journal_entry.kind`: barcode payment (4.1).
+ */
+#define YSTPAY_KIND_PAY 1
+
+/**
+ * `ystpay_journal_entry.kind`: refund (4.3).
+ */
+#define YSTPAY_KIND_REFUND 2
+
+/**
+ * `ystpay_journal_entry.kind`: QR-code order (5.1).
+ */
+#define YSTPAY_KIND_NATIVE 3
+
+/**
+ * `ystpay_journal_entry.kind`: JS order (6.1).
+ */
+#define YSTPAY_KIND_JS 4
+
+/**
+ * `ystpay_journal_entry.kind`: H5 order (7.1).
+ */
+#define YSTPAY_KIND_H5 5
+
+/**
+ * Journal state: recorded, request not answered yet (open).
+ */
+#define YSTPAY_STATE_PENDING 1
+
+/**
+ * Journal state: waiting for the customer (open).
+ */
+#define YSTPAY_STATE_WAITING 2
+
+/**
+ * Journal state: a revoke was decided and is being sent (open).
+ */
+#define YSTPAY_STATE_REVOKING 3
+
+/**
+ * Journal state: the platform could not be reached (open; recovery settles it).
+ */
+#define YSTPAY_STATE_UNKNOWN 4
+
+/**
+ * Journal state: paid.
+ */
+#define YSTPAY_STATE_PAID 5
+
+/**
+ * Journal state: refunded (refunds).
+ */
+#define YSTPAY_STATE_REFUNDED 6
+
+/**
+ * Journal state: failed, as the platform said.
+ */
+#define YSTPAY_STATE_FAILED 7
+
+/**
+ * Journal state: revoked by this register (money returned or never taken).
+ */
+#define YSTPAY_STATE_REVOKED 8
+
+/**
+ * Journal state: an order closed unpaid.
+ */
+#define YSTPAY_STATE_CLOSED 9
+
+/**
+ * Progress stage: the request is on its way; `message` is its `req_seq`.
+ */
+#define YSTPAY_STAGE_SENDING 1
+
+/**
+ * Progress stage: the customer is still paying (entering the password,
+ * or has not scanned the QR code yet); `message` says how long is left.
+ */
+#define YSTPAY_STAGE_WAITING 2
+
+/**
+ * Progress stage: a QR-code/JS/H5 order is ready; `message` is the URL.
+ */
+#define YSTPAY_STAGE_SHOW_CODE 3
+
+/**
+ * Progress stage: asking the platform how an unclear request ended.
+ */
+#define YSTPAY_STAGE_QUERYING 4
+
+/**
+ * Progress stage: resending the same request (same `req_seq`).
+ */
+#define YSTPAY_STAGE_RESENDING 5
+
+/**
+ * Progress stage: revoking the payment (deadline, cancel, recovery).
+ */
+#define YSTPAY_STAGE_REVOKING 6
+
+/**
+ * Progress stage: the operation ended; `message` is `PAID`, `FAILED`,
+ * `REVOKED` or `UNKNOWN`.
+ */
+#define YSTPAY_STAGE_FINISHED 7
+
+/**
  * Strings in and out are UTF-8 (the default; `0` means the same).
  */
 #define YSTPAY_ENCODING_UTF8 65001
@@ -223,6 +391,13 @@
  * encrypted and signed either way; `https://` adds certificate checks.
  */
 #define YSTPAY_FLAG_ALLOW_HTTP 1
+
+/**
+ * Constructor flag: do not settle the journal's open operations while
+ * creating the client (call `ystpay_recover` when convenient instead).
+ * Without it, a client with a journal recovers on creation.
+ */
+#define YSTPAY_FLAG_NO_RECOVER 2
 
 /**
  * `ystpay_notice.verified`: the notification's envelope signature verified.
@@ -383,6 +558,41 @@
 #define YSTPAY_PROD_ITEM_SIZE 816
 
 /**
+ * Bytes of free text written by the library (`detail`).
+ */
+#define YSTPAY_DETAIL_SIZE 304
+
+/**
+ * Bytes of a business day, `"YYYY-MM-DD"` (China time).
+ */
+#define YSTPAY_DAY_SIZE 16
+
+/**
+ * `sizeof(ystpay_settlement)`: the value of its `struct_size`.
+ */
+#define YSTPAY_SETTLEMENT_SIZE 8816
+
+/**
+ * `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
+ */
+#define YSTPAY_RECOVERY_REPORT_SIZE 32
+
+/**
+ * `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
+ */
+#define YSTPAY_JOURNAL_ENTRY_SIZE 752
+
+/**
+ * `sizeof(ystpay_day_totals)`: the value of its `struct_size`.
+ */
+#define YSTPAY_DAY_TOTALS_SIZE 56
+
+/**
+ * `sizeof(ystpay_total_line)`: the value of its `struct_size`.
+ */
+#define YSTPAY_TOTAL_LINE_SIZE 32
+
+/**
  * Major version of this header; equals `ystpay_version_number() / 10000`.
  */
 #define YSTPAY_VERSION_MAJOR 0
@@ -402,6 +612,19 @@
  * `ystpay_version_number()` to detect a header/library mismatch.
  */
 #define YSTPAY_HEADER_VERSION 100
+
+/**
+ * A cancel switch for one settle call (opaque), e.g. bound to the
+ * cashier's Esc key.
+ *
+ * Created by `ystpay_cancel_new`, pulled by `ystpay_cancel_trigger` (from
+ * any thread, any number of times), released by `ystpay_cancel_free`.
+ * Once pulled it stays pulled: use a new one for the next operation.
+ * **Thread safety:** `ystpay_cancel_trigger` may run on any thread while a
+ * settle call on another thread uses the handle; free it only after that
+ * call has returned and no thread will trigger it any more.
+ */
+typedef struct ystpay_cancel ystpay_cancel;
 
 /**
  * A connection to the payment platform for one device (opaque).
@@ -505,6 +728,152 @@ typedef struct ystpay_order_result {
      */
     char receipt_lines[YSTPAY_RECEIPT_LINES][YSTPAY_RECEIPT_LINE_SIZE];
 } ystpay_order_result;
+
+/**
+ * One operation of the journal (`ystpay_journal_get`,
+ * `ystpay_journal_find`, `ystpay_journal_refund_get`). Caller-owned; set
+ * `struct_size` to `sizeof(ystpay_journal_entry)` (`YSTPAY_JOURNAL_ENTRY_SIZE`).
+ */
+typedef struct ystpay_journal_entry {
+    /**
+     * In: `sizeof(ystpay_journal_entry)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * `YSTPAY_KIND_*`.
+     */
+    int32_t kind;
+    /**
+     * `YSTPAY_STATE_*`.
+     */
+    int32_t state;
+    /**
+     * `YSTPAY_OUTCOME_*` the state stands for (`UNKNOWN` while open;
+     * a closed order is `FAILED`).
+     */
+    int32_t outcome;
+    /**
+     * Amount in fen (a refund: the refund's amount).
+     */
+    int64_t total_fee;
+    /**
+     * When it was recorded (Unix ms).
+     */
+    int64_t created_ms;
+    /**
+     * When it last changed (Unix ms).
+     */
+    int64_t updated_ms;
+    /**
+     * 1 when a text field was cut to fit, else 0.
+     */
+    int32_t truncated;
+    /**
+     * Channel letter once known, else `""`.
+     */
+    char channel[YSTPAY_FLAG_SIZE];
+    /**
+     * Its `req_seq`.
+     */
+    char req_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * The platform's order number once known.
+     */
+    char trans_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * A refund: the refunded payment's `req_seq`, else `""`.
+     */
+    char parent_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * A refund: the platform's refund number, else `""`.
+     */
+    char refund_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * The serial of its revoke, once one was decided, else `""`.
+     */
+    char revoke_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * The payment code, masked (first and last four characters).
+     */
+    char auth_code_masked[YSTPAY_SEQ_SIZE];
+    /**
+     * Its business day, `"YYYY-MM-DD"` (China time).
+     */
+    char day[YSTPAY_DAY_SIZE];
+    /**
+     * The last thing learned, in words.
+     */
+    char detail[YSTPAY_DETAIL_SIZE];
+} ystpay_journal_entry;
+
+/**
+ * One line of a day's totals: operations of one kind, channel and state
+ * (`ystpay_journal_total_line`). Caller-owned; set `struct_size` to
+ * `sizeof(ystpay_total_line)` (`YSTPAY_TOTAL_LINE_SIZE`).
+ */
+typedef struct ystpay_total_line {
+    /**
+     * In: `sizeof(ystpay_total_line)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * `YSTPAY_KIND_*`.
+     */
+    int32_t kind;
+    /**
+     * `YSTPAY_STATE_*`.
+     */
+    int32_t state;
+    /**
+     * Channel letter, `""` when never learned.
+     */
+    char channel[YSTPAY_FLAG_SIZE];
+    /**
+     * Number of operations.
+     */
+    int64_t count;
+    /**
+     * Sum of their amounts (fen).
+     */
+    int64_t fee;
+} ystpay_total_line;
+
+/**
+ * The closing report of one business day (`ystpay_journal_totals`), all
+ * devices of the journal. Caller-owned; set `struct_size` to
+ * `sizeof(ystpay_day_totals)` (`YSTPAY_DAY_TOTALS_SIZE`).
+ */
+typedef struct ystpay_day_totals {
+    /**
+     * In: `sizeof(ystpay_day_totals)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * Number of (kind, channel, state) lines: read them with
+     * `ystpay_journal_total_line`, index 0 to `line_count - 1`.
+     */
+    int32_t line_count;
+    /**
+     * Money taken: paid payments and orders (fen).
+     */
+    int64_t paid_fee;
+    /**
+     * Money returned by refunds that went through (fen).
+     */
+    int64_t refunded_fee;
+    /**
+     * `paid_fee - refunded_fee` (fen).
+     */
+    int64_t net_fee;
+    /**
+     * Operations still open (outcome not yet known).
+     */
+    int64_t open_count;
+    /**
+     * The day, `"YYYY-MM-DD"`.
+     */
+    char day[YSTPAY_DAY_SIZE];
+} ystpay_day_totals;
 
 /**
  * A payment notification (5.5) read by `ystpay_notice_read`: only
@@ -774,6 +1143,72 @@ typedef struct ystpay_refund_result {
 } ystpay_refund_result;
 
 /**
+ * The progress callback of the settle calls.
+ *
+ * - `user_data`: the pointer the caller passed with the callback, as is.
+ * - `stage`: `YSTPAY_STAGE_*` (what the operation is doing now).
+ * - `elapsed_ms`: milliseconds since the call began (for
+ *   `YSTPAY_STAGE_WAITING`: since the payment was first sent).
+ * - `message`: NUL-terminated text in the client's encoding, valid only
+ *   during the callback (copy it to keep it): for `SENDING` the
+ *   operation's `req_seq`, for `SHOW_CODE` the URL to show as a QR code,
+ *   for `FINISHED` the outcome's name, otherwise words for the cashier
+ *   (Chinese), e.g. "等待顾客输入密码…".
+ *
+ * **Rules.** It runs on the thread that made the settle call, inside that
+ * call, and the operation waits for it: return quickly (post a message
+ * to the UI thread rather than drawing). It must not call back into the
+ * same operation, nor free the client or the cancel handle; it may call
+ * `ystpay_cancel_trigger`. It must not `longjmp` out or throw a C++ or
+ * Delphi exception across the library (that would skip the journal
+ * update); the library itself never lets a Rust panic reach it.
+ */
+typedef void (YSTPAY_CALL *ystpay_progress_fn)(void *user_data,
+                                   int32_t stage,
+                                   int32_t elapsed_ms,
+                                   const char *message);
+
+/**
+ * What `ystpay_recover` did. Caller-owned; set `struct_size` to
+ * `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+ */
+typedef struct ystpay_recovery_report {
+    /**
+     * In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * Open operations settled now (`paid + failed + revoked`).
+     */
+    int32_t settled;
+    /**
+     * Operations still open: platform unreachable, an order the customer
+     * may still pay, a refund still in progress.
+     */
+    int32_t still_open;
+    /**
+     * Operations left alone because another flow is settling them.
+     */
+    int32_t busy_elsewhere;
+    /**
+     * Of `settled`: paid (refunds: refunded).
+     */
+    int32_t paid;
+    /**
+     * Of `settled`: failed (the platform said so) or closed.
+     */
+    int32_t failed;
+    /**
+     * Of `settled`: revoked.
+     */
+    int32_t revoked;
+    /**
+     * Always 0 (keeps the size a multiple of 8).
+     */
+    int32_t reserved;
+} ystpay_recovery_report;
+
+/**
  * Answer to a revoke (`ystpay_revoke`, 4.5). Caller-owned; set
  * `struct_size` to `sizeof(ystpay_revoke_result)` (`YSTPAY_REVOKE_RESULT_SIZE`).
  */
@@ -829,9 +1264,125 @@ typedef struct ystpay_revoke_result {
     int32_t reserved;
 } ystpay_revoke_result;
 
+/**
+ * The final answer of a settle call (`ystpay_settle_pay`,
+ * `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+ * Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+ * (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+ */
+typedef struct ystpay_settlement {
+    /**
+     * In: `sizeof(ystpay_settlement)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+     * (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+     * never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
+     * deadline; the journal keeps it open, `ystpay_recover` settles it).
+     */
+    int32_t outcome;
+    /**
+     * Amount in fen (a refund: the refund's amount).
+     */
+    int64_t total_fee;
+    /**
+     * `YSTPAY_KIND_*`: what the operation is.
+     */
+    int32_t kind;
+    /**
+     * `YSTPAY_STATE_*`: its state in the journal now.
+     */
+    int32_t state;
+    /**
+     * 1 when a text field or the receipt was cut to fit, else 0.
+     */
+    int32_t truncated;
+    /**
+     * Number of lines used in `receipt_lines`.
+     */
+    int32_t receipt_count;
+    /**
+     * Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+     */
+    char channel[YSTPAY_FLAG_SIZE];
+    /**
+     * 1 when the journal could not be updated at the end (the outcome is
+     * still true; the operation stays open there and recovery settles it).
+     */
+    int32_t journal_failed;
+    /**
+     * The operation's `req_seq` (its key in the journal).
+     */
+    char req_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * The platform's order number once known (a refund: the refunded
+     * order's); refunds need it.
+     */
+    char trans_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * A refund: the platform's refund number, else `""`.
+     */
+    char refund_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * `pay_time` from the platform when paid, else `""`.
+     */
+    char pay_time[YSTPAY_TIME_SIZE];
+    /**
+     * The platform's code of the deciding answer, if any.
+     */
+    char code[YSTPAY_CODE_SIZE];
+    /**
+     * In words: the platform's message, or why the flow ended.
+     */
+    char detail[YSTPAY_DETAIL_SIZE];
+    /**
+     * Receipt lines to print, when the platform sent them.
+     */
+    char receipt_lines[YSTPAY_RECEIPT_LINES][YSTPAY_RECEIPT_LINE_SIZE];
+} ystpay_settlement;
+
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
+
+/**
+ * **Destructor.** Releases a cancel switch. NULL is a no-op. Only after
+ * the settle call it was passed to has returned, and when no other thread
+ * will trigger it any more.
+ *
+ * # Safety
+ * `cancel` is NULL or a live handle from `ystpay_cancel_new`, freed once.
+ */
+void YSTPAY_CALL ystpay_cancel_free(struct ystpay_cancel *cancel);
+
+/**
+ * **Constructor.** Creates a cancel switch to pass to one settle call.
+ *
+ * - `out`: receives the handle (caller-owned; release it with
+ *   `ystpay_cancel_free` once the call it was passed to has returned).
+ *   Written only on success.
+ *
+ * Thread-safe.
+ *
+ * # Safety
+ * `out` must point to writable storage for one pointer.
+ */
+int32_t YSTPAY_CALL ystpay_cancel_new(struct ystpay_cancel **out);
+
+/**
+ * **Method.** Pulls the switch: the settle call using it stops waiting
+ * and revokes the payment (a payment the platform already reported paid
+ * stays paid; a request in flight is answered first). Returns at once.
+ *
+ * May be called from any thread (the UI thread's Esc key), before or
+ * during the call, any number of times. Returns `YSTPAY_OK`,
+ * `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `cancel` is a live handle from `ystpay_cancel_new`.
+ */
+int32_t YSTPAY_CALL ystpay_cancel_trigger(const struct ystpay_cancel *cancel);
 
 /**
  * **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
@@ -846,7 +1397,12 @@ void YSTPAY_CALL ystpay_client_free(struct ystpay_client *client);
  * **Constructor.** Creates a client from INI-style configuration text
  * (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
  * `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
- * `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`).
+ * `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`,
+ * `journal`, `settle_deadline_s`, `recover_on_start`).
+ *
+ * With `journal = path` the client keeps a journal and, unless
+ * `recover_on_start = 0`, settles its open operations before returning
+ * (see `ystpay_client_new_ex`).
  *
  * - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
  * - `out`: receives the new handle (caller-owned; free with
@@ -890,7 +1446,8 @@ int32_t YSTPAY_CALL ystpay_client_from_config_file(const char *path,
  *   20000); negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
  * - `encoding`: `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`;
  *   applies to these arguments and to every string of later calls.
- * - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP`.
+ * - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP` (`YSTPAY_FLAG_NO_RECOVER` is
+ *   accepted and has no effect: this client has no journal).
  * - `out`: receives the new handle, which the caller owns and releases
  *   with `ystpay_client_free`. Written only on success.
  *
@@ -910,6 +1467,41 @@ int32_t YSTPAY_CALL ystpay_client_new(const char *server_url,
                           int32_t encoding,
                           int32_t flags,
                           struct ystpay_client **out);
+
+/**
+ * **Constructor.** `ystpay_client_new` plus a journal: the client can then
+ * settle payments (`ystpay_settle_pay`, ...), recover, and list the day.
+ *
+ * - The first eight arguments and `out` are those of `ystpay_client_new`;
+ *   `flags` may also hold `YSTPAY_FLAG_NO_RECOVER`.
+ * - `journal_path`: the journal file (SQLite; created when missing), in
+ *   the client's encoding; NULL or `""` for none (the settle and journal
+ *   functions then return `YSTPAY_ERR_NO_JOURNAL`). Several clients and
+ *   processes may open the same file.
+ * - `settle_deadline_ms`: how long a settling payment may wait for the
+ *   customer before it is revoked; 0 for the default (50 000).
+ *
+ * Unless `YSTPAY_FLAG_NO_RECOVER` is given, the journal's open operations
+ * (left by a crash or power cut) are settled against the platform before
+ * this returns: with the platform unreachable that can take about 20 s
+ * per open operation. A journal that cannot be opened is
+ * `YSTPAY_ERR_JOURNAL`. Thread-safe.
+ *
+ * # Safety
+ * Strings must be NUL-terminated (or NULL where allowed); `out` must
+ * point to writable storage for one pointer.
+ */
+int32_t YSTPAY_CALL ystpay_client_new_ex(const char *server_url,
+                             const char *acct,
+                             const char *pass,
+                             const char *private_key,
+                             int32_t connect_timeout_ms,
+                             int32_t read_timeout_ms,
+                             int32_t encoding,
+                             int32_t flags,
+                             const char *journal_path,
+                             int32_t settle_deadline_ms,
+                             struct ystpay_client **out);
 
 /**
  * **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
@@ -934,6 +1526,98 @@ int32_t YSTPAY_CALL ystpay_h5_pay(const struct ystpay_client *client,
                       const char *ip,
                       const char *redirect_url,
                       struct ystpay_order_result *out);
+
+/**
+ * **Method (journal).** How many operations business day `day` holds
+ * (every device writing to this journal file).
+ *
+ * - `day`: `"YYYY-MM-DD"` (China time), or NULL/`""` for today.
+ * - `count`: receives the number; written only on success.
+ *
+ * `YSTPAY_ERR_NO_JOURNAL` for a client without a journal. Thread-safe.
+ *
+ * # Safety
+ * `day` NULL or NUL-terminated; `count` a writable `int32_t`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_count(const struct ystpay_client *client,
+                             const char *day,
+                             int32_t *count);
+
+/**
+ * **Method (journal).** The operation `req_seq` of this client's device
+ * into `out` (e.g. after a restart: how did payment X end?).
+ * `YSTPAY_ERR_NOT_FOUND` when the journal does not hold it. Thread-safe.
+ *
+ * # Safety
+ * `req_seq` NUL-terminated; `out` a writable `ystpay_journal_entry`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_find(const struct ystpay_client *client,
+                            const char *req_seq,
+                            struct ystpay_journal_entry *out);
+
+/**
+ * **Method (journal).** Operation number `index` (0-based, oldest first)
+ * of business day `day` into `out`. `YSTPAY_ERR_INDEX` when `index` is
+ * not below the day's count (which may grow meanwhile). Thread-safe.
+ *
+ * # Safety
+ * `day` NULL or NUL-terminated; `out` a writable `ystpay_journal_entry`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_get(const struct ystpay_client *client,
+                           const char *day,
+                           int32_t index,
+                           struct ystpay_journal_entry *out);
+
+/**
+ * **Method (journal).** How many refunds payment `pay_req_seq` (this
+ * device) has in the journal, whatever their state. Thread-safe.
+ *
+ * # Safety
+ * `pay_req_seq` NUL-terminated; `count` a writable `int32_t`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_refund_count(const struct ystpay_client *client,
+                                    const char *pay_req_seq,
+                                    int32_t *count);
+
+/**
+ * **Method (journal).** Refund number `index` (0-based, oldest first) of
+ * payment `pay_req_seq` into `out`. `YSTPAY_ERR_INDEX` past the end.
+ * Thread-safe.
+ *
+ * # Safety
+ * `pay_req_seq` NUL-terminated; `out` a writable `ystpay_journal_entry`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_refund_get(const struct ystpay_client *client,
+                                  const char *pay_req_seq,
+                                  int32_t index,
+                                  struct ystpay_journal_entry *out);
+
+/**
+ * **Method (journal).** Line number `index` (0-based; ordered by kind,
+ * channel, state) of the totals of business day `day`: count and sum of
+ * one kind, channel and state. `YSTPAY_ERR_INDEX` past the end.
+ * Thread-safe.
+ *
+ * # Safety
+ * `day` NULL or NUL-terminated; `out` a writable `ystpay_total_line`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_total_line(const struct ystpay_client *client,
+                                  const char *day,
+                                  int32_t index,
+                                  struct ystpay_total_line *out);
+
+/**
+ * **Method (journal).** The closing report of business day `day`
+ * (NULL/`""`: today): money taken, refunded, net, operations still open,
+ * and the number of (kind, channel, state) lines to read with
+ * `ystpay_journal_total_line`. Thread-safe.
+ *
+ * # Safety
+ * `day` NULL or NUL-terminated; `out` a writable `ystpay_day_totals`.
+ */
+int32_t YSTPAY_CALL ystpay_journal_totals(const struct ystpay_client *client,
+                              const char *day,
+                              struct ystpay_day_totals *out);
 
 /**
  * **Method.** 6.1 JS 支付 — create an order paid inside the WeChat or
@@ -1355,6 +2039,29 @@ int32_t YSTPAY_CALL ystpay_receipt_text(const char *lines,
                             int32_t *needed);
 
 /**
+ * **Method.** Settles every open operation of this device in the journal
+ * against the platform (what a client with a journal also does when
+ * created): barcode payments by query, then revoke where still unclear;
+ * refunds by query (resent with the same serial when never received);
+ * orders by query, closed once expired. Operations another live flow is
+ * settling are left alone (`busy_elsewhere`).
+ *
+ * - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
+ * - `out`: caller-owned `ystpay_recovery_report`, written only on
+ *   `YSTPAY_OK`, with the counts.
+ *
+ * Blocks up to about 20 s per open operation when the platform is
+ * unreachable. Thread-safe.
+ *
+ * # Safety
+ * `out` a writable `ystpay_recovery_report`.
+ */
+int32_t YSTPAY_CALL ystpay_recover(const struct ystpay_client *client,
+                       ystpay_progress_fn progress,
+                       void *user_data,
+                       struct ystpay_recovery_report *out);
+
+/**
  * **Method.** 4.3 退款接口 — refund part or all of a paid order (also for
  * QR-code, JS and H5 orders: 5.3, 6.3, 7.3).
  *
@@ -1399,6 +2106,140 @@ int32_t YSTPAY_CALL ystpay_revoke(const struct ystpay_client *client,
                       const char *channel,
                       const char *auth_code,
                       struct ystpay_revoke_result *out);
+
+/**
+ * **Method (settle flow).** Creates a QR-code, JS or H5 order and waits
+ * until the customer pays or it expires (then closes it); cancel closes
+ * it at once. The URL to show (QR code) or hand to the browser comes
+ * through the progress callback as `YSTPAY_STAGE_SHOW_CODE` (its message
+ * is the URL), so pass a callback.
+ *
+ * - `kind`: `YSTPAY_KIND_NATIVE`, `YSTPAY_KIND_JS` or `YSTPAY_KIND_H5`.
+ * - `total_fee`: fen. `channel`: `"W"` or `"A"`; not NULL.
+ * - `expire_seconds`: native only, 300 to 1800, or 0 for 300.
+ * - `subopen_id`: JS only (openID / userID); else NULL.
+ * - `ip`, `redirect_url`: H5 only (`ip` required for `"W"`); else NULL.
+ * - `deadline_ms`: stop waiting (and close) earlier than the expiry; 0
+ *   waits until the expiry.
+ * - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
+ *
+ * The order's serial is generated (`out->req_seq`; also the message of
+ * the first `YSTPAY_STAGE_SENDING` callback). Thread-safe.
+ *
+ * # Safety
+ * Strings NUL-terminated or NULL where allowed; `cancel` NULL or live;
+ * `out` a writable `ystpay_settlement`.
+ */
+int32_t YSTPAY_CALL ystpay_settle_order(const struct ystpay_client *client,
+                            int32_t kind,
+                            int64_t total_fee,
+                            const char *channel,
+                            int32_t expire_seconds,
+                            const char *subopen_id,
+                            const char *ip,
+                            const char *redirect_url,
+                            int32_t deadline_ms,
+                            const struct ystpay_cancel *cancel,
+                            ystpay_progress_fn progress,
+                            void *user_data,
+                            struct ystpay_settlement *out);
+
+/**
+ * **Method (settle flow).** Takes a barcode payment and returns only when
+ * it has a final answer in `out->outcome`: `YSTPAY_OUTCOME_PAID`,
+ * `YSTPAY_OUTCOME_FAILED` (the platform said so), `YSTPAY_OUTCOME_REVOKED`
+ * (deadline passed unpaid, or cancelled: money returned or never taken),
+ * or `YSTPAY_OUTCOME_UNKNOWN` (the platform stayed unreachable; the
+ * journal keeps it open and `ystpay_recover` settles it later).
+ *
+ * While the customer enters a password it queries on a short, growing
+ * schedule; timeouts and unclear answers are queried, retries reuse the
+ * same `req_seq`; the whole is recorded in the journal first.
+ *
+ * - `client`: a client with a journal (else `YSTPAY_ERR_NO_JOURNAL`).
+ * - `req_seq`: this payment's serial, NULL/`""` to generate one (it is in
+ *   `out->req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback). A
+ *   serial already in the journal is `YSTPAY_ERR_DUPLICATE`.
+ * - `total_fee`, `auth_code`, `channel`, `items`, `item_count`: as for
+ *   `ystpay_pay`.
+ * - `deadline_ms`: how long the customer may take, 0 for the client's
+ *   setting (default 50 s); then the payment is revoked.
+ * - `cancel`: NULL, or a switch another thread may pull to stop waiting
+ *   and revoke.
+ * - `progress`, `user_data`: NULL, or a callback run on this thread at
+ *   every step (see `ystpay_progress_fn` for its rules).
+ * - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
+ *
+ * `YSTPAY_OK` means the flow ran: read `out->outcome`. Any other code
+ * means nothing was sent. Blocks the calling thread up to the deadline
+ * plus the revoke's retries. Thread-safe: several threads may settle on
+ * one handle at once.
+ *
+ * # Safety
+ * Pointers as documented: strings NUL-terminated, `items` holds
+ * `item_count` records, `cancel` NULL or live, `out` a writable
+ * `ystpay_settlement`.
+ */
+int32_t YSTPAY_CALL ystpay_settle_pay(const struct ystpay_client *client,
+                          const char *req_seq,
+                          int64_t total_fee,
+                          const char *auth_code,
+                          const char *channel,
+                          const struct ystpay_prod_item *items,
+                          int32_t item_count,
+                          int32_t deadline_ms,
+                          const struct ystpay_cancel *cancel,
+                          ystpay_progress_fn progress,
+                          void *user_data,
+                          struct ystpay_settlement *out);
+
+/**
+ * **Method (settle flow).** Refunds `refund_fee` fen of a payment recorded
+ * in the journal (`pay_req_seq`: the payment's `req_seq`), retrying with
+ * the same refund serial and querying when unsure. The journal refuses
+ * locally a refund of an unpaid payment (`YSTPAY_ERR_NOT_PAID`) or one
+ * that would exceed what is left (`YSTPAY_ERR_REFUND_EXCEEDS`).
+ *
+ * `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
+ * platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
+ * 30 s; recovery goes on). `out->refund_seq` is the platform's refund
+ * number, `out->trans_seq` the refunded order's. Other arguments as for
+ * `ystpay_settle_pay` (`req_seq` is the refund's own serial). Thread-safe.
+ *
+ * # Safety
+ * Strings NUL-terminated; `cancel` NULL or live; `out` a writable
+ * `ystpay_settlement`.
+ */
+int32_t YSTPAY_CALL ystpay_settle_refund(const struct ystpay_client *client,
+                             const char *req_seq,
+                             const char *pay_req_seq,
+                             int64_t refund_fee,
+                             const char *reason,
+                             int32_t deadline_ms,
+                             const struct ystpay_cancel *cancel,
+                             ystpay_progress_fn progress,
+                             void *user_data,
+                             struct ystpay_settlement *out);
+
+/**
+ * **Method (settle flow).** Revokes a payment or closes an order recorded
+ * in the journal (`req_seq`: its serial): refunds it in full if paid,
+ * closes it otherwise, retrying until the platform confirms.
+ * `out->outcome` is `YSTPAY_OUTCOME_REVOKED` when done, or what the
+ * operation already ended as (a failed payment stays `FAILED`), or
+ * `UNKNOWN` when the platform stayed unreachable. `YSTPAY_ERR_NOT_FOUND`
+ * when the journal does not hold it, `YSTPAY_ERR_BUSY` when another flow
+ * is settling it. `progress`/`user_data` as for `ystpay_settle_pay`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `req_seq` NUL-terminated; `out` a writable `ystpay_settlement`.
+ */
+int32_t YSTPAY_CALL ystpay_settle_revoke(const struct ystpay_client *client,
+                             const char *req_seq,
+                             ystpay_progress_fn progress,
+                             void *user_data,
+                             struct ystpay_settlement *out);
 
 /**
  * Returns a static, NUL-terminated English description of a result code

@@ -105,11 +105,14 @@ fi
 
 # Linux builds of the C programs for the memory checkers.
 CFLAGS_STRICT=(-std=c99 -Wall -Wextra -Werror -pedantic -g -Iinclude)
-build_harness() { # output, extra flags...
-    local out=$1
-    shift
-    gcc "${CFLAGS_STRICT[@]}" "$@" examples-c/harness.c -o "$out" \
+build_c() { # source, output, extra flags...
+    local src=$1 out=$2
+    shift 2
+    gcc "${CFLAGS_STRICT[@]}" "$@" "$src" -o "$out" \
         -L"$HOST_LIB" -lystpay -lpthread -Wl,-rpath,"$HOST_LIB"
+}
+build_harness() { # output, extra flags...
+    build_c examples-c/harness.c "$@"
 }
 
 say "valgrind: 0 errors, no leaks"
@@ -128,6 +131,25 @@ else
     skip valgrind "apt-get cannot install valgrind"
 fi
 
+# The settle-flow harness (settle pay, cancel from another thread, progress
+# callback, journal listing, recovery after a SIGKILLed child). The killed
+# child is a plain exec of the same program (not traced by valgrind).
+say "valgrind: settle flow (examples-c/settle.c)"
+if command -v valgrind >/dev/null; then
+    if build_c examples-c/settle.c "$WORK/settle" && start_sim; then
+        (cd "$WORK" && valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+            --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+            ./settle "$SIM_URL" .) >"$WORK/valgrind-settle.log" 2>&1
+        rc=$?
+        grep -E 'passed, [0-9]+ failed|ERROR SUMMARY|lost:|still reachable' "$WORK/valgrind-settle.log"
+        if [ $rc -eq 0 ]; then pass valgrind-settle; else tail -n 60 "$WORK/valgrind-settle.log"; fail valgrind-settle "exit $rc"; fi
+    else
+        fail valgrind-settle "cannot build settle.c or start the simulator"
+    fi
+else
+    skip valgrind-settle "valgrind is not installed"
+fi
+
 say "AddressSanitizer + UndefinedBehaviorSanitizer"
 if build_harness "$WORK/harness-asan" -fsanitize=address,undefined -fno-omit-frame-pointer \
     -fno-sanitize-recover=all; then
@@ -142,6 +164,22 @@ if build_harness "$WORK/harness-asan" -fsanitize=address,undefined -fno-omit-fra
     fi
 else
     skip sanitizers "gcc cannot build with -fsanitize=address,undefined (libasan/libubsan missing)"
+fi
+
+say "AddressSanitizer + UndefinedBehaviorSanitizer: settle flow"
+if build_c examples-c/settle.c "$WORK/settle-asan" -fsanitize=address,undefined \
+    -fno-omit-frame-pointer -fno-sanitize-recover=all; then
+    if start_sim; then
+        (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ./settle-asan "$SIM_URL" .) \
+            >"$WORK/asan-settle.log" 2>&1
+        rc=$?
+        grep -E 'passed, [0-9]+ failed|ERROR|runtime error' "$WORK/asan-settle.log"
+        if [ $rc -eq 0 ]; then pass sanitizers-settle; else tail -n 60 "$WORK/asan-settle.log"; fail sanitizers-settle "exit $rc"; fi
+    else
+        fail sanitizers-settle "cannot start the simulator"
+    fi
+else
+    skip sanitizers-settle "gcc cannot build with -fsanitize=address,undefined"
 fi
 
 # ------------------------------------------------------------ Free Pascal

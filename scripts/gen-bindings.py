@@ -219,6 +219,14 @@ def pas_arg(ctype, name):
         return f"{name}: PInteger"
     if t == "ystpay_prod_item *":
         return f"{name}: PYstpayProdItem"
+    if t == "ystpay_cancel * *":
+        return f"out {name}: PYstpayCancel"
+    if t == "ystpay_cancel *":
+        return f"{name}: PYstpayCancel"
+    if t == "ystpay_progress_fn":
+        return f"{name}: TYstpayProgressFn"
+    if t == "void *":
+        return f"{name}: Pointer"
     if t.endswith(" *"):
         return f"var {name}: {type_name(t[:-2])}"
     return f"{name}: {pas_type(t)}"
@@ -239,6 +247,12 @@ def gen_pascal(consts, structs, funcs):
         out.append(f"  {name} = {v};\n")
     out.append("\ntype\n")
     out.append("  { An opaque client handle (ystpay_client *). }\n  PYstpayClient = Pointer;\n")
+    out.append("  { An opaque cancel switch (ystpay_cancel *). }\n  PYstpayCancel = Pointer;\n")
+    out.append("  { The settle calls' progress callback (ystpay_progress_fn): runs on the\n"
+               "    calling thread; must not raise exceptions out of it nor call back into\n"
+               "    the same operation. msg is valid only during the call. }\n"
+               "  TYstpayProgressFn = procedure(user_data: Pointer; stage: Integer; "
+               "elapsed_ms: Integer; msg: PAnsiChar); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF};\n")
     out.append("  { Receipt lines of a result record. }\n")
     out.append("  TYstpayReceiptLines = array[0..YSTPAY_RECEIPT_LINES - 1] of "
                "array[0..YSTPAY_RECEIPT_LINE_SIZE - 1] of AnsiChar;\n\n")
@@ -323,6 +337,12 @@ def cs_arg(ctype, name):
         return f"out int {name}"
     if t == "ystpay_prod_item *":
         return f"[In] {type_name(t[:-2])[1:]}[] {name}"
+    if t == "ystpay_cancel * *":
+        return f"out IntPtr {name}"
+    if t in ("ystpay_cancel *", "void *"):
+        return f"IntPtr {name}"
+    if t == "ystpay_progress_fn":
+        return f"YstpayProgressFn {name}"
     if t.endswith(" *"):
         return f"ref {type_name(t[:-2])[1:]} {name}"
     return f"{cs_type(t)} {name}"
@@ -355,6 +375,11 @@ def gen_csharp(consts, structs, funcs):
             else:
                 out.append(f"        public {cs_type(ctype)} {fname};\n")
         out.append("    }\n\n")
+    out.append("    /// <summary>The settle calls' progress callback (ystpay_progress_fn): runs on the calling\n"
+               "    /// thread; keep the delegate alive for the whole call and do not throw out of it.\n"
+               "    /// message is a NUL-terminated string in the client's encoding.</summary>\n"
+               "    [UnmanagedFunctionPointer(CallingConvention.Winapi)]\n"
+               "    public delegate void YstpayProgressFn(IntPtr user_data, int stage, int elapsed_ms, IntPtr message);\n\n")
     out.append("    /// <summary>The exported functions (see include/ystpay.h for each contract).</summary>\n")
     out.append("    public static class Ystpay\n    {\n")
     out.append("        /// <summary>The library's file name without prefix or extension.</summary>\n")

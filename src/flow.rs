@@ -964,8 +964,21 @@ impl Payments {
         order: &PayOrder,
         opts: &SettleOptions<'_>,
     ) -> Result<Settlement, FlowError> {
+        self.settle_pay_as(None, order, opts)
+    }
+
+    /// [`Payments::settle_pay`] under a `req_seq` the caller chose (and
+    /// stored before calling, e.g. a C register that keeps its own serials);
+    /// `None` generates one. A serial already in the journal is refused
+    /// ([`JournalError::Duplicate`]) before anything is sent.
+    pub fn settle_pay_as(
+        &self,
+        req_seq: Option<&str>,
+        order: &PayOrder,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, FlowError> {
         let mut req = PayRequest {
-            req_seq: self.client.next_req_seq(),
+            req_seq: req_seq.map_or_else(|| self.client.next_req_seq(), str::to_string),
             total_fee: order.total_fee,
             auth_code: order.auth_code.clone(),
             channel: order.channel.clone(),
@@ -1260,7 +1273,20 @@ impl Payments {
         reason: &str,
         opts: &SettleOptions<'_>,
     ) -> Result<Settlement, FlowError> {
-        let seq = self.client.next_req_seq();
+        self.settle_refund_as(None, pay_req_seq, refund_fee, reason, opts)
+    }
+
+    /// [`Payments::settle_refund`] under a refund `req_seq` the caller
+    /// chose; `None` generates one.
+    pub fn settle_refund_as(
+        &self,
+        req_seq: Option<&str>,
+        pay_req_seq: &str,
+        refund_fee: i64,
+        reason: &str,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, FlowError> {
+        let seq = req_seq.map_or_else(|| self.client.next_req_seq(), str::to_string);
         let mut probe = RefundRequest {
             req_seq: seq.clone(),
             trans_seq: "0".into(),

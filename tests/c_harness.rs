@@ -73,6 +73,29 @@ fn c_harness_passes_against_the_simulator() {
     assert!(last.ends_with(" 0 failed"), "unexpected summary: {last}");
 }
 
+/// The settle flow through the C ABI: settle-pay with a password wait,
+/// progress callback, cancel from another thread, refunds, QR-code order,
+/// journal listing and totals, and recovery after a child is SIGKILLed
+/// mid-wait (compared with the simulator's truth).
+#[test]
+fn c_settle_flow_passes_against_the_simulator() {
+    let settle = build("settle");
+    let sim = start_sim();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = Command::new(&settle)
+        .arg(sim.api_url())
+        .arg(dir)
+        .current_dir(dir)
+        .output()
+        .expect("run settle");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the C settle harness failed");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" 0 failed"), "unexpected summary: {last}");
+}
+
 #[test]
 fn pos_example_pays_and_reports_refusals() {
     let pos = build("pos_example");

@@ -79,21 +79,27 @@ fn the_revoke_is_retried_until_it_gets_through() {
     let sim = start_sim(TIME_SCALE);
     let (p, _) = payments(&sim, TIME_SCALE, "revoke-retry");
     let ctl = sim.control();
+    // The pay answers W; from then on every request fails for a while. The
+    // faults are injected when the flow reports the W answer, so the payment
+    // request itself always gets through.
+    let injected = std::sync::Once::new();
+    let c2 = ctl.clone();
+    let on_progress = move |p: &Progress| {
+        if matches!(p, Progress::WaitingForCustomer { .. }) {
+            injected.call_once(|| {
+                c2.inject(Fault::Http500, 3);
+                c2.inject(Fault::DropAfterCommit, 1);
+                c2.inject(Fault::DropBeforeCommit, 2);
+            });
+        }
+    };
     let opts = SettleOptions {
         deadline: Some(Duration::from_millis(30)),
+        progress: Some(&on_progress),
         ..SettleOptions::default()
     };
-    // The pay answers W; then every request fails for a while.
     let code = wechat_code(2, 50);
-    let c2 = ctl.clone();
-    let h = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(10));
-        c2.inject(Fault::Http500, 3);
-        c2.inject(Fault::DropAfterCommit, 1);
-        c2.inject(Fault::DropBeforeCommit, 2);
-    });
     let s = p.settle_pay(&PayOrder::new(300, code), &opts).unwrap();
-    h.join().unwrap();
     assert_eq!(s.outcome, Outcome::Revoked, "{s:?}");
     let truth = ctl.order("demo", &s.req_seq).unwrap();
     assert_eq!(truth.status, TrueStatus::Closed);
@@ -107,15 +113,26 @@ fn cancel_from_another_thread_stops_waiting_and_revokes() {
     let token = CancelToken::new();
     let esc = token.clone();
     let started = Instant::now();
+    // The customer needs 10 s (scaled); the cashier presses Esc on another
+    // thread as soon as the register shows "waiting for the password".
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let tx = Mutex::new(Some(tx));
     let presser = std::thread::spawn(move || {
-        // The customer needs 10 s (200 ms scaled); Esc after 50 ms.
-        std::thread::sleep(Duration::from_millis(50));
-        esc.cancel();
+        if rx.recv().is_ok() {
+            esc.cancel();
+        }
     });
+    let on_progress = move |p: &Progress| {
+        if matches!(p, Progress::WaitingForCustomer { .. }) {
+            if let Some(tx) = tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+        }
+    };
     let opts = SettleOptions {
         cancel: Some(&token),
+        progress: Some(&on_progress),
         deadline: Some(Duration::from_secs(10)),
-        ..SettleOptions::default()
     };
     let s = p
         .settle_pay(&PayOrder::new(990, wechat_code(3, 50)), &opts)

@@ -113,6 +113,47 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_ERR_REFUSED = 305;
         /// <summary>
+        /// The call needs the journal, and this client was created without one
+        /// (give `journal=` in the configuration or a `journal_path` to
+        /// `ystpay_client_new_ex`). Nothing was sent.
+        /// </summary>
+        public const int YSTPAY_ERR_NO_JOURNAL = 400;
+        /// <summary>
+        /// The journal file cannot be opened, read or written (disk full, locked
+        /// beyond the busy timeout, a newer schema, a corrupt row). When a settle
+        /// call returns it, nothing was sent.
+        /// </summary>
+        public const int YSTPAY_ERR_JOURNAL = 401;
+        /// <summary>
+        /// The journal holds no operation with this `req_seq` (for this device).
+        /// </summary>
+        public const int YSTPAY_ERR_NOT_FOUND = 402;
+        /// <summary>
+        /// Refused locally: the payment to refund is not (known to be) paid.
+        /// Nothing was sent.
+        /// </summary>
+        public const int YSTPAY_ERR_NOT_PAID = 403;
+        /// <summary>
+        /// Refused locally: the refund would return more than is left of the
+        /// payment (paid minus refunded or being refunded). Nothing was sent.
+        /// </summary>
+        public const int YSTPAY_ERR_REFUND_EXCEEDS = 404;
+        /// <summary>
+        /// Another flow (a thread or process on the same journal) is settling this
+        /// operation now; try again after it ends.
+        /// </summary>
+        public const int YSTPAY_ERR_BUSY = 405;
+        /// <summary>
+        /// The `req_seq` is already in the journal: a new operation needs a new
+        /// serial (`ystpay_next_req_seq`). Nothing was sent.
+        /// </summary>
+        public const int YSTPAY_ERR_DUPLICATE = 406;
+        /// <summary>
+        /// A journal-index getter was asked for an index at or past the end
+        /// (the journal changed since the count was read, or a wrong index).
+        /// </summary>
+        public const int YSTPAY_ERR_INDEX = 407;
+        /// <summary>
         /// An internal error (a bug) was caught at the boundary; the library is
         /// still usable. Please report it with the message from `ystpay_last_error`.
         /// </summary>
@@ -146,6 +187,97 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_OUTCOME_REVOKED = 4;
         /// <summary>
+        /// Settle calls: paid (a refund: refunded). Same value as
+        /// `YSTPAY_OUTCOME_SUCCESS`.
+        /// </summary>
+        public const int YSTPAY_OUTCOME_PAID = 1;
+        /// <summary>
+        /// `ystpay_journal_entry.kind`: barcode payment (4.1).
+        /// </summary>
+        public const int YSTPAY_KIND_PAY = 1;
+        /// <summary>
+        /// `ystpay_journal_entry.kind`: refund (4.3).
+        /// </summary>
+        public const int YSTPAY_KIND_REFUND = 2;
+        /// <summary>
+        /// `ystpay_journal_entry.kind`: QR-code order (5.1).
+        /// </summary>
+        public const int YSTPAY_KIND_NATIVE = 3;
+        /// <summary>
+        /// `ystpay_journal_entry.kind`: JS order (6.1).
+        /// </summary>
+        public const int YSTPAY_KIND_JS = 4;
+        /// <summary>
+        /// `ystpay_journal_entry.kind`: H5 order (7.1).
+        /// </summary>
+        public const int YSTPAY_KIND_H5 = 5;
+        /// <summary>
+        /// Journal state: recorded, request not answered yet (open).
+        /// </summary>
+        public const int YSTPAY_STATE_PENDING = 1;
+        /// <summary>
+        /// Journal state: waiting for the customer (open).
+        /// </summary>
+        public const int YSTPAY_STATE_WAITING = 2;
+        /// <summary>
+        /// Journal state: a revoke was decided and is being sent (open).
+        /// </summary>
+        public const int YSTPAY_STATE_REVOKING = 3;
+        /// <summary>
+        /// Journal state: the platform could not be reached (open; recovery settles it).
+        /// </summary>
+        public const int YSTPAY_STATE_UNKNOWN = 4;
+        /// <summary>
+        /// Journal state: paid.
+        /// </summary>
+        public const int YSTPAY_STATE_PAID = 5;
+        /// <summary>
+        /// Journal state: refunded (refunds).
+        /// </summary>
+        public const int YSTPAY_STATE_REFUNDED = 6;
+        /// <summary>
+        /// Journal state: failed, as the platform said.
+        /// </summary>
+        public const int YSTPAY_STATE_FAILED = 7;
+        /// <summary>
+        /// Journal state: revoked by this register (money returned or never taken).
+        /// </summary>
+        public const int YSTPAY_STATE_REVOKED = 8;
+        /// <summary>
+        /// Journal state: an order closed unpaid.
+        /// </summary>
+        public const int YSTPAY_STATE_CLOSED = 9;
+        /// <summary>
+        /// Progress stage: the request is on its way; `message` is its `req_seq`.
+        /// </summary>
+        public const int YSTPAY_STAGE_SENDING = 1;
+        /// <summary>
+        /// Progress stage: the customer is still paying (entering the password,
+        /// or has not scanned the QR code yet); `message` says how long is left.
+        /// </summary>
+        public const int YSTPAY_STAGE_WAITING = 2;
+        /// <summary>
+        /// Progress stage: a QR-code/JS/H5 order is ready; `message` is the URL.
+        /// </summary>
+        public const int YSTPAY_STAGE_SHOW_CODE = 3;
+        /// <summary>
+        /// Progress stage: asking the platform how an unclear request ended.
+        /// </summary>
+        public const int YSTPAY_STAGE_QUERYING = 4;
+        /// <summary>
+        /// Progress stage: resending the same request (same `req_seq`).
+        /// </summary>
+        public const int YSTPAY_STAGE_RESENDING = 5;
+        /// <summary>
+        /// Progress stage: revoking the payment (deadline, cancel, recovery).
+        /// </summary>
+        public const int YSTPAY_STAGE_REVOKING = 6;
+        /// <summary>
+        /// Progress stage: the operation ended; `message` is `PAID`, `FAILED`,
+        /// `REVOKED` or `UNKNOWN`.
+        /// </summary>
+        public const int YSTPAY_STAGE_FINISHED = 7;
+        /// <summary>
         /// Strings in and out are UTF-8 (the default; `0` means the same).
         /// </summary>
         public const int YSTPAY_ENCODING_UTF8 = 65001;
@@ -160,6 +292,12 @@ namespace YstpayInterop
         /// encrypted and signed either way; `https://` adds certificate checks.
         /// </summary>
         public const int YSTPAY_FLAG_ALLOW_HTTP = 1;
+        /// <summary>
+        /// Constructor flag: do not settle the journal's open operations while
+        /// creating the client (call `ystpay_recover` when convenient instead).
+        /// Without it, a client with a journal recovers on creation.
+        /// </summary>
+        public const int YSTPAY_FLAG_NO_RECOVER = 2;
         /// <summary>
         /// `ystpay_notice.verified`: the notification's envelope signature verified.
         /// </summary>
@@ -290,6 +428,34 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_PROD_ITEM_SIZE = 816;
         /// <summary>
+        /// Bytes of free text written by the library (`detail`).
+        /// </summary>
+        public const int YSTPAY_DETAIL_SIZE = 304;
+        /// <summary>
+        /// Bytes of a business day, `"YYYY-MM-DD"` (China time).
+        /// </summary>
+        public const int YSTPAY_DAY_SIZE = 16;
+        /// <summary>
+        /// `sizeof(ystpay_settlement)`: the value of its `struct_size`.
+        /// </summary>
+        public const int YSTPAY_SETTLEMENT_SIZE = 8816;
+        /// <summary>
+        /// `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
+        /// </summary>
+        public const int YSTPAY_RECOVERY_REPORT_SIZE = 32;
+        /// <summary>
+        /// `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
+        /// </summary>
+        public const int YSTPAY_JOURNAL_ENTRY_SIZE = 752;
+        /// <summary>
+        /// `sizeof(ystpay_day_totals)`: the value of its `struct_size`.
+        /// </summary>
+        public const int YSTPAY_DAY_TOTALS_SIZE = 56;
+        /// <summary>
+        /// `sizeof(ystpay_total_line)`: the value of its `struct_size`.
+        /// </summary>
+        public const int YSTPAY_TOTAL_LINE_SIZE = 32;
+        /// <summary>
         /// Major version of this header; equals `ystpay_version_number() / 10000`.
         /// </summary>
         public const int YSTPAY_VERSION_MAJOR = 0;
@@ -413,6 +579,169 @@ namespace YstpayInterop
         /// </summary>
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE)]
         public byte[] receipt_lines;
+    }
+
+    /// <summary>
+    /// One operation of the journal (`ystpay_journal_get`,
+    /// `ystpay_journal_find`, `ystpay_journal_refund_get`). Caller-owned; set
+    /// `struct_size` to `sizeof(ystpay_journal_entry)` (`YSTPAY_JOURNAL_ENTRY_SIZE`).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpayJournalEntry
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_journal_entry)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// `YSTPAY_KIND_*`.
+        /// </summary>
+        public int kind;
+        /// <summary>
+        /// `YSTPAY_STATE_*`.
+        /// </summary>
+        public int state;
+        /// <summary>
+        /// `YSTPAY_OUTCOME_*` the state stands for (`UNKNOWN` while open;
+        /// a closed order is `FAILED`).
+        /// </summary>
+        public int outcome;
+        /// <summary>
+        /// Amount in fen (a refund: the refund's amount).
+        /// </summary>
+        public long total_fee;
+        /// <summary>
+        /// When it was recorded (Unix ms).
+        /// </summary>
+        public long created_ms;
+        /// <summary>
+        /// When it last changed (Unix ms).
+        /// </summary>
+        public long updated_ms;
+        /// <summary>
+        /// 1 when a text field was cut to fit, else 0.
+        /// </summary>
+        public int truncated;
+        /// <summary>
+        /// Channel letter once known, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_FLAG_SIZE)]
+        public byte[] channel;
+        /// <summary>
+        /// Its `req_seq`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] req_seq;
+        /// <summary>
+        /// The platform's order number once known.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] trans_seq;
+        /// <summary>
+        /// A refund: the refunded payment's `req_seq`, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] parent_seq;
+        /// <summary>
+        /// A refund: the platform's refund number, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] refund_seq;
+        /// <summary>
+        /// The serial of its revoke, once one was decided, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] revoke_seq;
+        /// <summary>
+        /// The payment code, masked (first and last four characters).
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] auth_code_masked;
+        /// <summary>
+        /// Its business day, `"YYYY-MM-DD"` (China time).
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DAY_SIZE)]
+        public byte[] day;
+        /// <summary>
+        /// The last thing learned, in words.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DETAIL_SIZE)]
+        public byte[] detail;
+    }
+
+    /// <summary>
+    /// One line of a day's totals: operations of one kind, channel and state
+    /// (`ystpay_journal_total_line`). Caller-owned; set `struct_size` to
+    /// `sizeof(ystpay_total_line)` (`YSTPAY_TOTAL_LINE_SIZE`).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpayTotalLine
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_total_line)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// `YSTPAY_KIND_*`.
+        /// </summary>
+        public int kind;
+        /// <summary>
+        /// `YSTPAY_STATE_*`.
+        /// </summary>
+        public int state;
+        /// <summary>
+        /// Channel letter, `""` when never learned.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_FLAG_SIZE)]
+        public byte[] channel;
+        /// <summary>
+        /// Number of operations.
+        /// </summary>
+        public long count;
+        /// <summary>
+        /// Sum of their amounts (fen).
+        /// </summary>
+        public long fee;
+    }
+
+    /// <summary>
+    /// The closing report of one business day (`ystpay_journal_totals`), all
+    /// devices of the journal. Caller-owned; set `struct_size` to
+    /// `sizeof(ystpay_day_totals)` (`YSTPAY_DAY_TOTALS_SIZE`).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpayDayTotals
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_day_totals)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// Number of (kind, channel, state) lines: read them with
+        /// `ystpay_journal_total_line`, index 0 to `line_count - 1`.
+        /// </summary>
+        public int line_count;
+        /// <summary>
+        /// Money taken: paid payments and orders (fen).
+        /// </summary>
+        public long paid_fee;
+        /// <summary>
+        /// Money returned by refunds that went through (fen).
+        /// </summary>
+        public long refunded_fee;
+        /// <summary>
+        /// `paid_fee - refunded_fee` (fen).
+        /// </summary>
+        public long net_fee;
+        /// <summary>
+        /// Operations still open (outcome not yet known).
+        /// </summary>
+        public long open_count;
+        /// <summary>
+        /// The day, `"YYYY-MM-DD"`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DAY_SIZE)]
+        public byte[] day;
     }
 
     /// <summary>
@@ -723,6 +1052,48 @@ namespace YstpayInterop
     }
 
     /// <summary>
+    /// What `ystpay_recover` did. Caller-owned; set `struct_size` to
+    /// `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpayRecoveryReport
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// Open operations settled now (`paid + failed + revoked`).
+        /// </summary>
+        public int settled;
+        /// <summary>
+        /// Operations still open: platform unreachable, an order the customer
+        /// may still pay, a refund still in progress.
+        /// </summary>
+        public int still_open;
+        /// <summary>
+        /// Operations left alone because another flow is settling them.
+        /// </summary>
+        public int busy_elsewhere;
+        /// <summary>
+        /// Of `settled`: paid (refunds: refunded).
+        /// </summary>
+        public int paid;
+        /// <summary>
+        /// Of `settled`: failed (the platform said so) or closed.
+        /// </summary>
+        public int failed;
+        /// <summary>
+        /// Of `settled`: revoked.
+        /// </summary>
+        public int revoked;
+        /// <summary>
+        /// Always 0 (keeps the size a multiple of 8).
+        /// </summary>
+        public int reserved;
+    }
+
+    /// <summary>
     /// Answer to a revoke (`ystpay_revoke`, 4.5). Caller-owned; set
     /// `struct_size` to `sizeof(ystpay_revoke_result)` (`YSTPAY_REVOKE_RESULT_SIZE`).
     /// </summary>
@@ -788,11 +1159,137 @@ namespace YstpayInterop
         public int reserved;
     }
 
+    /// <summary>
+    /// The final answer of a settle call (`ystpay_settle_pay`,
+    /// `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+    /// Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+    /// (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpaySettlement
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_settlement)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+        /// (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+        /// never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
+        /// deadline; the journal keeps it open, `ystpay_recover` settles it).
+        /// </summary>
+        public int outcome;
+        /// <summary>
+        /// Amount in fen (a refund: the refund's amount).
+        /// </summary>
+        public long total_fee;
+        /// <summary>
+        /// `YSTPAY_KIND_*`: what the operation is.
+        /// </summary>
+        public int kind;
+        /// <summary>
+        /// `YSTPAY_STATE_*`: its state in the journal now.
+        /// </summary>
+        public int state;
+        /// <summary>
+        /// 1 when a text field or the receipt was cut to fit, else 0.
+        /// </summary>
+        public int truncated;
+        /// <summary>
+        /// Number of lines used in `receipt_lines`.
+        /// </summary>
+        public int receipt_count;
+        /// <summary>
+        /// Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_FLAG_SIZE)]
+        public byte[] channel;
+        /// <summary>
+        /// 1 when the journal could not be updated at the end (the outcome is
+        /// still true; the operation stays open there and recovery settles it).
+        /// </summary>
+        public int journal_failed;
+        /// <summary>
+        /// The operation's `req_seq` (its key in the journal).
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] req_seq;
+        /// <summary>
+        /// The platform's order number once known (a refund: the refunded
+        /// order's); refunds need it.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] trans_seq;
+        /// <summary>
+        /// A refund: the platform's refund number, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] refund_seq;
+        /// <summary>
+        /// `pay_time` from the platform when paid, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_TIME_SIZE)]
+        public byte[] pay_time;
+        /// <summary>
+        /// The platform's code of the deciding answer, if any.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_CODE_SIZE)]
+        public byte[] code;
+        /// <summary>
+        /// In words: the platform's message, or why the flow ended.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DETAIL_SIZE)]
+        public byte[] detail;
+        /// <summary>
+        /// Receipt lines to print, when the platform sent them.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE)]
+        public byte[] receipt_lines;
+    }
+
+    /// <summary>The settle calls' progress callback (ystpay_progress_fn): runs on the calling
+    /// thread; keep the delegate alive for the whole call and do not throw out of it.
+    /// message is a NUL-terminated string in the client's encoding.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Winapi)]
+    public delegate void YstpayProgressFn(IntPtr user_data, int stage, int elapsed_ms, IntPtr message);
+
     /// <summary>The exported functions (see include/ystpay.h for each contract).</summary>
     public static class Ystpay
     {
         /// <summary>The library's file name without prefix or extension.</summary>
         public const string Lib = "ystpay";
+
+        /// <summary>
+        /// **Destructor.** Releases a cancel switch. NULL is a no-op. Only after
+        /// the settle call it was passed to has returned, and when no other thread
+        /// will trigger it any more.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern void ystpay_cancel_free(IntPtr cancel);
+
+        /// <summary>
+        /// **Constructor.** Creates a cancel switch to pass to one settle call.
+        /// 
+        /// - `out`: receives the handle (caller-owned; release it with
+        ///   `ystpay_cancel_free` once the call it was passed to has returned).
+        ///   Written only on success.
+        /// 
+        /// Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_cancel_new(out IntPtr result);
+
+        /// <summary>
+        /// **Method.** Pulls the switch: the settle call using it stops waiting
+        /// and revokes the payment (a payment the platform already reported paid
+        /// stays paid; a request in flight is answered first). Returns at once.
+        /// 
+        /// May be called from any thread (the UI thread's Esc key), before or
+        /// during the call, any number of times. Returns `YSTPAY_OK`,
+        /// `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_cancel_trigger(IntPtr cancel);
 
         /// <summary>
         /// **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
@@ -805,7 +1302,12 @@ namespace YstpayInterop
         /// **Constructor.** Creates a client from INI-style configuration text
         /// (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
         /// `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
-        /// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`).
+        /// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`,
+        /// `journal`, `settle_deadline_s`, `recover_on_start`).
+        /// 
+        /// With `journal = path` the client keeps a journal and, unless
+        /// `recover_on_start = 0`, settles its open operations before returning
+        /// (see `ystpay_client_new_ex`).
         /// 
         /// - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
         /// - `out`: receives the new handle (caller-owned; free with
@@ -843,7 +1345,8 @@ namespace YstpayInterop
         ///   20000); negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
         /// - `encoding`: `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`;
         ///   applies to these arguments and to every string of later calls.
-        /// - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP`.
+        /// - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP` (`YSTPAY_FLAG_NO_RECOVER` is
+        ///   accepted and has no effect: this client has no journal).
         /// - `out`: receives the new handle, which the caller owns and releases
         ///   with `ystpay_client_free`. Written only on success.
         /// 
@@ -852,6 +1355,28 @@ namespace YstpayInterop
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_client_new(byte[] server_url, byte[] acct, byte[] pass, byte[] private_key, int connect_timeout_ms, int read_timeout_ms, int encoding, int flags, out IntPtr result);
+
+        /// <summary>
+        /// **Constructor.** `ystpay_client_new` plus a journal: the client can then
+        /// settle payments (`ystpay_settle_pay`, ...), recover, and list the day.
+        /// 
+        /// - The first eight arguments and `out` are those of `ystpay_client_new`;
+        ///   `flags` may also hold `YSTPAY_FLAG_NO_RECOVER`.
+        /// - `journal_path`: the journal file (SQLite; created when missing), in
+        ///   the client's encoding; NULL or `""` for none (the settle and journal
+        ///   functions then return `YSTPAY_ERR_NO_JOURNAL`). Several clients and
+        ///   processes may open the same file.
+        /// - `settle_deadline_ms`: how long a settling payment may wait for the
+        ///   customer before it is revoked; 0 for the default (50 000).
+        /// 
+        /// Unless `YSTPAY_FLAG_NO_RECOVER` is given, the journal's open operations
+        /// (left by a crash or power cut) are settled against the platform before
+        /// this returns: with the platform unreachable that can take about 20 s
+        /// per open operation. A journal that cannot be opened is
+        /// `YSTPAY_ERR_JOURNAL`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_client_new_ex(byte[] server_url, byte[] acct, byte[] pass, byte[] private_key, int connect_timeout_ms, int read_timeout_ms, int encoding, int flags, byte[] journal_path, int settle_deadline_ms, out IntPtr result);
 
         /// <summary>
         /// **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
@@ -868,6 +1393,67 @@ namespace YstpayInterop
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_h5_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] channel, byte[] ip, byte[] redirect_url, ref YstpayOrderResult result);
+
+        /// <summary>
+        /// **Method (journal).** How many operations business day `day` holds
+        /// (every device writing to this journal file).
+        /// 
+        /// - `day`: `"YYYY-MM-DD"` (China time), or NULL/`""` for today.
+        /// - `count`: receives the number; written only on success.
+        /// 
+        /// `YSTPAY_ERR_NO_JOURNAL` for a client without a journal. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_count(IntPtr client, byte[] day, out int count);
+
+        /// <summary>
+        /// **Method (journal).** The operation `req_seq` of this client's device
+        /// into `out` (e.g. after a restart: how did payment X end?).
+        /// `YSTPAY_ERR_NOT_FOUND` when the journal does not hold it. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_find(IntPtr client, byte[] req_seq, ref YstpayJournalEntry result);
+
+        /// <summary>
+        /// **Method (journal).** Operation number `index` (0-based, oldest first)
+        /// of business day `day` into `out`. `YSTPAY_ERR_INDEX` when `index` is
+        /// not below the day's count (which may grow meanwhile). Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_get(IntPtr client, byte[] day, int index, ref YstpayJournalEntry result);
+
+        /// <summary>
+        /// **Method (journal).** How many refunds payment `pay_req_seq` (this
+        /// device) has in the journal, whatever their state. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_refund_count(IntPtr client, byte[] pay_req_seq, out int count);
+
+        /// <summary>
+        /// **Method (journal).** Refund number `index` (0-based, oldest first) of
+        /// payment `pay_req_seq` into `out`. `YSTPAY_ERR_INDEX` past the end.
+        /// Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_refund_get(IntPtr client, byte[] pay_req_seq, int index, ref YstpayJournalEntry result);
+
+        /// <summary>
+        /// **Method (journal).** Line number `index` (0-based; ordered by kind,
+        /// channel, state) of the totals of business day `day`: count and sum of
+        /// one kind, channel and state. `YSTPAY_ERR_INDEX` past the end.
+        /// Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_total_line(IntPtr client, byte[] day, int index, ref YstpayTotalLine result);
+
+        /// <summary>
+        /// **Method (journal).** The closing report of business day `day`
+        /// (NULL/`""`: today): money taken, refunded, net, operations still open,
+        /// and the number of (kind, channel, state) lines to read with
+        /// `ystpay_journal_total_line`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_totals(IntPtr client, byte[] day, ref YstpayDayTotals result);
 
         /// <summary>
         /// **Method.** 6.1 JS 支付 — create an order paid inside the WeChat or
@@ -1175,6 +1761,24 @@ namespace YstpayInterop
         public static extern int ystpay_receipt_text(byte[] lines, int line_size, int line_count, int encoding, byte[] buf, int buf_size, out int needed);
 
         /// <summary>
+        /// **Method.** Settles every open operation of this device in the journal
+        /// against the platform (what a client with a journal also does when
+        /// created): barcode payments by query, then revoke where still unclear;
+        /// refunds by query (resent with the same serial when never received);
+        /// orders by query, closed once expired. Operations another live flow is
+        /// settling are left alone (`busy_elsewhere`).
+        /// 
+        /// - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
+        /// - `out`: caller-owned `ystpay_recovery_report`, written only on
+        ///   `YSTPAY_OK`, with the counts.
+        /// 
+        /// Blocks up to about 20 s per open operation when the platform is
+        /// unreachable. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_recover(IntPtr client, YstpayProgressFn progress, IntPtr user_data, ref YstpayRecoveryReport result);
+
+        /// <summary>
         /// **Method.** 4.3 退款接口 — refund part or all of a paid order (also for
         /// QR-code, JS and H5 orders: 5.3, 6.3, 7.3).
         /// 
@@ -1205,6 +1809,92 @@ namespace YstpayInterop
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_revoke(IntPtr client, byte[] req_seq, byte[] ori_seq, byte[] channel, byte[] auth_code, ref YstpayRevokeResult result);
+
+        /// <summary>
+        /// **Method (settle flow).** Creates a QR-code, JS or H5 order and waits
+        /// until the customer pays or it expires (then closes it); cancel closes
+        /// it at once. The URL to show (QR code) or hand to the browser comes
+        /// through the progress callback as `YSTPAY_STAGE_SHOW_CODE` (its message
+        /// is the URL), so pass a callback.
+        /// 
+        /// - `kind`: `YSTPAY_KIND_NATIVE`, `YSTPAY_KIND_JS` or `YSTPAY_KIND_H5`.
+        /// - `total_fee`: fen. `channel`: `"W"` or `"A"`; not NULL.
+        /// - `expire_seconds`: native only, 300 to 1800, or 0 for 300.
+        /// - `subopen_id`: JS only (openID / userID); else NULL.
+        /// - `ip`, `redirect_url`: H5 only (`ip` required for `"W"`); else NULL.
+        /// - `deadline_ms`: stop waiting (and close) earlier than the expiry; 0
+        ///   waits until the expiry.
+        /// - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
+        /// 
+        /// The order's serial is generated (`out-&gt;req_seq`; also the message of
+        /// the first `YSTPAY_STAGE_SENDING` callback). Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_settle_order(IntPtr client, int kind, long total_fee, byte[] channel, int expire_seconds, byte[] subopen_id, byte[] ip, byte[] redirect_url, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
+
+        /// <summary>
+        /// **Method (settle flow).** Takes a barcode payment and returns only when
+        /// it has a final answer in `out-&gt;outcome`: `YSTPAY_OUTCOME_PAID`,
+        /// `YSTPAY_OUTCOME_FAILED` (the platform said so), `YSTPAY_OUTCOME_REVOKED`
+        /// (deadline passed unpaid, or cancelled: money returned or never taken),
+        /// or `YSTPAY_OUTCOME_UNKNOWN` (the platform stayed unreachable; the
+        /// journal keeps it open and `ystpay_recover` settles it later).
+        /// 
+        /// While the customer enters a password it queries on a short, growing
+        /// schedule; timeouts and unclear answers are queried, retries reuse the
+        /// same `req_seq`; the whole is recorded in the journal first.
+        /// 
+        /// - `client`: a client with a journal (else `YSTPAY_ERR_NO_JOURNAL`).
+        /// - `req_seq`: this payment's serial, NULL/`""` to generate one (it is in
+        ///   `out-&gt;req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback). A
+        ///   serial already in the journal is `YSTPAY_ERR_DUPLICATE`.
+        /// - `total_fee`, `auth_code`, `channel`, `items`, `item_count`: as for
+        ///   `ystpay_pay`.
+        /// - `deadline_ms`: how long the customer may take, 0 for the client's
+        ///   setting (default 50 s); then the payment is revoked.
+        /// - `cancel`: NULL, or a switch another thread may pull to stop waiting
+        ///   and revoke.
+        /// - `progress`, `user_data`: NULL, or a callback run on this thread at
+        ///   every step (see `ystpay_progress_fn` for its rules).
+        /// - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
+        /// 
+        /// `YSTPAY_OK` means the flow ran: read `out-&gt;outcome`. Any other code
+        /// means nothing was sent. Blocks the calling thread up to the deadline
+        /// plus the revoke's retries. Thread-safe: several threads may settle on
+        /// one handle at once.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_settle_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] auth_code, byte[] channel, [In] YstpayProdItem[] items, int item_count, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
+
+        /// <summary>
+        /// **Method (settle flow).** Refunds `refund_fee` fen of a payment recorded
+        /// in the journal (`pay_req_seq`: the payment's `req_seq`), retrying with
+        /// the same refund serial and querying when unsure. The journal refuses
+        /// locally a refund of an unpaid payment (`YSTPAY_ERR_NOT_PAID`) or one
+        /// that would exceed what is left (`YSTPAY_ERR_REFUND_EXCEEDS`).
+        /// 
+        /// `out-&gt;outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
+        /// platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
+        /// 30 s; recovery goes on). `out-&gt;refund_seq` is the platform's refund
+        /// number, `out-&gt;trans_seq` the refunded order's. Other arguments as for
+        /// `ystpay_settle_pay` (`req_seq` is the refund's own serial). Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_settle_refund(IntPtr client, byte[] req_seq, byte[] pay_req_seq, long refund_fee, byte[] reason, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
+
+        /// <summary>
+        /// **Method (settle flow).** Revokes a payment or closes an order recorded
+        /// in the journal (`req_seq`: its serial): refunds it in full if paid,
+        /// closes it otherwise, retrying until the platform confirms.
+        /// `out-&gt;outcome` is `YSTPAY_OUTCOME_REVOKED` when done, or what the
+        /// operation already ended as (a failed payment stays `FAILED`), or
+        /// `UNKNOWN` when the platform stayed unreachable. `YSTPAY_ERR_NOT_FOUND`
+        /// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another flow
+        /// is settling it. `progress`/`user_data` as for `ystpay_settle_pay`.
+        /// Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_settle_revoke(IntPtr client, byte[] req_seq, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
 
         /// <summary>
         /// Returns a static, NUL-terminated English description of a result code
@@ -1299,6 +1989,41 @@ namespace YstpayInterop
             return r;
         }
 
+        /// <summary>A new YstpayJournalEntry: struct_size set, arrays allocated.</summary>
+        public static YstpayJournalEntry NewJournalEntry()
+        {
+            var r = new YstpayJournalEntry();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayJournalEntry));
+            r.channel = new byte[YstpayConst.YSTPAY_FLAG_SIZE];
+            r.req_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.trans_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.parent_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.refund_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.revoke_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.auth_code_masked = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.day = new byte[YstpayConst.YSTPAY_DAY_SIZE];
+            r.detail = new byte[YstpayConst.YSTPAY_DETAIL_SIZE];
+            return r;
+        }
+
+        /// <summary>A new YstpayTotalLine: struct_size set, arrays allocated.</summary>
+        public static YstpayTotalLine NewTotalLine()
+        {
+            var r = new YstpayTotalLine();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayTotalLine));
+            r.channel = new byte[YstpayConst.YSTPAY_FLAG_SIZE];
+            return r;
+        }
+
+        /// <summary>A new YstpayDayTotals: struct_size set, arrays allocated.</summary>
+        public static YstpayDayTotals NewDayTotals()
+        {
+            var r = new YstpayDayTotals();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayDayTotals));
+            r.day = new byte[YstpayConst.YSTPAY_DAY_SIZE];
+            return r;
+        }
+
         /// <summary>A new YstpayNotice: struct_size set, arrays allocated.</summary>
         public static YstpayNotice NewNotice()
         {
@@ -1363,6 +2088,14 @@ namespace YstpayInterop
             return r;
         }
 
+        /// <summary>A new YstpayRecoveryReport: struct_size set, arrays allocated.</summary>
+        public static YstpayRecoveryReport NewRecoveryReport()
+        {
+            var r = new YstpayRecoveryReport();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayRecoveryReport));
+            return r;
+        }
+
         /// <summary>A new YstpayRevokeResult: struct_size set, arrays allocated.</summary>
         public static YstpayRevokeResult NewRevokeResult()
         {
@@ -1376,6 +2109,22 @@ namespace YstpayInterop
             r.channel_name = new byte[YstpayConst.YSTPAY_CHANNEL_NAME_SIZE];
             r.server_time = new byte[YstpayConst.YSTPAY_TIME_SIZE];
             r.msg = new byte[YstpayConst.YSTPAY_MSG_SIZE];
+            return r;
+        }
+
+        /// <summary>A new YstpaySettlement: struct_size set, arrays allocated.</summary>
+        public static YstpaySettlement NewSettlement()
+        {
+            var r = new YstpaySettlement();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpaySettlement));
+            r.channel = new byte[YstpayConst.YSTPAY_FLAG_SIZE];
+            r.req_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.trans_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.refund_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.pay_time = new byte[YstpayConst.YSTPAY_TIME_SIZE];
+            r.code = new byte[YstpayConst.YSTPAY_CODE_SIZE];
+            r.detail = new byte[YstpayConst.YSTPAY_DETAIL_SIZE];
+            r.receipt_lines = new byte[YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE];
             return r;
         }
     }

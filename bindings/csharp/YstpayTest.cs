@@ -53,6 +53,31 @@ public static class YstpayTest
         rc = Ystpay.ystpay_pay(client, null, -1, Ystpay.Z("134567890123500001"), null, null, 0, ref bad);
         Check(rc == YstpayConst.YSTPAY_ERR_INVALID_INPUT && Ystpay.LastError().Contains("total_fee"), "negative fee");
 
+        // The settle flow: a client with a journal, a password wait, the callback.
+        Check(Marshal.SizeOf(typeof(YstpaySettlement)) == YstpayConst.YSTPAY_SETTLEMENT_SIZE, "settlement record size");
+        int waiting = 0, finished = 0;
+        YstpayProgressFn progress = (ud, stage, ms, message) =>
+        {
+            if (stage == YstpayConst.YSTPAY_STAGE_WAITING) waiting++;
+            if (stage == YstpayConst.YSTPAY_STAGE_FINISHED) finished++;
+        };
+        IntPtr journaled;
+        string journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ystpay_cs_test_journal.db");
+        rc = Ystpay.ystpay_client_new_ex(Ystpay.Z(args[0]), Ystpay.Z("demo"), Ystpay.Z("demo123"),
+            Ystpay.Z("0123456789ABCDEF"), 0, 0, YstpayConst.YSTPAY_ENCODING_UTF8, 0, Ystpay.Z(journal), 0,
+            out journaled);
+        Check(rc == YstpayConst.YSTPAY_OK, "ystpay_client_new_ex with a journal");
+        var settled = Ystpay.NewSettlement();
+        rc = Ystpay.ystpay_settle_pay(journaled, null, 500, Ystpay.Z("134567890123500052"), null, null, 0, 0,
+            IntPtr.Zero, progress, IntPtr.Zero, ref settled);
+        GC.KeepAlive(progress);
+        Check(rc == YstpayConst.YSTPAY_OK && settled.outcome == YstpayConst.YSTPAY_OUTCOME_PAID, "ystpay_settle_pay password");
+        Check(waiting > 0 && finished == 1, "progress callback saw the wait and the end");
+        int count;
+        rc = Ystpay.ystpay_journal_count(journaled, null, out count);
+        Check(rc == YstpayConst.YSTPAY_OK && count > 0, "ystpay_journal_count");
+        Ystpay.ystpay_client_free(journaled);
+
         Ystpay.ystpay_client_free(client);
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;

@@ -136,6 +136,47 @@ const
   }
   YSTPAY_ERR_REFUSED = 305;
   {
+    The call needs the journal, and this client was created without one
+    (give `journal=` in the configuration or a `journal_path` to
+    `ystpay_client_new_ex`). Nothing was sent.
+  }
+  YSTPAY_ERR_NO_JOURNAL = 400;
+  {
+    The journal file cannot be opened, read or written (disk full, locked
+    beyond the busy timeout, a newer schema, a corrupt row). When a settle
+    call returns it, nothing was sent.
+  }
+  YSTPAY_ERR_JOURNAL = 401;
+  {
+    The journal holds no operation with this `req_seq` (for this device).
+  }
+  YSTPAY_ERR_NOT_FOUND = 402;
+  {
+    Refused locally: the payment to refund is not (known to be) paid.
+    Nothing was sent.
+  }
+  YSTPAY_ERR_NOT_PAID = 403;
+  {
+    Refused locally: the refund would return more than is left of the
+    payment (paid minus refunded or being refunded). Nothing was sent.
+  }
+  YSTPAY_ERR_REFUND_EXCEEDS = 404;
+  {
+    Another flow (a thread or process on the same journal) is settling this
+    operation now; try again after it ends.
+  }
+  YSTPAY_ERR_BUSY = 405;
+  {
+    The `req_seq` is already in the journal: a new operation needs a new
+    serial (`ystpay_next_req_seq`). Nothing was sent.
+  }
+  YSTPAY_ERR_DUPLICATE = 406;
+  {
+    A journal-index getter was asked for an index at or past the end
+    (the journal changed since the count was read, or a wrong index).
+  }
+  YSTPAY_ERR_INDEX = 407;
+  {
     An internal error (a bug) was caught at the boundary; the library is
     still usable. Please report it with the message from `ystpay_last_error`.
   }
@@ -169,6 +210,97 @@ const
   }
   YSTPAY_OUTCOME_REVOKED = 4;
   {
+    Settle calls: paid (a refund: refunded). Same value as
+    `YSTPAY_OUTCOME_SUCCESS`.
+  }
+  YSTPAY_OUTCOME_PAID = 1;
+  {
+    `ystpay_journal_entry.kind`: barcode payment (4.1).
+  }
+  YSTPAY_KIND_PAY = 1;
+  {
+    `ystpay_journal_entry.kind`: refund (4.3).
+  }
+  YSTPAY_KIND_REFUND = 2;
+  {
+    `ystpay_journal_entry.kind`: QR-code order (5.1).
+  }
+  YSTPAY_KIND_NATIVE = 3;
+  {
+    `ystpay_journal_entry.kind`: JS order (6.1).
+  }
+  YSTPAY_KIND_JS = 4;
+  {
+    `ystpay_journal_entry.kind`: H5 order (7.1).
+  }
+  YSTPAY_KIND_H5 = 5;
+  {
+    Journal state: recorded, request not answered yet (open).
+  }
+  YSTPAY_STATE_PENDING = 1;
+  {
+    Journal state: waiting for the customer (open).
+  }
+  YSTPAY_STATE_WAITING = 2;
+  {
+    Journal state: a revoke was decided and is being sent (open).
+  }
+  YSTPAY_STATE_REVOKING = 3;
+  {
+    Journal state: the platform could not be reached (open; recovery settles it).
+  }
+  YSTPAY_STATE_UNKNOWN = 4;
+  {
+    Journal state: paid.
+  }
+  YSTPAY_STATE_PAID = 5;
+  {
+    Journal state: refunded (refunds).
+  }
+  YSTPAY_STATE_REFUNDED = 6;
+  {
+    Journal state: failed, as the platform said.
+  }
+  YSTPAY_STATE_FAILED = 7;
+  {
+    Journal state: revoked by this register (money returned or never taken).
+  }
+  YSTPAY_STATE_REVOKED = 8;
+  {
+    Journal state: an order closed unpaid.
+  }
+  YSTPAY_STATE_CLOSED = 9;
+  {
+    Progress stage: the request is on its way; `message` is its `req_seq`.
+  }
+  YSTPAY_STAGE_SENDING = 1;
+  {
+    Progress stage: the customer is still paying (entering the password,
+    or has not scanned the QR code yet); `message` says how long is left.
+  }
+  YSTPAY_STAGE_WAITING = 2;
+  {
+    Progress stage: a QR-code/JS/H5 order is ready; `message` is the URL.
+  }
+  YSTPAY_STAGE_SHOW_CODE = 3;
+  {
+    Progress stage: asking the platform how an unclear request ended.
+  }
+  YSTPAY_STAGE_QUERYING = 4;
+  {
+    Progress stage: resending the same request (same `req_seq`).
+  }
+  YSTPAY_STAGE_RESENDING = 5;
+  {
+    Progress stage: revoking the payment (deadline, cancel, recovery).
+  }
+  YSTPAY_STAGE_REVOKING = 6;
+  {
+    Progress stage: the operation ended; `message` is `PAID`, `FAILED`,
+    `REVOKED` or `UNKNOWN`.
+  }
+  YSTPAY_STAGE_FINISHED = 7;
+  {
     Strings in and out are UTF-8 (the default; `0` means the same).
   }
   YSTPAY_ENCODING_UTF8 = 65001;
@@ -183,6 +315,12 @@ const
     encrypted and signed either way; `https://` adds certificate checks.
   }
   YSTPAY_FLAG_ALLOW_HTTP = 1;
+  {
+    Constructor flag: do not settle the journal's open operations while
+    creating the client (call `ystpay_recover` when convenient instead).
+    Without it, a client with a journal recovers on creation.
+  }
+  YSTPAY_FLAG_NO_RECOVER = 2;
   {
     `ystpay_notice.verified`: the notification's envelope signature verified.
   }
@@ -313,6 +451,34 @@ const
   }
   YSTPAY_PROD_ITEM_SIZE = 816;
   {
+    Bytes of free text written by the library (`detail`).
+  }
+  YSTPAY_DETAIL_SIZE = 304;
+  {
+    Bytes of a business day, `"YYYY-MM-DD"` (China time).
+  }
+  YSTPAY_DAY_SIZE = 16;
+  {
+    `sizeof(ystpay_settlement)`: the value of its `struct_size`.
+  }
+  YSTPAY_SETTLEMENT_SIZE = 8816;
+  {
+    `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
+  }
+  YSTPAY_RECOVERY_REPORT_SIZE = 32;
+  {
+    `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
+  }
+  YSTPAY_JOURNAL_ENTRY_SIZE = 752;
+  {
+    `sizeof(ystpay_day_totals)`: the value of its `struct_size`.
+  }
+  YSTPAY_DAY_TOTALS_SIZE = 56;
+  {
+    `sizeof(ystpay_total_line)`: the value of its `struct_size`.
+  }
+  YSTPAY_TOTAL_LINE_SIZE = 32;
+  {
     Major version of this header; equals `ystpay_version_number() / 10000`.
   }
   YSTPAY_VERSION_MAJOR = 0;
@@ -333,6 +499,12 @@ const
 type
   { An opaque client handle (ystpay_client *). }
   PYstpayClient = Pointer;
+  { An opaque cancel switch (ystpay_cancel *). }
+  PYstpayCancel = Pointer;
+  { The settle calls' progress callback (ystpay_progress_fn): runs on the
+    calling thread; must not raise exceptions out of it nor call back into
+    the same operation. msg is valid only during the call. }
+  TYstpayProgressFn = procedure(user_data: Pointer; stage: Integer; elapsed_ms: Integer; msg: PAnsiChar); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF};
   { Receipt lines of a result record. }
   TYstpayReceiptLines = array[0..YSTPAY_RECEIPT_LINES - 1] of array[0..YSTPAY_RECEIPT_LINE_SIZE - 1] of AnsiChar;
 
@@ -428,6 +600,155 @@ type
     receipt_lines: TYstpayReceiptLines;
   end;
   PYstpayOrderResult = ^TYstpayOrderResult;
+
+  {
+    One operation of the journal (`ystpay_journal_get`,
+    `ystpay_journal_find`, `ystpay_journal_refund_get`). Caller-owned; set
+    `struct_size` to `sizeof(ystpay_journal_entry)` (`YSTPAY_JOURNAL_ENTRY_SIZE`).
+  }
+  TYstpayJournalEntry = record
+    {
+      In: `sizeof(ystpay_journal_entry)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      `YSTPAY_KIND_*`.
+    }
+    kind: Integer;
+    {
+      `YSTPAY_STATE_*`.
+    }
+    state: Integer;
+    {
+      `YSTPAY_OUTCOME_*` the state stands for (`UNKNOWN` while open;
+      a closed order is `FAILED`).
+    }
+    outcome: Integer;
+    {
+      Amount in fen (a refund: the refund's amount).
+    }
+    total_fee: Int64;
+    {
+      When it was recorded (Unix ms).
+    }
+    created_ms: Int64;
+    {
+      When it last changed (Unix ms).
+    }
+    updated_ms: Int64;
+    {
+      1 when a text field was cut to fit, else 0.
+    }
+    truncated: Integer;
+    {
+      Channel letter once known, else `""`.
+    }
+    channel: array[0..YSTPAY_FLAG_SIZE - 1] of AnsiChar;
+    {
+      Its `req_seq`.
+    }
+    req_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      The platform's order number once known.
+    }
+    trans_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      A refund: the refunded payment's `req_seq`, else `""`.
+    }
+    parent_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      A refund: the platform's refund number, else `""`.
+    }
+    refund_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      The serial of its revoke, once one was decided, else `""`.
+    }
+    revoke_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      The payment code, masked (first and last four characters).
+    }
+    auth_code_masked: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      Its business day, `"YYYY-MM-DD"` (China time).
+    }
+    day: array[0..YSTPAY_DAY_SIZE - 1] of AnsiChar;
+    {
+      The last thing learned, in words.
+    }
+    detail: array[0..YSTPAY_DETAIL_SIZE - 1] of AnsiChar;
+  end;
+  PYstpayJournalEntry = ^TYstpayJournalEntry;
+
+  {
+    One line of a day's totals: operations of one kind, channel and state
+    (`ystpay_journal_total_line`). Caller-owned; set `struct_size` to
+    `sizeof(ystpay_total_line)` (`YSTPAY_TOTAL_LINE_SIZE`).
+  }
+  TYstpayTotalLine = record
+    {
+      In: `sizeof(ystpay_total_line)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      `YSTPAY_KIND_*`.
+    }
+    kind: Integer;
+    {
+      `YSTPAY_STATE_*`.
+    }
+    state: Integer;
+    {
+      Channel letter, `""` when never learned.
+    }
+    channel: array[0..YSTPAY_FLAG_SIZE - 1] of AnsiChar;
+    {
+      Number of operations.
+    }
+    count: Int64;
+    {
+      Sum of their amounts (fen).
+    }
+    fee: Int64;
+  end;
+  PYstpayTotalLine = ^TYstpayTotalLine;
+
+  {
+    The closing report of one business day (`ystpay_journal_totals`), all
+    devices of the journal. Caller-owned; set `struct_size` to
+    `sizeof(ystpay_day_totals)` (`YSTPAY_DAY_TOTALS_SIZE`).
+  }
+  TYstpayDayTotals = record
+    {
+      In: `sizeof(ystpay_day_totals)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      Number of (kind, channel, state) lines: read them with
+      `ystpay_journal_total_line`, index 0 to `line_count - 1`.
+    }
+    line_count: Integer;
+    {
+      Money taken: paid payments and orders (fen).
+    }
+    paid_fee: Int64;
+    {
+      Money returned by refunds that went through (fen).
+    }
+    refunded_fee: Int64;
+    {
+      `paid_fee - refunded_fee` (fen).
+    }
+    net_fee: Int64;
+    {
+      Operations still open (outcome not yet known).
+    }
+    open_count: Int64;
+    {
+      The day, `"YYYY-MM-DD"`.
+    }
+    day: array[0..YSTPAY_DAY_SIZE - 1] of AnsiChar;
+  end;
+  PYstpayDayTotals = ^TYstpayDayTotals;
 
   {
     A payment notification (5.5) read by `ystpay_notice_read`: only
@@ -701,6 +1022,47 @@ type
   PYstpayRefundResult = ^TYstpayRefundResult;
 
   {
+    What `ystpay_recover` did. Caller-owned; set `struct_size` to
+    `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+  }
+  TYstpayRecoveryReport = record
+    {
+      In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      Open operations settled now (`paid + failed + revoked`).
+    }
+    settled: Integer;
+    {
+      Operations still open: platform unreachable, an order the customer
+      may still pay, a refund still in progress.
+    }
+    still_open: Integer;
+    {
+      Operations left alone because another flow is settling them.
+    }
+    busy_elsewhere: Integer;
+    {
+      Of `settled`: paid (refunds: refunded).
+    }
+    paid: Integer;
+    {
+      Of `settled`: failed (the platform said so) or closed.
+    }
+    failed: Integer;
+    {
+      Of `settled`: revoked.
+    }
+    revoked: Integer;
+    {
+      Always 0 (keeps the size a multiple of 8).
+    }
+    reserved: Integer;
+  end;
+  PYstpayRecoveryReport = ^TYstpayRecoveryReport;
+
+  {
     Answer to a revoke (`ystpay_revoke`, 4.5). Caller-owned; set
     `struct_size` to `sizeof(ystpay_revoke_result)` (`YSTPAY_REVOKE_RESULT_SIZE`).
   }
@@ -757,6 +1119,114 @@ type
   end;
   PYstpayRevokeResult = ^TYstpayRevokeResult;
 
+  {
+    The final answer of a settle call (`ystpay_settle_pay`,
+    `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+    Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+    (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+  }
+  TYstpaySettlement = record
+    {
+      In: `sizeof(ystpay_settlement)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+      (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+      never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
+      deadline; the journal keeps it open, `ystpay_recover` settles it).
+    }
+    outcome: Integer;
+    {
+      Amount in fen (a refund: the refund's amount).
+    }
+    total_fee: Int64;
+    {
+      `YSTPAY_KIND_*`: what the operation is.
+    }
+    kind: Integer;
+    {
+      `YSTPAY_STATE_*`: its state in the journal now.
+    }
+    state: Integer;
+    {
+      1 when a text field or the receipt was cut to fit, else 0.
+    }
+    truncated: Integer;
+    {
+      Number of lines used in `receipt_lines`.
+    }
+    receipt_count: Integer;
+    {
+      Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+    }
+    channel: array[0..YSTPAY_FLAG_SIZE - 1] of AnsiChar;
+    {
+      1 when the journal could not be updated at the end (the outcome is
+      still true; the operation stays open there and recovery settles it).
+    }
+    journal_failed: Integer;
+    {
+      The operation's `req_seq` (its key in the journal).
+    }
+    req_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      The platform's order number once known (a refund: the refunded
+      order's); refunds need it.
+    }
+    trans_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      A refund: the platform's refund number, else `""`.
+    }
+    refund_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      `pay_time` from the platform when paid, else `""`.
+    }
+    pay_time: array[0..YSTPAY_TIME_SIZE - 1] of AnsiChar;
+    {
+      The platform's code of the deciding answer, if any.
+    }
+    code: array[0..YSTPAY_CODE_SIZE - 1] of AnsiChar;
+    {
+      In words: the platform's message, or why the flow ended.
+    }
+    detail: array[0..YSTPAY_DETAIL_SIZE - 1] of AnsiChar;
+    {
+      Receipt lines to print, when the platform sent them.
+    }
+    receipt_lines: TYstpayReceiptLines;
+  end;
+  PYstpaySettlement = ^TYstpaySettlement;
+
+
+{
+  **Destructor.** Releases a cancel switch. NULL is a no-op. Only after
+  the settle call it was passed to has returned, and when no other thread
+  will trigger it any more.
+}
+procedure ystpay_cancel_free(cancel: PYstpayCancel); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Constructor.** Creates a cancel switch to pass to one settle call.
+
+  - `out`: receives the handle (caller-owned; release it with
+    `ystpay_cancel_free` once the call it was passed to has returned).
+    Written only on success.
+
+  Thread-safe.
+}
+function ystpay_cancel_new(out res: PYstpayCancel): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** Pulls the switch: the settle call using it stops waiting
+  and revokes the payment (a payment the platform already reported paid
+  stays paid; a request in flight is answered first). Returns at once.
+
+  May be called from any thread (the UI thread's Esc key), before or
+  during the call, any number of times. Returns `YSTPAY_OK`,
+  `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`.
+}
+function ystpay_cancel_trigger(cancel: PYstpayCancel): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
@@ -768,7 +1238,12 @@ procedure ystpay_client_free(client: PYstpayClient); {$IFDEF WIN32}stdcall{$ELSE
   **Constructor.** Creates a client from INI-style configuration text
   (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
   `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
-  `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`).
+  `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`,
+  `journal`, `settle_deadline_s`, `recover_on_start`).
+
+  With `journal = path` the client keeps a journal and, unless
+  `recover_on_start = 0`, settles its open operations before returning
+  (see `ystpay_client_new_ex`).
 
   - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
   - `out`: receives the new handle (caller-owned; free with
@@ -804,7 +1279,8 @@ function ystpay_client_from_config_file(path: PAnsiChar; out res: PYstpayClient)
     20000); negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
   - `encoding`: `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`;
     applies to these arguments and to every string of later calls.
-  - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP`.
+  - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP` (`YSTPAY_FLAG_NO_RECOVER` is
+    accepted and has no effect: this client has no journal).
   - `out`: receives the new handle, which the caller owns and releases
     with `ystpay_client_free`. Written only on success.
 
@@ -812,6 +1288,27 @@ function ystpay_client_from_config_file(path: PAnsiChar; out res: PYstpayClient)
   copied; the caller keeps ownership of them. Thread-safe.
 }
 function ystpay_client_new(server_url: PAnsiChar; acct: PAnsiChar; pass: PAnsiChar; private_key: PAnsiChar; connect_timeout_ms: Integer; read_timeout_ms: Integer; encoding: Integer; flags: Integer; out res: PYstpayClient): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Constructor.** `ystpay_client_new` plus a journal: the client can then
+  settle payments (`ystpay_settle_pay`, ...), recover, and list the day.
+
+  - The first eight arguments and `out` are those of `ystpay_client_new`;
+    `flags` may also hold `YSTPAY_FLAG_NO_RECOVER`.
+  - `journal_path`: the journal file (SQLite; created when missing), in
+    the client's encoding; NULL or `""` for none (the settle and journal
+    functions then return `YSTPAY_ERR_NO_JOURNAL`). Several clients and
+    processes may open the same file.
+  - `settle_deadline_ms`: how long a settling payment may wait for the
+    customer before it is revoked; 0 for the default (50 000).
+
+  Unless `YSTPAY_FLAG_NO_RECOVER` is given, the journal's open operations
+  (left by a crash or power cut) are settled against the platform before
+  this returns: with the platform unreachable that can take about 20 s
+  per open operation. A journal that cannot be opened is
+  `YSTPAY_ERR_JOURNAL`. Thread-safe.
+}
+function ystpay_client_new_ex(server_url: PAnsiChar; acct: PAnsiChar; pass: PAnsiChar; private_key: PAnsiChar; connect_timeout_ms: Integer; read_timeout_ms: Integer; encoding: Integer; flags: Integer; journal_path: PAnsiChar; settle_deadline_ms: Integer; out res: PYstpayClient): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
@@ -827,6 +1324,60 @@ function ystpay_client_new(server_url: PAnsiChar; acct: PAnsiChar; pass: PAnsiCh
   Thread-safe.
 }
 function ystpay_h5_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; channel: PAnsiChar; ip: PAnsiChar; redirect_url: PAnsiChar; var res: TYstpayOrderResult): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** How many operations business day `day` holds
+  (every device writing to this journal file).
+
+  - `day`: `"YYYY-MM-DD"` (China time), or NULL/`""` for today.
+  - `count`: receives the number; written only on success.
+
+  `YSTPAY_ERR_NO_JOURNAL` for a client without a journal. Thread-safe.
+}
+function ystpay_journal_count(client: PYstpayClient; day: PAnsiChar; count: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** The operation `req_seq` of this client's device
+  into `out` (e.g. after a restart: how did payment X end?).
+  `YSTPAY_ERR_NOT_FOUND` when the journal does not hold it. Thread-safe.
+}
+function ystpay_journal_find(client: PYstpayClient; req_seq: PAnsiChar; var res: TYstpayJournalEntry): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** Operation number `index` (0-based, oldest first)
+  of business day `day` into `out`. `YSTPAY_ERR_INDEX` when `index` is
+  not below the day's count (which may grow meanwhile). Thread-safe.
+}
+function ystpay_journal_get(client: PYstpayClient; day: PAnsiChar; index: Integer; var res: TYstpayJournalEntry): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** How many refunds payment `pay_req_seq` (this
+  device) has in the journal, whatever their state. Thread-safe.
+}
+function ystpay_journal_refund_count(client: PYstpayClient; pay_req_seq: PAnsiChar; count: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** Refund number `index` (0-based, oldest first) of
+  payment `pay_req_seq` into `out`. `YSTPAY_ERR_INDEX` past the end.
+  Thread-safe.
+}
+function ystpay_journal_refund_get(client: PYstpayClient; pay_req_seq: PAnsiChar; index: Integer; var res: TYstpayJournalEntry): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** Line number `index` (0-based; ordered by kind,
+  channel, state) of the totals of business day `day`: count and sum of
+  one kind, channel and state. `YSTPAY_ERR_INDEX` past the end.
+  Thread-safe.
+}
+function ystpay_journal_total_line(client: PYstpayClient; day: PAnsiChar; index: Integer; var res: TYstpayTotalLine): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (journal).** The closing report of business day `day`
+  (NULL/`""`: today): money taken, refunded, net, operations still open,
+  and the number of (kind, channel, state) lines to read with
+  `ystpay_journal_total_line`. Thread-safe.
+}
+function ystpay_journal_totals(client: PYstpayClient; day: PAnsiChar; var res: TYstpayDayTotals): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** 6.1 JS 支付 — create an order paid inside the WeChat or
@@ -1118,6 +1669,23 @@ function ystpay_receipt_escpos(lines: PAnsiChar; line_size: Integer; line_count:
 function ystpay_receipt_text(lines: PAnsiChar; line_size: Integer; line_count: Integer; encoding: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
+  **Method.** Settles every open operation of this device in the journal
+  against the platform (what a client with a journal also does when
+  created): barcode payments by query, then revoke where still unclear;
+  refunds by query (resent with the same serial when never received);
+  orders by query, closed once expired. Operations another live flow is
+  settling are left alone (`busy_elsewhere`).
+
+  - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
+  - `out`: caller-owned `ystpay_recovery_report`, written only on
+    `YSTPAY_OK`, with the counts.
+
+  Blocks up to about 20 s per open operation when the platform is
+  unreachable. Thread-safe.
+}
+function ystpay_recover(client: PYstpayClient; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpayRecoveryReport): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
   **Method.** 4.3 退款接口 — refund part or all of a paid order (also for
   QR-code, JS and H5 orders: 5.3, 6.3, 7.3).
 
@@ -1146,6 +1714,88 @@ function ystpay_refund(client: PYstpayClient; req_seq: PAnsiChar; trans_seq: PAn
   Thread-safe.
 }
 function ystpay_revoke(client: PYstpayClient; req_seq: PAnsiChar; ori_seq: PAnsiChar; channel: PAnsiChar; auth_code: PAnsiChar; var res: TYstpayRevokeResult): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (settle flow).** Creates a QR-code, JS or H5 order and waits
+  until the customer pays or it expires (then closes it); cancel closes
+  it at once. The URL to show (QR code) or hand to the browser comes
+  through the progress callback as `YSTPAY_STAGE_SHOW_CODE` (its message
+  is the URL), so pass a callback.
+
+  - `kind`: `YSTPAY_KIND_NATIVE`, `YSTPAY_KIND_JS` or `YSTPAY_KIND_H5`.
+  - `total_fee`: fen. `channel`: `"W"` or `"A"`; not NULL.
+  - `expire_seconds`: native only, 300 to 1800, or 0 for 300.
+  - `subopen_id`: JS only (openID / userID); else NULL.
+  - `ip`, `redirect_url`: H5 only (`ip` required for `"W"`); else NULL.
+  - `deadline_ms`: stop waiting (and close) earlier than the expiry; 0
+    waits until the expiry.
+  - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
+
+  The order's serial is generated (`out->req_seq`; also the message of
+  the first `YSTPAY_STAGE_SENDING` callback). Thread-safe.
+}
+function ystpay_settle_order(client: PYstpayClient; kind: Integer; total_fee: Int64; channel: PAnsiChar; expire_seconds: Integer; subopen_id: PAnsiChar; ip: PAnsiChar; redirect_url: PAnsiChar; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (settle flow).** Takes a barcode payment and returns only when
+  it has a final answer in `out->outcome`: `YSTPAY_OUTCOME_PAID`,
+  `YSTPAY_OUTCOME_FAILED` (the platform said so), `YSTPAY_OUTCOME_REVOKED`
+  (deadline passed unpaid, or cancelled: money returned or never taken),
+  or `YSTPAY_OUTCOME_UNKNOWN` (the platform stayed unreachable; the
+  journal keeps it open and `ystpay_recover` settles it later).
+
+  While the customer enters a password it queries on a short, growing
+  schedule; timeouts and unclear answers are queried, retries reuse the
+  same `req_seq`; the whole is recorded in the journal first.
+
+  - `client`: a client with a journal (else `YSTPAY_ERR_NO_JOURNAL`).
+  - `req_seq`: this payment's serial, NULL/`""` to generate one (it is in
+    `out->req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback). A
+    serial already in the journal is `YSTPAY_ERR_DUPLICATE`.
+  - `total_fee`, `auth_code`, `channel`, `items`, `item_count`: as for
+    `ystpay_pay`.
+  - `deadline_ms`: how long the customer may take, 0 for the client's
+    setting (default 50 s); then the payment is revoked.
+  - `cancel`: NULL, or a switch another thread may pull to stop waiting
+    and revoke.
+  - `progress`, `user_data`: NULL, or a callback run on this thread at
+    every step (see `ystpay_progress_fn` for its rules).
+  - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
+
+  `YSTPAY_OK` means the flow ran: read `out->outcome`. Any other code
+  means nothing was sent. Blocks the calling thread up to the deadline
+  plus the revoke's retries. Thread-safe: several threads may settle on
+  one handle at once.
+}
+function ystpay_settle_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; auth_code: PAnsiChar; channel: PAnsiChar; items: PYstpayProdItem; item_count: Integer; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (settle flow).** Refunds `refund_fee` fen of a payment recorded
+  in the journal (`pay_req_seq`: the payment's `req_seq`), retrying with
+  the same refund serial and querying when unsure. The journal refuses
+  locally a refund of an unpaid payment (`YSTPAY_ERR_NOT_PAID`) or one
+  that would exceed what is left (`YSTPAY_ERR_REFUND_EXCEEDS`).
+
+  `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
+  platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
+  30 s; recovery goes on). `out->refund_seq` is the platform's refund
+  number, `out->trans_seq` the refunded order's. Other arguments as for
+  `ystpay_settle_pay` (`req_seq` is the refund's own serial). Thread-safe.
+}
+function ystpay_settle_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req_seq: PAnsiChar; refund_fee: Int64; reason: PAnsiChar; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (settle flow).** Revokes a payment or closes an order recorded
+  in the journal (`req_seq`: its serial): refunds it in full if paid,
+  closes it otherwise, retrying until the platform confirms.
+  `out->outcome` is `YSTPAY_OUTCOME_REVOKED` when done, or what the
+  operation already ended as (a failed payment stays `FAILED`), or
+  `UNKNOWN` when the platform stayed unreachable. `YSTPAY_ERR_NOT_FOUND`
+  when the journal does not hold it, `YSTPAY_ERR_BUSY` when another flow
+  is settling it. `progress`/`user_data` as for `ystpay_settle_pay`.
+  Thread-safe.
+}
+function ystpay_settle_revoke(client: PYstpayClient; req_seq: PAnsiChar; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   Returns a static, NUL-terminated English description of a result code

@@ -31,8 +31,21 @@ begin
 end;
 
 var
-  Url: AnsiString;
-  Client, Gbk: PYstpayClient;
+  Stages: array[0..7] of Integer;
+
+{ The settle calls' progress callback: runs on the calling thread. }
+procedure OnProgress(user_data: Pointer; stage: Integer; elapsed_ms: Integer; msg: PAnsiChar);
+  {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF};
+begin
+  if (stage >= 0) and (stage <= 7) then
+    Inc(Stages[stage]);
+end;
+
+var
+  Url, JournalPath: AnsiString;
+  Client, Gbk, Journaled: PYstpayClient;
+  Settle: TYstpaySettlement;
+  Count: Integer;
   Pay, Query: TYstpayPaymentResult;
   Refund: TYstpayRefundResult;
   Order: TYstpayOrderResult;
@@ -143,6 +156,28 @@ begin
   Rc := ystpay_pay(Gbk, nil, 100, PAnsiChar(Code), nil, nil, 0, Pay);
   Check((Rc = YSTPAY_OK) and (Copy(YstpayStr(Pay.msg), 1, 8) = #$D3#$E0#$B6#$EE#$B2#$BB#$D7#$E3),
     'GBK message bytes');
+
+  { the settle flow: a client with a journal, a password wait, the callback }
+  FillChar(Stages, SizeOf(Stages), 0);
+  Check(SizeOf(TYstpaySettlement) = YSTPAY_SETTLEMENT_SIZE, 'SizeOf settlement');
+  Check(SizeOf(TYstpayJournalEntry) = YSTPAY_JOURNAL_ENTRY_SIZE, 'SizeOf journal entry');
+  JournalPath := AnsiString(GetTempDir(False) + 'ystpay_pascal_test_journal.db');
+  Journaled := nil;
+  Rc := ystpay_client_new_ex(PAnsiChar(Url), 'demo', 'demo123', '0123456789ABCDEF', 0, 0,
+    YSTPAY_ENCODING_UTF8, 0, PAnsiChar(JournalPath), 0, Journaled);
+  Check((Rc = YSTPAY_OK) and (Journaled <> nil), 'ystpay_client_new_ex with a journal');
+  FillChar(Settle, SizeOf(Settle), 0);
+  Settle.struct_size := SizeOf(Settle);
+  Code := '134567890123400052';
+  Rc := ystpay_settle_pay(Journaled, nil, 500, PAnsiChar(Code), nil, nil, 0, 0, nil,
+    OnProgress, nil, Settle);
+  Check((Rc = YSTPAY_OK) and (Settle.outcome = YSTPAY_OUTCOME_PAID), 'ystpay_settle_pay password');
+  Check(Stages[YSTPAY_STAGE_WAITING] > 0, 'progress callback saw the password wait');
+  Check(Stages[YSTPAY_STAGE_FINISHED] = 1, 'progress callback saw the end');
+  Count := 0;
+  Rc := ystpay_journal_count(Journaled, nil, @Count);
+  Check((Rc = YSTPAY_OK) and (Count > 0), 'ystpay_journal_count');
+  ystpay_client_free(Journaled);
 
   ystpay_client_free(Gbk);
   ystpay_client_free(Client);

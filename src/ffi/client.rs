@@ -1,12 +1,15 @@
 //! The opaque client handle: constructors, destructor, and `req_seq`.
 
 use std::os::raw::c_char;
+use std::sync::Arc;
 
 use super::codes::*;
 use super::config::{self, Settings};
 use super::error::{guard, guard_void, set_call_encoding, Failure, Outcome};
 use super::text::{self, Enc};
 use crate::client::{Client, ClientConfig};
+use crate::flow::{Payments, SettleOptions};
+use crate::journal::Journal;
 
 const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 
@@ -20,9 +23,23 @@ const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 pub struct ystpay_client {
     tag: u64,
     /// The Rust client.
-    pub(crate) client: Client,
+    pub(crate) client: Arc<Client>,
     /// Strings in and out of this client's calls.
     pub(crate) enc: Enc,
+    /// The settle flow over the journal, when the client has one.
+    pub(crate) payments: Option<Payments>,
+}
+
+impl ystpay_client {
+    /// The settle flow, or `YSTPAY_ERR_NO_JOURNAL`.
+    pub(crate) fn payments(&self) -> Result<&Payments, Failure> {
+        self.payments.as_ref().ok_or_else(|| {
+            Failure::new(
+                YSTPAY_ERR_NO_JOURNAL,
+                "this client has no journal (configure 'journal' or pass journal_path)",
+            )
+        })
+    }
 }
 
 /// Dereferences a handle argument; used through `client_ref!`.
@@ -58,11 +75,25 @@ pub(crate) unsafe fn deref<'a>(
 }
 
 fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
-    let client = Client::new(&settings.config)?;
+    let client = Arc::new(Client::new(&settings.config)?);
+    let payments = match &settings.journal {
+        None => None,
+        Some(path) => {
+            let journal = Arc::new(Journal::open(path)?);
+            let p = Payments::new(client.clone(), journal, settings.flow.clone());
+            if settings.recover_on_start {
+                // Operations left open by a crash or power cut are settled
+                // before the register takes new payments.
+                p.recover(&SettleOptions::default())?;
+            }
+            Some(p)
+        }
+    };
     let handle = Box::new(ystpay_client {
         tag: TAG,
         client,
         enc: settings.enc,
+        payments,
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };
@@ -82,7 +113,8 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
 ///   20000); negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
 /// - `encoding`: `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`;
 ///   applies to these arguments and to every string of later calls.
-/// - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP`.
+/// - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP` (`YSTPAY_FLAG_NO_RECOVER` is
+///   accepted and has no effect: this client has no journal).
 /// - `out`: receives the new handle, which the caller owns and releases
 ///   with `ystpay_client_free`. Written only on success.
 ///
@@ -106,44 +138,140 @@ pub unsafe extern "system" fn ystpay_client_new(
     out: *mut *mut ystpay_client,
 ) -> i32 {
     guard(|| {
-        let out = non_null!(out);
-        let enc = Enc::from_code(encoding)?;
-        set_call_encoding(enc);
-        if flags & !YSTPAY_FLAG_ALLOW_HTTP != 0 {
-            return Err(Failure::new(
-                YSTPAY_ERR_INVALID_ARGUMENT,
-                format!("unknown flags {flags:#x}"),
-            ));
-        }
-        // SAFETY: caller contract (NUL-terminated strings).
-        let (url, acct, pass, key) = unsafe {
-            (
-                text::required(enc, server_url, "server_url")?,
-                text::required(enc, acct, "acct")?,
-                text::required(enc, pass, "pass")?,
-                text::required(enc, private_key, "private_key")?,
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            new_client(
+                server_url,
+                acct,
+                pass,
+                private_key,
+                [connect_timeout_ms, read_timeout_ms, encoding, flags],
+                std::ptr::null(),
+                0,
+                out,
             )
-        };
-        let mut config = ClientConfig::new(&url, &acct, &pass, &key);
-        config.connect_timeout = config::millis(
-            connect_timeout_ms.into(),
-            "connect_timeout_ms",
-            config.connect_timeout,
-        )?;
-        config.read_timeout = config::millis(
-            read_timeout_ms.into(),
-            "read_timeout_ms",
-            config.read_timeout,
-        )?;
-        config.allow_http = flags & YSTPAY_FLAG_ALLOW_HTTP != 0;
-        build(Settings { config, enc }, out)
+        }
+    })
+}
+
+/// The body of both plain constructors; `numbers` is connect timeout,
+/// read timeout, encoding, flags.
+#[allow(clippy::too_many_arguments)]
+unsafe fn new_client(
+    server_url: *const c_char,
+    acct: *const c_char,
+    pass: *const c_char,
+    private_key: *const c_char,
+    numbers: [i32; 4],
+    journal_path: *const c_char,
+    settle_deadline_ms: i32,
+    out: *mut *mut ystpay_client,
+) -> Outcome {
+    let [connect_timeout_ms, read_timeout_ms, encoding, flags] = numbers;
+    let out = non_null!(out);
+    let enc = Enc::from_code(encoding)?;
+    set_call_encoding(enc);
+    if flags & !(YSTPAY_FLAG_ALLOW_HTTP | YSTPAY_FLAG_NO_RECOVER) != 0 {
+        return Err(Failure::new(
+            YSTPAY_ERR_INVALID_ARGUMENT,
+            format!("unknown flags {flags:#x}"),
+        ));
+    }
+    // SAFETY: caller contract (NUL-terminated strings).
+    let (url, acct, pass, key, journal) = unsafe {
+        (
+            text::required(enc, server_url, "server_url")?,
+            text::required(enc, acct, "acct")?,
+            text::required(enc, pass, "pass")?,
+            text::required(enc, private_key, "private_key")?,
+            text::optional(enc, journal_path, "journal_path")?,
+        )
+    };
+    let mut config = ClientConfig::new(&url, &acct, &pass, &key);
+    config.connect_timeout = config::millis(
+        connect_timeout_ms.into(),
+        "connect_timeout_ms",
+        config.connect_timeout,
+    )?;
+    config.read_timeout = config::millis(
+        read_timeout_ms.into(),
+        "read_timeout_ms",
+        config.read_timeout,
+    )?;
+    config.allow_http = flags & YSTPAY_FLAG_ALLOW_HTTP != 0;
+    let mut settings = Settings::new(config, enc);
+    settings.journal = journal.map(std::path::PathBuf::from);
+    settings.flow.pay_deadline = config::millis(
+        settle_deadline_ms.into(),
+        "settle_deadline_ms",
+        settings.flow.pay_deadline,
+    )?;
+    settings.recover_on_start = flags & YSTPAY_FLAG_NO_RECOVER == 0;
+    build(settings, out)
+}
+
+/// **Constructor.** `ystpay_client_new` plus a journal: the client can then
+/// settle payments (`ystpay_settle_pay`, ...), recover, and list the day.
+///
+/// - The first eight arguments and `out` are those of `ystpay_client_new`;
+///   `flags` may also hold `YSTPAY_FLAG_NO_RECOVER`.
+/// - `journal_path`: the journal file (SQLite; created when missing), in
+///   the client's encoding; NULL or `""` for none (the settle and journal
+///   functions then return `YSTPAY_ERR_NO_JOURNAL`). Several clients and
+///   processes may open the same file.
+/// - `settle_deadline_ms`: how long a settling payment may wait for the
+///   customer before it is revoked; 0 for the default (50 000).
+///
+/// Unless `YSTPAY_FLAG_NO_RECOVER` is given, the journal's open operations
+/// (left by a crash or power cut) are settled against the platform before
+/// this returns: with the platform unreachable that can take about 20 s
+/// per open operation. A journal that cannot be opened is
+/// `YSTPAY_ERR_JOURNAL`. Thread-safe.
+///
+/// # Safety
+/// Strings must be NUL-terminated (or NULL where allowed); `out` must
+/// point to writable storage for one pointer.
+#[allow(clippy::too_many_arguments)]
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_client_new_ex(
+    server_url: *const c_char,
+    acct: *const c_char,
+    pass: *const c_char,
+    private_key: *const c_char,
+    connect_timeout_ms: i32,
+    read_timeout_ms: i32,
+    encoding: i32,
+    flags: i32,
+    journal_path: *const c_char,
+    settle_deadline_ms: i32,
+    out: *mut *mut ystpay_client,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            new_client(
+                server_url,
+                acct,
+                pass,
+                private_key,
+                [connect_timeout_ms, read_timeout_ms, encoding, flags],
+                journal_path,
+                settle_deadline_ms,
+                out,
+            )
+        }
     })
 }
 
 /// **Constructor.** Creates a client from INI-style configuration text
 /// (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
 /// `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
-/// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`).
+/// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`,
+/// `journal`, `settle_deadline_s`, `recover_on_start`).
+///
+/// With `journal = path` the client keeps a journal and, unless
+/// `recover_on_start = 0`, settles its open operations before returning
+/// (see `ystpay_client_new_ex`).
 ///
 /// - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
 /// - `out`: receives the new handle (caller-owned; free with

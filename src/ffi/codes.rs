@@ -10,6 +10,7 @@
 //! | 1xx | the caller passed something unusable | no |
 //! | 2xx | the client configuration is unusable | no |
 //! | 3xx | network / answer trouble | 300: no; 301–304: maybe |
+//! | 4xx | the journal (settle flow, recovery, listing) | no |
 //! | 5xx | an internal error inside the library | unknown |
 //! | 6xx | a local output (file) cannot be written | no |
 //!
@@ -77,6 +78,32 @@ pub const YSTPAY_ERR_UNCONFIRMED: i32 = 304;
 /// (`result=N`); the message holds its code and words.
 pub const YSTPAY_ERR_REFUSED: i32 = 305;
 
+/// The call needs the journal, and this client was created without one
+/// (give `journal=` in the configuration or a `journal_path` to
+/// `ystpay_client_new_ex`). Nothing was sent.
+pub const YSTPAY_ERR_NO_JOURNAL: i32 = 400;
+/// The journal file cannot be opened, read or written (disk full, locked
+/// beyond the busy timeout, a newer schema, a corrupt row). When a settle
+/// call returns it, nothing was sent.
+pub const YSTPAY_ERR_JOURNAL: i32 = 401;
+/// The journal holds no operation with this `req_seq` (for this device).
+pub const YSTPAY_ERR_NOT_FOUND: i32 = 402;
+/// Refused locally: the payment to refund is not (known to be) paid.
+/// Nothing was sent.
+pub const YSTPAY_ERR_NOT_PAID: i32 = 403;
+/// Refused locally: the refund would return more than is left of the
+/// payment (paid minus refunded or being refunded). Nothing was sent.
+pub const YSTPAY_ERR_REFUND_EXCEEDS: i32 = 404;
+/// Another flow (a thread or process on the same journal) is settling this
+/// operation now; try again after it ends.
+pub const YSTPAY_ERR_BUSY: i32 = 405;
+/// The `req_seq` is already in the journal: a new operation needs a new
+/// serial (`ystpay_next_req_seq`). Nothing was sent.
+pub const YSTPAY_ERR_DUPLICATE: i32 = 406;
+/// A journal-index getter was asked for an index at or past the end
+/// (the journal changed since the count was read, or a wrong index).
+pub const YSTPAY_ERR_INDEX: i32 = 407;
+
 /// An internal error (a bug) was caught at the boundary; the library is
 /// still usable. Please report it with the message from `ystpay_last_error`.
 pub const YSTPAY_ERR_INTERNAL: i32 = 500;
@@ -99,6 +126,57 @@ pub const YSTPAY_OUTCOME_FAILED: i32 = 3;
 /// Revoked (4.5): money returned if it was taken, the order closed.
 pub const YSTPAY_OUTCOME_REVOKED: i32 = 4;
 
+/// Settle calls: paid (a refund: refunded). Same value as
+/// `YSTPAY_OUTCOME_SUCCESS`.
+pub const YSTPAY_OUTCOME_PAID: i32 = 1;
+
+/// `ystpay_journal_entry.kind`: barcode payment (4.1).
+pub const YSTPAY_KIND_PAY: i32 = 1;
+/// `ystpay_journal_entry.kind`: refund (4.3).
+pub const YSTPAY_KIND_REFUND: i32 = 2;
+/// `ystpay_journal_entry.kind`: QR-code order (5.1).
+pub const YSTPAY_KIND_NATIVE: i32 = 3;
+/// `ystpay_journal_entry.kind`: JS order (6.1).
+pub const YSTPAY_KIND_JS: i32 = 4;
+/// `ystpay_journal_entry.kind`: H5 order (7.1).
+pub const YSTPAY_KIND_H5: i32 = 5;
+
+/// Journal state: recorded, request not answered yet (open).
+pub const YSTPAY_STATE_PENDING: i32 = 1;
+/// Journal state: waiting for the customer (open).
+pub const YSTPAY_STATE_WAITING: i32 = 2;
+/// Journal state: a revoke was decided and is being sent (open).
+pub const YSTPAY_STATE_REVOKING: i32 = 3;
+/// Journal state: the platform could not be reached (open; recovery settles it).
+pub const YSTPAY_STATE_UNKNOWN: i32 = 4;
+/// Journal state: paid.
+pub const YSTPAY_STATE_PAID: i32 = 5;
+/// Journal state: refunded (refunds).
+pub const YSTPAY_STATE_REFUNDED: i32 = 6;
+/// Journal state: failed, as the platform said.
+pub const YSTPAY_STATE_FAILED: i32 = 7;
+/// Journal state: revoked by this register (money returned or never taken).
+pub const YSTPAY_STATE_REVOKED: i32 = 8;
+/// Journal state: an order closed unpaid.
+pub const YSTPAY_STATE_CLOSED: i32 = 9;
+
+/// Progress stage: the request is on its way; `message` is its `req_seq`.
+pub const YSTPAY_STAGE_SENDING: i32 = 1;
+/// Progress stage: the customer is still paying (entering the password,
+/// or has not scanned the QR code yet); `message` says how long is left.
+pub const YSTPAY_STAGE_WAITING: i32 = 2;
+/// Progress stage: a QR-code/JS/H5 order is ready; `message` is the URL.
+pub const YSTPAY_STAGE_SHOW_CODE: i32 = 3;
+/// Progress stage: asking the platform how an unclear request ended.
+pub const YSTPAY_STAGE_QUERYING: i32 = 4;
+/// Progress stage: resending the same request (same `req_seq`).
+pub const YSTPAY_STAGE_RESENDING: i32 = 5;
+/// Progress stage: revoking the payment (deadline, cancel, recovery).
+pub const YSTPAY_STAGE_REVOKING: i32 = 6;
+/// Progress stage: the operation ended; `message` is `PAID`, `FAILED`,
+/// `REVOKED` or `UNKNOWN`.
+pub const YSTPAY_STAGE_FINISHED: i32 = 7;
+
 /// Strings in and out are UTF-8 (the default; `0` means the same).
 pub const YSTPAY_ENCODING_UTF8: i32 = 65001;
 /// Strings in and out are GBK (Windows code page 936), for ANSI programs
@@ -109,6 +187,10 @@ pub const YSTPAY_ENCODING_GBK: i32 = 936;
 /// loopback (the platform's test server is plain HTTP). Payloads are
 /// encrypted and signed either way; `https://` adds certificate checks.
 pub const YSTPAY_FLAG_ALLOW_HTTP: i32 = 1;
+/// Constructor flag: do not settle the journal's open operations while
+/// creating the client (call `ystpay_recover` when convenient instead).
+/// Without it, a client with a journal recovers on creation.
+pub const YSTPAY_FLAG_NO_RECOVER: i32 = 2;
 
 /// `ystpay_notice.verified`: the notification's envelope signature verified.
 pub const YSTPAY_VERIFIED_SIGNATURE: i32 = 1;
@@ -138,6 +220,14 @@ pub(crate) fn describe(code: i32) -> &'static str {
         YSTPAY_ERR_BAD_SIGNATURE => "the signature does not verify\0",
         YSTPAY_ERR_UNCONFIRMED => "the platform does not confirm this notification\0",
         YSTPAY_ERR_REFUSED => "the platform refused the request\0",
+        YSTPAY_ERR_NO_JOURNAL => "this client has no journal\0",
+        YSTPAY_ERR_JOURNAL => "the journal cannot be read or written\0",
+        YSTPAY_ERR_NOT_FOUND => "no such operation in the journal\0",
+        YSTPAY_ERR_NOT_PAID => "refused locally: the payment is not paid\0",
+        YSTPAY_ERR_REFUND_EXCEEDS => "refused locally: the refund exceeds what is left\0",
+        YSTPAY_ERR_BUSY => "another flow is settling this operation\0",
+        YSTPAY_ERR_DUPLICATE => "the req_seq is already in the journal\0",
+        YSTPAY_ERR_INDEX => "index out of range\0",
         YSTPAY_ERR_INTERNAL => "internal error in ystpay\0",
         YSTPAY_ERR_FILE_WRITE => "the output file cannot be written\0",
         _ => "unknown result code\0",
@@ -179,6 +269,14 @@ mod tests {
             YSTPAY_ERR_BAD_SIGNATURE,
             YSTPAY_ERR_UNCONFIRMED,
             YSTPAY_ERR_REFUSED,
+            YSTPAY_ERR_NO_JOURNAL,
+            YSTPAY_ERR_JOURNAL,
+            YSTPAY_ERR_NOT_FOUND,
+            YSTPAY_ERR_NOT_PAID,
+            YSTPAY_ERR_REFUND_EXCEEDS,
+            YSTPAY_ERR_BUSY,
+            YSTPAY_ERR_DUPLICATE,
+            YSTPAY_ERR_INDEX,
             YSTPAY_ERR_INTERNAL,
             YSTPAY_ERR_FILE_WRITE,
         ];

@@ -17,12 +17,14 @@
 //! must not silently fall back to defaults). The text must be UTF-8 (ASCII
 //! is UTF-8); a leading byte-order mark is skipped.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::codes::*;
 use super::error::Failure;
 use super::text::Enc;
 use crate::client::ClientConfig;
+use crate::flow::FlowConfig;
 
 /// A client's settings as read from C: the Rust configuration plus the
 /// string encoding of the C side.
@@ -32,6 +34,25 @@ pub struct Settings {
     pub config: ClientConfig,
     /// Strings in and out of this client's calls.
     pub enc: Enc,
+    /// The journal file, when the settle flow and recovery are wanted.
+    pub journal: Option<PathBuf>,
+    /// Timing of the settle flow.
+    pub flow: FlowConfig,
+    /// Settle the journal's open operations while creating the client.
+    pub recover_on_start: bool,
+}
+
+impl Settings {
+    /// Settings for `config` and `enc`: no journal, default timing.
+    pub fn new(config: ClientConfig, enc: Enc) -> Settings {
+        Settings {
+            config,
+            enc,
+            journal: None,
+            flow: FlowConfig::default(),
+            recover_on_start: true,
+        }
+    }
 }
 
 /// Every key the configuration understands, with what it sets.
@@ -56,6 +77,22 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("allow_http", "1 to permit http:// to a non-loopback host"),
     ("encoding", "utf-8 (default) or gbk"),
+    (
+        "journal",
+        "path of the journal file (SQLite): enables the settle flow and recovery",
+    ),
+    (
+        "settle_deadline_s",
+        "seconds a settling payment may wait for the customer (default 50)",
+    ),
+    (
+        "recover_on_start",
+        "1 (default) to settle the journal's open operations on creation",
+    ),
+    (
+        "flow_time_scale",
+        "tests only: divide every settle-flow duration by this (sped-up simulator)",
+    ),
 ];
 
 fn config_err(message: String) -> Failure {
@@ -81,6 +118,19 @@ pub fn parse(text: &str) -> Result<Settings, Failure> {
     config.password = None;
     let defaults = (config.connect_timeout, config.read_timeout);
     let mut enc = Enc::Utf8;
+    let mut journal = None;
+    let mut settle_deadline = None;
+    let mut recover_on_start = true;
+    let mut time_scale = 1.0f64;
+    let flag = |value: &str, key: &str, n: usize| -> Result<bool, Failure> {
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "yes" | "true" | "on" => Ok(true),
+            "0" | "no" | "false" | "off" | "" => Ok(false),
+            _ => Err(config_err(format!(
+                "configuration line {n}: {key} must be 0 or 1"
+            ))),
+        }
+    };
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         let n = i + 1;
@@ -137,6 +187,28 @@ pub fn parse(text: &str) -> Result<Settings, Failure> {
                     }
                 }
             }
+            "journal" => journal = Some(PathBuf::from(&value)).filter(|_| !value.is_empty()),
+            "settle_deadline_s" => {
+                let v = number(&key)?;
+                if !(1..=3600).contains(&v) {
+                    return Err(config_err(format!(
+                        "configuration line {n}: settle_deadline_s must be 1-3600"
+                    )));
+                }
+                settle_deadline = Some(Duration::from_secs(v as u64));
+            }
+            "recover_on_start" => recover_on_start = flag(&value, &key, n)?,
+            "flow_time_scale" => {
+                time_scale = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && (1.0..=1000.0).contains(v))
+                    .ok_or_else(|| {
+                        config_err(format!(
+                            "configuration line {n}: flow_time_scale must be 1-1000"
+                        ))
+                    })?
+            }
             "encoding" => {
                 enc = Enc::from_name(&value).ok_or_else(|| {
                     config_err(format!(
@@ -162,7 +234,14 @@ pub fn parse(text: &str) -> Result<Settings, Failure> {
             return Err(config_err(format!("configuration has no {name}")));
         }
     }
-    Ok(Settings { config, enc })
+    let mut s = Settings::new(config, enc);
+    s.journal = journal;
+    s.recover_on_start = recover_on_start;
+    if let Some(d) = settle_deadline {
+        s.flow.pay_deadline = d;
+    }
+    s.flow = s.flow.scaled(1.0 / time_scale);
+    Ok(s)
 }
 
 #[cfg(test)]

@@ -46,6 +46,30 @@ impl From<Error> for Failure {
     }
 }
 
+impl From<crate::journal::JournalError> for Failure {
+    fn from(e: crate::journal::JournalError) -> Self {
+        use crate::journal::JournalError as J;
+        let code = match &e {
+            J::Storage(_) | J::NewerSchema(_) | J::Corrupt(_) => YSTPAY_ERR_JOURNAL,
+            J::Duplicate(_) => YSTPAY_ERR_DUPLICATE,
+            J::NotFound(_) => YSTPAY_ERR_NOT_FOUND,
+            J::NotPaid { .. } => YSTPAY_ERR_NOT_PAID,
+            J::RefundExceedsPaid { .. } => YSTPAY_ERR_REFUND_EXCEEDS,
+            J::Busy(_) => YSTPAY_ERR_BUSY,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<crate::flow::FlowError> for Failure {
+    fn from(e: crate::flow::FlowError) -> Self {
+        match e {
+            crate::flow::FlowError::Client(e) => e.into(),
+            crate::flow::FlowError::Journal(e) => e.into(),
+        }
+    }
+}
+
 /// The result of an export's body.
 pub type Outcome = Result<(), Failure>;
 

@@ -22,7 +22,9 @@
 //! guard and the per-thread message), [`text`] (strings in and out, UTF-8 or
 //! GBK), [`records`] (the result records), [`config`] (the INI-style
 //! configuration), [`client`] (the handle), [`calls`] (one export per seed
-//! interface), [`notice`] (payment notifications), [`version`].
+//! interface), [`notice`] (payment notifications), [`settle`] (the settle
+//! flow: settle calls, cancel, progress, recovery), [`journal`] (listing and
+//! day totals), [`version`].
 #![allow(non_camel_case_types)]
 
 /// Returns early with a `YSTPAY_ERR_NULL_ARGUMENT` failure when a pointer
@@ -56,8 +58,10 @@ pub mod client;
 pub mod codes;
 pub mod config;
 pub mod error;
+pub mod journal;
 pub mod notice;
 pub mod qr;
 pub mod records;
+pub mod settle;
 pub mod text;
 pub mod version;

@@ -299,6 +299,173 @@ pub struct ystpay_prod_item {
     pub quantity: [c_char; YSTPAY_QUANTITY_SIZE],
 }
 
+/// Bytes of free text written by the library (`detail`).
+pub const YSTPAY_DETAIL_SIZE: usize = 304;
+/// Bytes of a business day, `"YYYY-MM-DD"` (China time).
+pub const YSTPAY_DAY_SIZE: usize = 16;
+
+/// `sizeof(ystpay_settlement)`: the value of its `struct_size`.
+pub const YSTPAY_SETTLEMENT_SIZE: u32 = 8816;
+/// `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
+pub const YSTPAY_RECOVERY_REPORT_SIZE: u32 = 32;
+/// `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
+pub const YSTPAY_JOURNAL_ENTRY_SIZE: u32 = 752;
+/// `sizeof(ystpay_day_totals)`: the value of its `struct_size`.
+pub const YSTPAY_DAY_TOTALS_SIZE: u32 = 56;
+/// `sizeof(ystpay_total_line)`: the value of its `struct_size`.
+pub const YSTPAY_TOTAL_LINE_SIZE: u32 = 32;
+
+/// The final answer of a settle call (`ystpay_settle_pay`,
+/// `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+/// Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+/// (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+#[repr(C)]
+pub struct ystpay_settlement {
+    /// In: `sizeof(ystpay_settlement)`. Left unchanged.
+    pub struct_size: u32,
+    /// `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+    /// (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+    /// never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
+    /// deadline; the journal keeps it open, `ystpay_recover` settles it).
+    pub outcome: i32,
+    /// Amount in fen (a refund: the refund's amount).
+    pub total_fee: i64,
+    /// `YSTPAY_KIND_*`: what the operation is.
+    pub kind: i32,
+    /// `YSTPAY_STATE_*`: its state in the journal now.
+    pub state: i32,
+    /// 1 when a text field or the receipt was cut to fit, else 0.
+    pub truncated: i32,
+    /// Number of lines used in `receipt_lines`.
+    pub receipt_count: i32,
+    /// Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+    pub channel: [c_char; YSTPAY_FLAG_SIZE],
+    /// 1 when the journal could not be updated at the end (the outcome is
+    /// still true; the operation stays open there and recovery settles it).
+    pub journal_failed: i32,
+    /// The operation's `req_seq` (its key in the journal).
+    pub req_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// The platform's order number once known (a refund: the refunded
+    /// order's); refunds need it.
+    pub trans_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// A refund: the platform's refund number, else `""`.
+    pub refund_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// `pay_time` from the platform when paid, else `""`.
+    pub pay_time: [c_char; YSTPAY_TIME_SIZE],
+    /// The platform's code of the deciding answer, if any.
+    pub code: [c_char; YSTPAY_CODE_SIZE],
+    /// In words: the platform's message, or why the flow ended.
+    pub detail: [c_char; YSTPAY_DETAIL_SIZE],
+    /// Receipt lines to print, when the platform sent them.
+    pub receipt_lines: [[c_char; YSTPAY_RECEIPT_LINE_SIZE]; YSTPAY_RECEIPT_LINES],
+}
+
+/// What `ystpay_recover` did. Caller-owned; set `struct_size` to
+/// `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+#[repr(C)]
+pub struct ystpay_recovery_report {
+    /// In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+    pub struct_size: u32,
+    /// Open operations settled now (`paid + failed + revoked`).
+    pub settled: i32,
+    /// Operations still open: platform unreachable, an order the customer
+    /// may still pay, a refund still in progress.
+    pub still_open: i32,
+    /// Operations left alone because another flow is settling them.
+    pub busy_elsewhere: i32,
+    /// Of `settled`: paid (refunds: refunded).
+    pub paid: i32,
+    /// Of `settled`: failed (the platform said so) or closed.
+    pub failed: i32,
+    /// Of `settled`: revoked.
+    pub revoked: i32,
+    /// Always 0 (keeps the size a multiple of 8).
+    pub reserved: i32,
+}
+
+/// One operation of the journal (`ystpay_journal_get`,
+/// `ystpay_journal_find`, `ystpay_journal_refund_get`). Caller-owned; set
+/// `struct_size` to `sizeof(ystpay_journal_entry)` (`YSTPAY_JOURNAL_ENTRY_SIZE`).
+#[repr(C)]
+pub struct ystpay_journal_entry {
+    /// In: `sizeof(ystpay_journal_entry)`. Left unchanged.
+    pub struct_size: u32,
+    /// `YSTPAY_KIND_*`.
+    pub kind: i32,
+    /// `YSTPAY_STATE_*`.
+    pub state: i32,
+    /// `YSTPAY_OUTCOME_*` the state stands for (`UNKNOWN` while open;
+    /// a closed order is `FAILED`).
+    pub outcome: i32,
+    /// Amount in fen (a refund: the refund's amount).
+    pub total_fee: i64,
+    /// When it was recorded (Unix ms).
+    pub created_ms: i64,
+    /// When it last changed (Unix ms).
+    pub updated_ms: i64,
+    /// 1 when a text field was cut to fit, else 0.
+    pub truncated: i32,
+    /// Channel letter once known, else `""`.
+    pub channel: [c_char; YSTPAY_FLAG_SIZE],
+    /// Its `req_seq`.
+    pub req_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// The platform's order number once known.
+    pub trans_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// A refund: the refunded payment's `req_seq`, else `""`.
+    pub parent_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// A refund: the platform's refund number, else `""`.
+    pub refund_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// The serial of its revoke, once one was decided, else `""`.
+    pub revoke_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// The payment code, masked (first and last four characters).
+    pub auth_code_masked: [c_char; YSTPAY_SEQ_SIZE],
+    /// Its business day, `"YYYY-MM-DD"` (China time).
+    pub day: [c_char; YSTPAY_DAY_SIZE],
+    /// The last thing learned, in words.
+    pub detail: [c_char; YSTPAY_DETAIL_SIZE],
+}
+
+/// The closing report of one business day (`ystpay_journal_totals`), all
+/// devices of the journal. Caller-owned; set `struct_size` to
+/// `sizeof(ystpay_day_totals)` (`YSTPAY_DAY_TOTALS_SIZE`).
+#[repr(C)]
+pub struct ystpay_day_totals {
+    /// In: `sizeof(ystpay_day_totals)`. Left unchanged.
+    pub struct_size: u32,
+    /// Number of (kind, channel, state) lines: read them with
+    /// `ystpay_journal_total_line`, index 0 to `line_count - 1`.
+    pub line_count: i32,
+    /// Money taken: paid payments and orders (fen).
+    pub paid_fee: i64,
+    /// Money returned by refunds that went through (fen).
+    pub refunded_fee: i64,
+    /// `paid_fee - refunded_fee` (fen).
+    pub net_fee: i64,
+    /// Operations still open (outcome not yet known).
+    pub open_count: i64,
+    /// The day, `"YYYY-MM-DD"`.
+    pub day: [c_char; YSTPAY_DAY_SIZE],
+}
+
+/// One line of a day's totals: operations of one kind, channel and state
+/// (`ystpay_journal_total_line`). Caller-owned; set `struct_size` to
+/// `sizeof(ystpay_total_line)` (`YSTPAY_TOTAL_LINE_SIZE`).
+#[repr(C)]
+pub struct ystpay_total_line {
+    /// In: `sizeof(ystpay_total_line)`. Left unchanged.
+    pub struct_size: u32,
+    /// `YSTPAY_KIND_*`.
+    pub kind: i32,
+    /// `YSTPAY_STATE_*`.
+    pub state: i32,
+    /// Channel letter, `""` when never learned.
+    pub channel: [c_char; YSTPAY_FLAG_SIZE],
+    /// Number of operations.
+    pub count: i64,
+    /// Sum of their amounts (fen).
+    pub fee: i64,
+}
+
 /// A caller-owned record with `struct_size` first.
 pub trait Record: Sized {
     /// The `struct_size` this version expects.
@@ -324,6 +491,11 @@ record!(ystpay_revoke_result, YSTPAY_REVOKE_RESULT_SIZE);
 record!(ystpay_order_result, YSTPAY_ORDER_RESULT_SIZE);
 record!(ystpay_notice, YSTPAY_NOTICE_SIZE);
 record!(ystpay_prod_item, YSTPAY_PROD_ITEM_SIZE);
+record!(ystpay_settlement, YSTPAY_SETTLEMENT_SIZE);
+record!(ystpay_recovery_report, YSTPAY_RECOVERY_REPORT_SIZE);
+record!(ystpay_journal_entry, YSTPAY_JOURNAL_ENTRY_SIZE);
+record!(ystpay_day_totals, YSTPAY_DAY_TOTALS_SIZE);
+record!(ystpay_total_line, YSTPAY_TOTAL_LINE_SIZE);
 
 /// Checks the `struct_size` at `p` (which must not be NULL).
 ///
@@ -382,6 +554,10 @@ mod tests {
         assert_eq!(offset_of!(ystpay_order_result, coupon_fee), 24);
         assert_eq!(offset_of!(ystpay_notice, total_fee), 8);
         assert_eq!(offset_of!(ystpay_prod_item, goods_fee_fen), 16);
+        assert_eq!(offset_of!(ystpay_settlement, total_fee), 8);
+        assert_eq!(offset_of!(ystpay_journal_entry, updated_ms), 32);
+        assert_eq!(offset_of!(ystpay_day_totals, open_count), 32);
+        assert_eq!(offset_of!(ystpay_total_line, fee), 24);
     }
 
     #[test]

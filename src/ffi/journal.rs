@@ -1,0 +1,306 @@
+//! The journal through the C ABI: what a shop asks at closing time.
+//!
+//! Index-based getters write one caller-owned record per call: read the
+//! count, then each index. Every call reads the journal afresh (other
+//! registers may write to it meanwhile), so an index past the end is
+//! `YSTPAY_ERR_INDEX` rather than a stale answer.
+
+use std::os::raw::c_char;
+
+use super::client::ystpay_client;
+use super::codes::*;
+use super::error::{guard, Failure};
+use super::records::*;
+use super::settle::{kind_code, outcome_code, state_code};
+use super::text::{self, Enc, Writer};
+use crate::flow::Outcome;
+use crate::journal::{self, OpRecord};
+
+/// Checks an output record argument: not NULL, right `struct_size`.
+macro_rules! out_record {
+    ($p:ident) => {{
+        let p = non_null!($p);
+        // SAFETY: non-NULL; the caller passes a record of this type.
+        unsafe { check_size(p)? };
+        p
+    }};
+}
+
+/// A `day` argument: NULL/`""` is today (China time), else `YYYY-MM-DD`.
+unsafe fn day_arg(enc: Enc, p: *const c_char) -> Result<String, Failure> {
+    // SAFETY: forwarded caller contract.
+    let day = unsafe { text::optional(enc, p, "day")? };
+    let Some(day) = day else {
+        return Ok(journal::today());
+    };
+    let b = day.as_bytes();
+    let ok = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    if !ok {
+        return Err(Failure::new(
+            YSTPAY_ERR_INVALID_ARGUMENT,
+            "day must be \"YYYY-MM-DD\" (or NULL/\"\" for today)",
+        ));
+    }
+    Ok(day)
+}
+
+fn out_count(count: *mut i32, n: usize) {
+    // SAFETY: checked non-NULL by the caller of this function.
+    unsafe { count.write_unaligned(i32::try_from(n).unwrap_or(i32::MAX)) };
+}
+
+fn pick(list: Vec<OpRecord>, index: i32) -> Result<OpRecord, Failure> {
+    let len = list.len();
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| list.into_iter().nth(i))
+        .ok_or_else(|| {
+            Failure::new(
+                YSTPAY_ERR_INDEX,
+                format!("index {index} is outside 0..{len}"),
+            )
+        })
+}
+
+fn entry_record(enc: Enc, r: &OpRecord) -> Result<Box<ystpay_journal_entry>, Failure> {
+    let mut b = blank::<ystpay_journal_entry>();
+    let mut w = Writer::new(enc);
+    let e = &mut *b;
+    e.kind = kind_code(r.kind);
+    e.state = state_code(r.state);
+    e.outcome = outcome_code(Outcome::of_state(r.state));
+    e.total_fee = r.total_fee;
+    e.created_ms = r.created_ms;
+    e.updated_ms = r.updated_ms;
+    w.opt_text(&mut e.channel, r.channel.as_deref());
+    w.id(&mut e.req_seq, &r.req_seq, "req_seq")?;
+    for (dst, v, name) in [
+        (&mut e.trans_seq, &r.trans_seq, "trans_seq"),
+        (&mut e.parent_seq, &r.parent_seq, "parent_seq"),
+        (&mut e.refund_seq, &r.refund_seq, "refund_seq"),
+        (&mut e.revoke_seq, &r.revoke_seq, "revoke_seq"),
+    ] {
+        if let Some(v) = v {
+            w.id(dst, v, name)?;
+        }
+    }
+    w.opt_text(&mut e.auth_code_masked, r.auth_code_masked.as_deref());
+    w.text(&mut e.day, &r.day);
+    w.text(&mut e.detail, &r.detail);
+    e.truncated = w.truncated as i32;
+    Ok(b)
+}
+
+/// **Method (journal).** How many operations business day `day` holds
+/// (every device writing to this journal file).
+///
+/// - `day`: `"YYYY-MM-DD"` (China time), or NULL/`""` for today.
+/// - `count`: receives the number; written only on success.
+///
+/// `YSTPAY_ERR_NO_JOURNAL` for a client without a journal. Thread-safe.
+///
+/// # Safety
+/// `day` NULL or NUL-terminated; `count` a writable `int32_t`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_count(
+    client: *const ystpay_client,
+    day: *const c_char,
+    count: *mut i32,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let count = non_null!(count);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let day = unsafe { day_arg(c.enc, day)? };
+        out_count(count, p.journal().day_ops(&day)?.len());
+        Ok(())
+    })
+}
+
+/// **Method (journal).** Operation number `index` (0-based, oldest first)
+/// of business day `day` into `out`. `YSTPAY_ERR_INDEX` when `index` is
+/// not below the day's count (which may grow meanwhile). Thread-safe.
+///
+/// # Safety
+/// `day` NULL or NUL-terminated; `out` a writable `ystpay_journal_entry`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_get(
+    client: *const ystpay_client,
+    day: *const c_char,
+    index: i32,
+    out: *mut ystpay_journal_entry,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = out_record!(out);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let day = unsafe { day_arg(c.enc, day)? };
+        let rec = entry_record(c.enc, &pick(p.journal().day_ops(&day)?, index)?)?;
+        // SAFETY: checked by out_record!.
+        unsafe { deliver(out, &rec) };
+        Ok(())
+    })
+}
+
+/// **Method (journal).** The operation `req_seq` of this client's device
+/// into `out` (e.g. after a restart: how did payment X end?).
+/// `YSTPAY_ERR_NOT_FOUND` when the journal does not hold it. Thread-safe.
+///
+/// # Safety
+/// `req_seq` NUL-terminated; `out` a writable `ystpay_journal_entry`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_find(
+    client: *const ystpay_client,
+    req_seq: *const c_char,
+    out: *mut ystpay_journal_entry,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = out_record!(out);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let seq = unsafe { text::required(c.enc, req_seq, "req_seq")? };
+        let rec = p
+            .journal()
+            .get(c.client.account(), &seq)?
+            .ok_or_else(|| Failure::new(YSTPAY_ERR_NOT_FOUND, "no such operation"))?;
+        let rec = entry_record(c.enc, &rec)?;
+        // SAFETY: checked by out_record!.
+        unsafe { deliver(out, &rec) };
+        Ok(())
+    })
+}
+
+/// **Method (journal).** How many refunds payment `pay_req_seq` (this
+/// device) has in the journal, whatever their state. Thread-safe.
+///
+/// # Safety
+/// `pay_req_seq` NUL-terminated; `count` a writable `int32_t`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_refund_count(
+    client: *const ystpay_client,
+    pay_req_seq: *const c_char,
+    count: *mut i32,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let count = non_null!(count);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let seq = unsafe { text::required(c.enc, pay_req_seq, "pay_req_seq")? };
+        out_count(
+            count,
+            p.journal().refunds_of(c.client.account(), &seq)?.len(),
+        );
+        Ok(())
+    })
+}
+
+/// **Method (journal).** Refund number `index` (0-based, oldest first) of
+/// payment `pay_req_seq` into `out`. `YSTPAY_ERR_INDEX` past the end.
+/// Thread-safe.
+///
+/// # Safety
+/// `pay_req_seq` NUL-terminated; `out` a writable `ystpay_journal_entry`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_refund_get(
+    client: *const ystpay_client,
+    pay_req_seq: *const c_char,
+    index: i32,
+    out: *mut ystpay_journal_entry,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = out_record!(out);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let seq = unsafe { text::required(c.enc, pay_req_seq, "pay_req_seq")? };
+        let list = p.journal().refunds_of(c.client.account(), &seq)?;
+        let rec = entry_record(c.enc, &pick(list, index)?)?;
+        // SAFETY: checked by out_record!.
+        unsafe { deliver(out, &rec) };
+        Ok(())
+    })
+}
+
+/// **Method (journal).** The closing report of business day `day`
+/// (NULL/`""`: today): money taken, refunded, net, operations still open,
+/// and the number of (kind, channel, state) lines to read with
+/// `ystpay_journal_total_line`. Thread-safe.
+///
+/// # Safety
+/// `day` NULL or NUL-terminated; `out` a writable `ystpay_day_totals`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_totals(
+    client: *const ystpay_client,
+    day: *const c_char,
+    out: *mut ystpay_day_totals,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = out_record!(out);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let day = unsafe { day_arg(c.enc, day)? };
+        let t = p.journal().day_totals(&day)?;
+        let mut r = blank::<ystpay_day_totals>();
+        r.line_count = i32::try_from(t.lines.len()).unwrap_or(i32::MAX);
+        r.paid_fee = t.paid_fee;
+        r.refunded_fee = t.refunded_fee;
+        r.net_fee = t.net_fee();
+        r.open_count = t.open_count;
+        Writer::new(c.enc).text(&mut r.day, &t.day);
+        // SAFETY: checked by out_record!.
+        unsafe { deliver(out, &r) };
+        Ok(())
+    })
+}
+
+/// **Method (journal).** Line number `index` (0-based; ordered by kind,
+/// channel, state) of the totals of business day `day`: count and sum of
+/// one kind, channel and state. `YSTPAY_ERR_INDEX` past the end.
+/// Thread-safe.
+///
+/// # Safety
+/// `day` NULL or NUL-terminated; `out` a writable `ystpay_total_line`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_total_line(
+    client: *const ystpay_client,
+    day: *const c_char,
+    index: i32,
+    out: *mut ystpay_total_line,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = out_record!(out);
+        let p = c.payments()?;
+        // SAFETY: caller contract.
+        let day = unsafe { day_arg(c.enc, day)? };
+        let t = p.journal().day_totals(&day)?;
+        let len = t.lines.len();
+        let line = usize::try_from(index)
+            .ok()
+            .and_then(|i| t.lines.get(i))
+            .ok_or_else(|| {
+                Failure::new(
+                    YSTPAY_ERR_INDEX,
+                    format!("index {index} is outside 0..{len}"),
+                )
+            })?;
+        let mut r = blank::<ystpay_total_line>();
+        r.kind = kind_code(line.kind);
+        r.state = state_code(line.state);
+        r.count = line.count;
+        r.fee = line.fee;
+        Writer::new(c.enc).text(&mut r.channel, &line.channel);
+        // SAFETY: checked by out_record!.
+        unsafe { deliver(out, &r) };
+        Ok(())
+    })
+}
