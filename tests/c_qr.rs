@@ -86,7 +86,20 @@ fn c_qr_and_receipts_pass_and_the_png_decodes_to_the_url() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c_qr");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(&qr).arg(&dir).output().expect("run qr");
+    // The fresh library first: cargo's LD_LIBRARY_PATH (which outranks the
+    // RUNPATH) also names target/<profile>, where an older copy may lie.
+    let mut paths = vec![lib_dir()];
+    if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
+        paths.extend(std::env::split_paths(&old));
+    }
+    let out = Command::new(&qr)
+        .arg(&dir)
+        .env(
+            "LD_LIBRARY_PATH",
+            std::env::join_paths(paths).expect("paths"),
+        )
+        .output()
+        .expect("run qr");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
