@@ -6,6 +6,7 @@
 //! [`Error::Refused`]. It never retries and never guesses: deciding what an
 //! unclear outcome means is the payment flow's job.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,8 +47,30 @@ pub struct ClientConfig {
     /// across the merchant's registers (see [`crate::reqseq`]).
     pub register_no: Option<u16>,
     /// Permit `http://` to a host other than loopback. The payload is
-    /// encrypted and signed either way; `https://` adds certificate checks.
+    /// encrypted and signed either way, but the dsn travels in clear in every
+    /// request and is also the response key (seed 2.5, 2.6): on plain http an
+    /// on-path attacker can forge answers. Only `https://` (certificate
+    /// checked) makes answers trustworthy; see `docs/SECURITY.md`.
     pub allow_http: bool,
+    /// A PEM file of CA certificates to trust for `https://` instead of the
+    /// built-in Mozilla roots (a platform installed with a private CA).
+    /// `None`: the built-in roots. Certificates are always verified.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The password, private key and dsn are zeroed in memory when a
+/// configuration is dropped.
+impl Drop for ClientConfig {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        if let Some(p) = self.password.as_mut() {
+            p.zeroize();
+        }
+        self.private_key.zeroize();
+        if let Some(d) = self.dsn.as_mut() {
+            d.zeroize();
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -63,6 +86,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("proxy", &self.proxy)
             .field("register_no", &self.register_no)
             .field("allow_http", &self.allow_http)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -82,6 +106,7 @@ impl ClientConfig {
             proxy: None,
             register_no: None,
             allow_http: false,
+            ca_file: None,
         }
     }
 
@@ -150,11 +175,31 @@ impl ClientConfig {
     }
 }
 
+/// The client's credentials, zeroed in memory when the client is dropped.
+/// (A wrapper rather than a `Drop` on [`Credentials`] itself, so that code
+/// moving a field out of a `Credentials` keeps compiling.)
+struct ZeroizingCredentials(Credentials);
+
+impl Drop for ZeroizingCredentials {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.0.private_key.zeroize();
+        self.0.dsn.zeroize();
+    }
+}
+
+impl std::ops::Deref for ZeroizingCredentials {
+    type Target = Credentials;
+    fn deref(&self) -> &Credentials {
+        &self.0
+    }
+}
+
 /// A connection to the platform for one device. Cheap to share: every
 /// method takes `&self` and may be called from several threads at once.
 pub struct Client {
     url: String,
-    creds: Credentials,
+    creds: ZeroizingCredentials,
     transport: Arc<dyn Transport>,
     seq: ReqSeqGen,
 }
@@ -163,7 +208,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("url", &self.url)
-            .field("creds", &self.creds)
+            .field("creds", &*self.creds)
             .finish()
     }
 }
@@ -176,7 +221,8 @@ impl Client {
             read_timeout: config.read_timeout,
             proxy: config.proxy.clone(),
         };
-        let transport = HttpTransport::new(&http).map_err(Error::Config)?;
+        let transport =
+            HttpTransport::with_ca_file(&http, config.ca_file.as_deref()).map_err(Error::Config)?;
         Client::with_transport(config, Arc::new(transport))
     }
 
@@ -190,7 +236,7 @@ impl Client {
         let seq = ReqSeqGen::new(config.register_no, &creds.dsn);
         Ok(Client {
             url: config.server_url.clone(),
-            creds,
+            creds: ZeroizingCredentials(creds),
             transport,
             seq,
         })
@@ -360,8 +406,18 @@ impl Client {
     /// (DESIGN.md: a signed `<response>` envelope, or a plain `<data>`).
     /// A bad signature is [`Rejection::BadSignature`]; anything unreadable is
     /// [`Rejection::Malformed`].
+    ///
+    /// A body longer than [`crate::transport::MAX_RESPONSE_BYTES`] is
+    /// refused unread, like an oversized answer.
     pub fn read_notice(&self, body: &[u8]) -> Result<ReceivedNotice, Error> {
         let malformed = |why: String| Error::Rejected(Rejection::Malformed(why));
+        if body.len() as u64 > crate::transport::MAX_RESPONSE_BYTES {
+            return Err(malformed(format!(
+                "notification of {} bytes is larger than {}",
+                body.len(),
+                crate::transport::MAX_RESPONSE_BYTES
+            )));
+        }
         let text = std::str::from_utf8(body).map_err(|_| malformed("body is not UTF-8".into()))?;
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         let is_envelope = crate::protocol::xml::Fields::parse(trimmed, None)

@@ -120,6 +120,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "1 to allow http:// to a non-loopback host (default 0)",
     ),
     (
+        "ca_file",
+        "PEM file of CA certificates trusted for https:// instead of the built-in roots",
+    ),
+    (
         "encoding",
         "utf-8 (default) or gbk: strings across the C ABI",
     ),
@@ -131,6 +135,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "seconds a payment may wait for the customer (default 60)",
     ),
 ];
+
+/// Largest configuration file [`Settings::load`] reads (a real one is a few
+/// hundred bytes; this bounds what a wrong path can make it read).
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
 const SECRET_KEYS: &[&str] = &["pass", "private_key", "dsn"];
 
@@ -180,18 +188,48 @@ impl Settings {
         Settings::from_pairs(parse_pairs(text)?)
     }
 
-    /// Reads a configuration file.
+    /// Reads a configuration file (at most [`MAX_CONFIG_BYTES`]). The text
+    /// read is zeroed once parsed, since it holds the password and key.
     pub fn load(path: &std::path::Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        use std::io::Read as _;
+        let cannot = |e: std::io::Error| ConfigError {
             line: 0,
             message: format!("cannot read {}: {e}", path.display()),
+        };
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        file.take(MAX_CONFIG_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(ConfigError {
+                line: 0,
+                message: format!(
+                    "{} is larger than {MAX_CONFIG_BYTES} bytes: not a configuration file",
+                    path.display()
+                ),
+            });
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| ConfigError {
+            line: 0,
+            message: format!("{} is not UTF-8 text", path.display()),
         })?;
-        Settings::parse(&text)
+        Settings::parse(text)
     }
 
     /// Builds settings from `(key, value, line)` triples (line 0 when the
-    /// pair did not come from a file, e.g. a command-line flag).
-    pub fn from_pairs(pairs: Vec<(String, String, usize)>) -> Result<Settings, ConfigError> {
+    /// pair did not come from a file, e.g. a command-line flag). Every value
+    /// is zeroed once read, so a secret survives only inside the settings
+    /// (whose [`ClientConfig`] zeroes it in turn when dropped).
+    pub fn from_pairs(mut pairs: Vec<(String, String, usize)>) -> Result<Settings, ConfigError> {
+        let result = Settings::from_pairs_ref(&pairs);
+        for (_, value, _) in pairs.iter_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+        result
+    }
+
+    fn from_pairs_ref(pairs: &[(String, String, usize)]) -> Result<Settings, ConfigError> {
         let mut s = Settings {
             client: ClientConfig::new("", "", "", ""),
             encoding: Encoding::Utf8,
@@ -202,8 +240,10 @@ impl Settings {
         };
         s.client.password = None;
         for (key, value, line) in pairs {
-            s.set(&key, &value)
-                .map_err(|message| ConfigError { line, message })?;
+            s.set(key, value).map_err(|message| ConfigError {
+                line: *line,
+                message,
+            })?;
         }
         for (key, present) in [
             ("server_url", !s.client.server_url.is_empty()),
@@ -251,6 +291,7 @@ impl Settings {
             "allow_http" => {
                 c.allow_http = parse_bool(value).ok_or_else(|| format!("'{key}' must be 0 or 1"))?
             }
+            "ca_file" => c.ca_file = (!value.is_empty()).then(|| PathBuf::from(value)),
             "encoding" => {
                 self.encoding = match value.to_ascii_lowercase().as_str() {
                     "utf-8" | "utf8" => Encoding::Utf8,

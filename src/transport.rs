@@ -5,6 +5,7 @@
 //! is the real one (ureq: keep-alive connection pool, timeouts, optional
 //! proxy, https with certificate verification always on).
 
+use std::path::Path;
 use std::time::Duration;
 
 /// Most bytes of an answer read from the network (an answer is a few KiB).
@@ -48,6 +49,28 @@ impl Default for HttpSettings {
     }
 }
 
+/// Reads a PEM file of CA certificates into ureq's root set. A file that
+/// cannot be read, does not parse, or holds no certificate is an error: a
+/// typo must not silently fall back to other roots.
+fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("ca_file '{}': {e}", path.display()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(format!("ca_file '{}': {e}", path.display())),
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_file '{}' holds no PEM certificate",
+            path.display()
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 /// The real transport: a ureq agent whose connections are kept alive and
 /// reused between calls.
 pub struct HttpTransport {
@@ -61,21 +84,47 @@ impl std::fmt::Debug for HttpTransport {
 }
 
 impl HttpTransport {
-    /// Builds the agent. Fails only for an unusable proxy URL.
+    /// Builds the agent. Fails for an unusable proxy URL or CA file.
+    ///
+    /// Every phase has a deadline: resolving and connecting (TLS handshake
+    /// included) within `connect_timeout`, each of sending the request,
+    /// waiting for the answer's head and reading its body within
+    /// `read_timeout`, and the whole exchange within `connect_timeout +
+    /// read_timeout`, so a server trickling bytes cannot hold the till.
     pub fn new(settings: &HttpSettings) -> Result<Self, String> {
+        HttpTransport::with_ca_file(settings, None)
+    }
+
+    /// Like [`HttpTransport::new`], trusting the CA certificates of the PEM
+    /// file `ca_file` instead of the built-in Mozilla roots when it is given
+    /// (a platform installed with a private CA). Certificates are always
+    /// verified; a file that cannot be read or holds no certificate is an
+    /// error.
+    pub fn with_ca_file(settings: &HttpSettings, ca_file: Option<&Path>) -> Result<Self, String> {
         let proxy = match &settings.proxy {
             None => None,
             Some(p) => Some(ureq::Proxy::new(p).map_err(|e| format!("proxy '{p}': {e}"))?),
         };
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = ca_file {
+            tls = tls.root_certs(load_roots(path)?);
+        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // Only the configured proxy, never one picked up from the environment.
             .proxy(proxy)
+            .tls_config(tls.build())
+            .timeout_resolve(Some(settings.connect_timeout))
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_send_request(Some(settings.read_timeout))
             .timeout_send_body(Some(settings.read_timeout))
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_recv_body(Some(settings.read_timeout))
+            .timeout_per_call(Some(
+                settings
+                    .connect_timeout
+                    .saturating_add(settings.read_timeout),
+            ))
             .max_redirects(0)
             .max_idle_connections_per_host(8)
             .user_agent(concat!("ystpay/", env!("CARGO_PKG_VERSION")))
@@ -102,12 +151,35 @@ fn classify(e: ureq::Error) -> TransportError {
             if matches!(
                 io.kind(),
                 K::ConnectionRefused | K::AddrNotAvailable | K::NotFound | K::AddrInUse
-            ) =>
+            ) || tls_handshake_refused(io) =>
         {
             TransportError::NotSent(text)
         }
         _ => TransportError::Unknown(text),
     }
+}
+
+/// True when `io` is a TLS error that can only happen during the handshake
+/// (the server's certificate was refused, or no common protocol): the
+/// request is written only after the handshake, and 0-RTT early data is
+/// never enabled, so nothing was sent. Other TLS errors (a bad record or an
+/// alert while the answer is read) may come after the request left and stay
+/// "unknown".
+fn tls_handshake_refused(io: &std::io::Error) -> bool {
+    use rustls::Error as R;
+    let Some(inner) = io.get_ref() else {
+        return false;
+    };
+    matches!(
+        inner.downcast_ref::<R>(),
+        Some(
+            R::InvalidCertificate(_)
+                | R::NoCertificatesPresented
+                | R::UnsupportedNameType
+                | R::PeerIncompatible(_)
+                | R::InvalidCertRevocationList(_)
+        )
+    )
 }
 
 impl Transport for HttpTransport {

@@ -71,8 +71,11 @@ fn md5_upper_parts(parts: &[&[u8]]) -> String {
 }
 
 /// Device serial number (seed 2.5.1): `MD5(lower(acct) + private_key + MD5(pass))`.
+///
+/// `MD5(pass)` is as good as the password for deriving a dsn, so the
+/// intermediate copy is zeroed before it is freed.
 pub fn derive_dsn(acct: &str, private_key: &str, pass: &str) -> String {
-    let pass_md5 = md5_upper(pass.as_bytes());
+    let pass_md5 = zeroize::Zeroizing::new(md5_upper(pass.as_bytes()));
     md5_upper_parts(&[
         acct.to_lowercase().as_bytes(),
         private_key.as_bytes(),
@@ -91,18 +94,23 @@ pub fn response_signature(dsn: &str, timestamp: &str, data_b64: &str) -> String 
     md5_upper_parts(&[dsn.as_bytes(), timestamp.as_bytes(), data_b64.as_bytes()])
 }
 
-/// Compares two signatures in constant time (for equal lengths), ignoring
-/// ASCII case so that a lower-case hex signature is accepted too.
+/// Compares a computed signature with a received one.
+///
+/// `expected` is our own upper-case MD5 hex; `given` comes from the network
+/// and may be lower case. Only `given` is case-folded (its timing reveals
+/// nothing the sender does not know); the comparison itself runs in constant
+/// time over the bytes ([`subtle::ConstantTimeEq`]), so how long it takes
+/// tells a forger nothing about how many leading characters were right.
+/// Lengths are public (a signature is 32 characters), so a length mismatch
+/// returns at once.
 pub fn signature_eq(expected: &str, given: &str) -> bool {
-    let (a, b) = (expected.as_bytes(), given.as_bytes());
-    if a.len() != b.len() {
+    use subtle::ConstantTimeEq as _;
+    if expected.len() != given.len() {
         return false;
     }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x.to_ascii_uppercase() ^ y.to_ascii_uppercase();
-    }
-    diff == 0
+    let given_upper = given.to_ascii_uppercase();
+    let expected_upper = expected.to_ascii_uppercase();
+    bool::from(expected_upper.as_bytes().ct_eq(given_upper.as_bytes()))
 }
 
 /// The AES key for requests: the private key's bytes (16, 24 or 32 of them).

@@ -43,6 +43,9 @@ impl From<CryptoError> for EnvelopeError {
 }
 
 /// A device's credentials, as the wire needs them.
+///
+/// `Debug` shows the account only. A [`crate::Client`] keeps its copy in a
+/// wrapper that zeroes the private key and dsn when the client is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// `account`: the device login (seed 2.5.1: 4–20 characters).

@@ -5,6 +5,11 @@
 //! declaration or none, surrounding whitespace, elements in any order,
 //! unknown elements (ignored by the message layer) and absent optional ones.
 //! It refuses DTDs (no entity expansion), and bounds depth and node count.
+//! Depth is checked by a linear scan *before* the document reaches the
+//! parser: roxmltree descends recursively, one stack frame per nesting
+//! level, so a few kilobytes of `<a><a><a>…` would otherwise overflow a
+//! 1 MiB thread stack (the default on Windows) and abort the till's
+//! process — no panic guard can catch a stack overflow.
 
 use std::borrow::Cow;
 
@@ -17,10 +22,13 @@ pub const MAX_DEPTH: usize = 8;
 ///
 /// `&`, `<`, `>`, `"` and `'` become entity references, so a value such as
 /// `奶油曲奇 & 小石头 <"1">` survives any conforming XML parser unchanged.
+/// A carriage return becomes `&#xD;`: a literal CR is turned into LF by
+/// every XML parser's end-of-line handling (XML 1.0 §2.11), so without the
+/// reference a value holding `\r` would not reach the other side intact.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text
         .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r'))
     {
         return Cow::Borrowed(text);
     }
@@ -32,6 +40,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
             c => out.push(c),
         }
     }
@@ -139,7 +148,11 @@ impl Fields {
             allow_dtd: false,
             nodes_limit: MAX_NODES,
         };
-        let doc = roxmltree::Document::parse_with_options(xml.trim_matches(char::from(0)), opts)
+        let xml = xml.trim_matches(char::from(0));
+        if nesting_exceeds(xml, MAX_DEPTH) {
+            return Err(XmlError::TooDeep);
+        }
+        let doc = roxmltree::Document::parse_with_options(xml, opts)
             .map_err(|e| XmlError::Malformed(e.to_string()))?;
         let r = doc.root_element();
         let name = r.tag_name().name();
@@ -210,6 +223,77 @@ impl Fields {
     }
 }
 
+/// True when some element in `xml` nests deeper than `max` (root = 1),
+/// found without parsing and without recursion.
+///
+/// Never underestimates: an element is one level below the elements open
+/// around it, and every start tag that is not self-closing stays open until
+/// an end tag (`</`) closes it; comments, CDATA sections,
+/// processing instructions and declarations are skipped (so markup-like text
+/// inside them counts for nothing), and quoted attribute values are skipped
+/// inside start tags. Outside those, `<` is always markup in XML. A
+/// document this scan misreads is not well-formed and the parser refuses it
+/// anyway; a DTD, the only place with other `<` rules, is refused by the
+/// parser before any element is read.
+fn nesting_exceeds(xml: &str, max: usize) -> bool {
+    let b = xml.as_bytes();
+    let find = |from: usize, pat: &[u8]| -> Option<usize> {
+        b.get(from..)?
+            .windows(pat.len())
+            .position(|w| w == pat)
+            .map(|p| from + p)
+    };
+    let mut depth = 0usize;
+    let mut i = 0usize;
+    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
+        i += off;
+        let rest = &b[i..];
+        let skip_past = |pat: &[u8]| find(i + 1, pat).map(|p| p + pat.len());
+        let next = if rest.starts_with(b"<!--") {
+            skip_past(b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            skip_past(b"]]>")
+        } else if rest.starts_with(b"<?") {
+            skip_past(b"?>")
+        } else if rest.starts_with(b"<!") {
+            skip_past(b">")
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            skip_past(b">")
+        } else {
+            // A start tag: find its closing '>' outside quoted values.
+            let mut quote = None;
+            let mut end = None;
+            for (j, &c) in rest.iter().enumerate().skip(1) {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, b'"' | b'\'') => quote = Some(c),
+                    (None, b'>') => {
+                        end = Some(j);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            // A self-closing element sits one level down but opens nothing.
+            if depth + 1 > max {
+                return true;
+            }
+            if end.is_none_or(|j| rest[j - 1] != b'/') {
+                depth += 1;
+            }
+            end.map(|j| i + j + 1)
+        };
+        match next {
+            Some(n) => i = n,
+            // Unterminated markup: not well-formed; the parser refuses it.
+            None => return false,
+        }
+    }
+    false
+}
+
 /// All text inside an element (text and CDATA, entity references resolved).
 fn element_text(node: &roxmltree::Node<'_, '_>) -> String {
     node.descendants()
@@ -230,6 +314,58 @@ mod tests {
         assert!(doc.contains("&amp;") && doc.contains("&lt;") && doc.contains("&quot;"));
         let f = Fields::parse(&doc, Some("data")).unwrap();
         assert_eq!(f.get("goods"), Some("奶油曲奇 & 小石头 <\"1\"> 'x'"));
+    }
+
+    /// Found by the property tests: a CR inside a value came back as LF.
+    #[test]
+    fn carriage_returns_survive() {
+        for value in ["a\rb", "a\r\nb", "\r\r\nx\n\r"] {
+            let mut w = XmlWriter::new("data");
+            w.field("reason", &format!("x{value}y"));
+            let f = Fields::parse(&w.finish(), Some("data")).unwrap();
+            assert_eq!(f.get("reason"), Some(format!("x{value}y").as_str()));
+        }
+    }
+
+    /// Found while bounding depth: roxmltree recurses once per level, so
+    /// deep nesting overflowed the stack (a process abort, not a panic) long
+    /// before the old depth check ran. On a 256 KiB thread stack this
+    /// aborted the whole test binary; now it is refused before parsing.
+    #[test]
+    fn deep_nesting_is_refused_before_parsing_even_on_a_small_stack() {
+        let worker = std::thread::Builder::new().stack_size(256 * 1024);
+        let handle = worker
+            .spawn(|| {
+                let mut results = Vec::new();
+                for n in [MAX_DEPTH, 5_000, 100_000] {
+                    let deep = format!("<data>{}{}</data>", "<a>".repeat(n), "</a>".repeat(n));
+                    results.push(Fields::parse(&deep, None));
+                    let unclosed = format!("<data>{}", "<a x='>'>".repeat(n));
+                    results.push(Fields::parse(&unclosed, None));
+                }
+                results
+            })
+            .unwrap();
+        for r in handle.join().unwrap() {
+            assert_eq!(r, Err(XmlError::TooDeep));
+        }
+    }
+
+    #[test]
+    fn the_depth_scan_skips_what_is_not_markup() {
+        let ok = |d: &str| assert!(!nesting_exceeds(d, 3), "{d}");
+        let deep = |d: &str| assert!(nesting_exceeds(d, 3), "{d}");
+        ok("<a><b><c/></b></a>");
+        ok("<a><b><c></c></b></a><a><b><c></c></b></a>");
+        ok("<a><!-- <b><c><d> --><b/></a>");
+        ok("<a><![CDATA[<b><c><d>]]></a>");
+        ok("<?xml version='1.0'?><a><?pi <b><c><d>?></a>");
+        ok("<a x='<b><c><d>' y=\"<e>\"><b/></a>");
+        ok("<a x='/'><b/></a>");
+        deep("<a><b><c><d/></c></b></a>");
+        deep("<a><b><c><d x='/'></d></c></b></a>");
+        deep("<a><!-- --><b><![CDATA[x]]><c><?p?><d></d></c></b></a>");
+        deep("<a></a></a></a><a><b><c><d></d></c></b></a>");
     }
 
     #[test]
