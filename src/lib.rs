@@ -1,16 +1,24 @@
 //! ystpay: the payment library cash registers link to, for WeChat Pay,
 //! Alipay and QQ Wallet through the 赢商通 (Yingshangtong) platform.
 //!
-//! Layers, data flowing top to bottom: `client` (one request → one verified,
-//! typed answer) → `transport` (HTTP) → `protocol` (wire format, no I/O).
+//! Layers, data flowing top to bottom: `ffi` (the C ABI) → `flow` (whole
+//! operations that end with the truth: settle a payment, refund, recover) →
+//! `client` (one request → one verified, typed answer) and `journal`
+//! (durable record of every operation) → `transport` (HTTP) → `protocol`
+//! (wire format, no I/O).
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ffi;
+pub mod flow;
+pub mod journal;
 pub mod protocol;
 pub mod reqseq;
 pub mod transport;
 
 pub use client::{Client, ClientConfig};
 pub use error::{Error, Refusal, Rejection};
+pub use flow::{CancelToken, FlowConfig, Outcome, Payments, Progress, SettleOptions, Settlement};
+pub use journal::Journal;

@@ -1,0 +1,271 @@
+//! The opaque client handle: constructors, destructor, and `req_seq`.
+
+use std::os::raw::c_char;
+
+use super::codes::*;
+use super::config::{self, Settings};
+use super::error::{guard, guard_void, set_call_encoding, Failure, Outcome};
+use super::text::{self, Enc};
+use crate::client::{Client, ClientConfig};
+
+const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
+
+/// A connection to the payment platform for one device (opaque).
+///
+/// Created by `ystpay_client_new`, `ystpay_client_from_config` or
+/// `ystpay_client_from_config_file`; released by `ystpay_client_free`.
+/// **Thread safety:** one handle may be used by several threads at once
+/// (every call only reads it; connections are pooled inside). It must not
+/// be freed while another thread is still using it.
+pub struct ystpay_client {
+    tag: u64,
+    /// The Rust client.
+    pub(crate) client: Client,
+    /// Strings in and out of this client's calls.
+    pub(crate) enc: Enc,
+}
+
+/// Dereferences a handle argument; used through `client_ref!`.
+///
+/// # Safety
+/// `p` is NULL or a pointer returned by a ystpay constructor and not freed.
+pub(crate) unsafe fn deref<'a>(
+    p: *const ystpay_client,
+    name: &str,
+) -> Result<&'a ystpay_client, Failure> {
+    if p.is_null() {
+        return Err(Failure::new(
+            YSTPAY_ERR_NULL_ARGUMENT,
+            format!("argument '{name}' is NULL"),
+        ));
+    }
+    if (p as usize) % std::mem::align_of::<ystpay_client>() != 0 {
+        return Err(Failure::new(
+            YSTPAY_ERR_INVALID_HANDLE,
+            format!("argument '{name}' is not a ystpay_client"),
+        ));
+    }
+    // SAFETY: caller contract: a live handle (aligned, checked above).
+    let c = unsafe { &*p };
+    if c.tag != TAG {
+        return Err(Failure::new(
+            YSTPAY_ERR_INVALID_HANDLE,
+            format!("argument '{name}' is not a ystpay_client"),
+        ));
+    }
+    set_call_encoding(c.enc);
+    Ok(c)
+}
+
+fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
+    let client = Client::new(&settings.config)?;
+    let handle = Box::new(ystpay_client {
+        tag: TAG,
+        client,
+        enc: settings.enc,
+    });
+    // SAFETY: `out` was checked non-NULL by the caller of `build`.
+    unsafe { out.write_unaligned(Box::into_raw(handle)) };
+    Ok(())
+}
+
+/// **Constructor.** Creates a client from plain strings and integers, in
+/// one call.
+///
+/// - `server_url`: full API URL, e.g.
+///   `"http://ut.ystpay.cn:8088/ystpay/service/unitive.api"` (`http://` to
+///   a non-loopback host needs `YSTPAY_FLAG_ALLOW_HTTP`).
+/// - `acct`, `pass`: the device's login and password (the dsn is derived
+///   from them and the key).
+/// - `private_key`: the merchant's AES key (16, 24 or 32 characters).
+/// - `connect_timeout_ms`, `read_timeout_ms`: 0 for the defaults (5000 and
+///   20000); negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
+/// - `encoding`: `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`;
+///   applies to these arguments and to every string of later calls.
+/// - `flags`: 0 or `YSTPAY_FLAG_ALLOW_HTTP`.
+/// - `out`: receives the new handle, which the caller owns and releases
+///   with `ystpay_client_free`. Written only on success.
+///
+/// No string may be NULL. Nothing is sent to the network. The strings are
+/// copied; the caller keeps ownership of them. Thread-safe.
+///
+/// # Safety
+/// Strings must be NUL-terminated; `out` must point to writable storage
+/// for one pointer.
+#[allow(clippy::too_many_arguments)]
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_client_new(
+    server_url: *const c_char,
+    acct: *const c_char,
+    pass: *const c_char,
+    private_key: *const c_char,
+    connect_timeout_ms: i32,
+    read_timeout_ms: i32,
+    encoding: i32,
+    flags: i32,
+    out: *mut *mut ystpay_client,
+) -> i32 {
+    guard(|| {
+        let out = non_null!(out);
+        let enc = Enc::from_code(encoding)?;
+        set_call_encoding(enc);
+        if flags & !YSTPAY_FLAG_ALLOW_HTTP != 0 {
+            return Err(Failure::new(
+                YSTPAY_ERR_INVALID_ARGUMENT,
+                format!("unknown flags {flags:#x}"),
+            ));
+        }
+        // SAFETY: caller contract (NUL-terminated strings).
+        let (url, acct, pass, key) = unsafe {
+            (
+                text::required(enc, server_url, "server_url")?,
+                text::required(enc, acct, "acct")?,
+                text::required(enc, pass, "pass")?,
+                text::required(enc, private_key, "private_key")?,
+            )
+        };
+        let mut config = ClientConfig::new(&url, &acct, &pass, &key);
+        config.connect_timeout = config::millis(
+            connect_timeout_ms.into(),
+            "connect_timeout_ms",
+            config.connect_timeout,
+        )?;
+        config.read_timeout = config::millis(
+            read_timeout_ms.into(),
+            "read_timeout_ms",
+            config.read_timeout,
+        )?;
+        config.allow_http = flags & YSTPAY_FLAG_ALLOW_HTTP != 0;
+        build(Settings { config, enc }, out)
+    })
+}
+
+/// **Constructor.** Creates a client from INI-style configuration text
+/// (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
+/// `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
+/// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`).
+///
+/// - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
+/// - `out`: receives the new handle (caller-owned; free with
+///   `ystpay_client_free`). Written only on success.
+///
+/// An unknown key is `YSTPAY_ERR_CONFIG`. Nothing is sent. Thread-safe.
+///
+/// # Safety
+/// `config_text` must be NUL-terminated; `out` must be writable.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_client_from_config(
+    config_text: *const c_char,
+    out: *mut *mut ystpay_client,
+) -> i32 {
+    guard(|| {
+        let out = non_null!(out);
+        // SAFETY: caller contract.
+        let text = unsafe { text::required(Enc::Utf8, config_text, "config_text")? };
+        build(config::parse(&text)?, out)
+    })
+}
+
+/// **Constructor.** Like `ystpay_client_from_config`, reading the text
+/// from the file at `path` (e.g. `"C:\\POS\\ystpay.ini"`).
+///
+/// - `path`: NUL-terminated; UTF-8, or on Windows also the ANSI code page
+///   936 (GBK) when it is not valid UTF-8. Not NULL.
+/// - `out`: receives the new handle (caller-owned). Written only on success.
+///
+/// A file that cannot be read is `YSTPAY_ERR_CONFIG_FILE`. Thread-safe.
+///
+/// # Safety
+/// `path` must be NUL-terminated; `out` must be writable.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_client_from_config_file(
+    path: *const c_char,
+    out: *mut *mut ystpay_client,
+) -> i32 {
+    guard(|| {
+        let out = non_null!(out);
+        let path = non_null!(path);
+        // SAFETY: caller contract.
+        let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
+        let path = path_from_bytes(bytes)?;
+        let data = std::fs::read(&path).map_err(|e| {
+            Failure::new(
+                YSTPAY_ERR_CONFIG_FILE,
+                format!("cannot read the configuration file: {e}"),
+            )
+        })?;
+        let text = String::from_utf8(data).map_err(|_| {
+            Failure::new(
+                YSTPAY_ERR_INVALID_ENCODING,
+                "the configuration file is not UTF-8",
+            )
+        })?;
+        build(config::parse(&text)?, out)
+    })
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf, Failure> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(std::ffi::OsStr::from_bytes(bytes).into())
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf, Failure> {
+    let s = text::decode(Enc::Utf8, bytes)
+        .or_else(|| text::decode(Enc::Gbk, bytes))
+        .ok_or_else(|| {
+            Failure::new(
+                YSTPAY_ERR_INVALID_ENCODING,
+                "argument 'path' is neither UTF-8 nor GBK",
+            )
+        })?;
+    Ok(s.into())
+}
+
+/// **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
+/// must not be used afterwards, nor by any other thread while this runs.
+///
+/// # Safety
+/// `client` is NULL or a live handle from a ystpay constructor, freed once.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_client_free(client: *mut ystpay_client) {
+    guard_void(|| {
+        // SAFETY: caller contract.
+        if unsafe { deref(client, "client") }.is_ok() {
+            // SAFETY: the pointer came from Box::into_raw in `build`.
+            let mut b = unsafe { Box::from_raw(client) };
+            b.tag = 0;
+            drop(b);
+        }
+    })
+}
+
+/// **Method.** Writes a fresh `req_seq` (20 digits, unique per merchant
+/// across registers and restarts) into `buf`, so the caller can record it
+/// before paying and later query or revoke with it.
+///
+/// - `buf`, `buf_size`: caller-owned buffer (21 bytes suffice).
+/// - `needed`: if not NULL, receives the bytes needed with the NUL.
+///
+/// Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+/// `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`.
+/// Thread-safe.
+///
+/// # Safety
+/// `client` is a live handle; `buf` has `buf_size` writable bytes; `needed`
+/// is NULL or writable.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_next_req_seq(
+    client: *const ystpay_client,
+    buf: *mut c_char,
+    buf_size: i32,
+    needed: *mut i32,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let seq = c.client.next_req_seq();
+        // SAFETY: caller contract.
+        unsafe { text::copy_out(&text::encode(c.enc, &seq), buf, buf_size, needed) }
+    })
+}

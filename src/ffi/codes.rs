@@ -1,0 +1,178 @@
+//! Result codes, business outcomes and option values of the C ABI.
+//!
+//! Result codes are `int32_t`; `0` is success. They are grouped by what the
+//! caller should do next and are **append-only**: a published number never
+//! changes meaning and is never reused.
+//!
+//! | group | meaning | was anything sent? |
+//! |---|---|---|
+//! | 0 | OK: the platform answered and the answer was verified | yes |
+//! | 1xx | the caller passed something unusable | no |
+//! | 2xx | the client configuration is unusable | no |
+//! | 3xx | network / answer trouble | 300: no; 301–304: maybe |
+//! | 5xx | an internal error inside the library | unknown |
+//!
+//! A business outcome (paid, waiting, failed, revoked, unknown) is *not* a
+//! result code: it is the `outcome` field of the result record, filled when
+//! the call returns `YSTPAY_OK`.
+
+use std::os::raw::c_char;
+
+/// The call succeeded: the platform answered and the answer verified. The
+/// business outcome is in the result record's `outcome` field (a refused
+/// payment is `YSTPAY_OK` with `outcome == YSTPAY_OUTCOME_FAILED`).
+pub const YSTPAY_OK: i32 = 0;
+
+/// A required pointer argument is NULL. Nothing was sent.
+pub const YSTPAY_ERR_NULL_ARGUMENT: i32 = 100;
+/// A caller buffer is too small; the size needed (bytes, with the NUL) was
+/// written to the `needed` argument when it is not NULL. Nothing was written
+/// to the buffer.
+pub const YSTPAY_ERR_BUFFER_TOO_SMALL: i32 = 101;
+/// A string is not valid in the client's encoding (UTF-8, or GBK when the
+/// client was created with `YSTPAY_ENCODING_GBK`). Nothing was sent.
+pub const YSTPAY_ERR_INVALID_ENCODING: i32 = 102;
+/// A request field breaks a rule of the platform's API (negative or
+/// 11-digit fee, 21-character `req_seq`, missing reason, ...). Nothing was
+/// sent; the message names the field.
+pub const YSTPAY_ERR_INVALID_INPUT: i32 = 103;
+/// A record's `struct_size` is not the size this library version expects
+/// (set it to `sizeof` the record, or to the matching `YSTPAY_*_SIZE`).
+pub const YSTPAY_ERR_STRUCT_SIZE: i32 = 104;
+/// An argument is outside its documented values (unknown encoding,
+/// negative count or timeout, a `char` array without its terminating NUL).
+pub const YSTPAY_ERR_INVALID_ARGUMENT: i32 = 105;
+/// The handle is not a live `ystpay_client` (a pointer to something else).
+pub const YSTPAY_ERR_INVALID_HANDLE: i32 = 106;
+
+/// The client configuration is unusable (bad URL, key length, missing
+/// password and dsn, unknown configuration key, ...). Nothing was sent.
+pub const YSTPAY_ERR_CONFIG: i32 = 200;
+/// The configuration file cannot be read.
+pub const YSTPAY_ERR_CONFIG_FILE: i32 = 201;
+
+/// The network failed before the request left (connection refused, DNS,
+/// connect timeout). Nothing reached the platform: retrying with the same
+/// `req_seq` is safe.
+pub const YSTPAY_ERR_NOT_SENT: i32 = 300;
+/// The request may have reached the platform but no answer came (timeout,
+/// dropped connection, HTTP error). The outcome is unknown: query (or
+/// revoke) with the same `req_seq` before concluding anything.
+pub const YSTPAY_ERR_OUTCOME_UNKNOWN: i32 = 301;
+/// An answer came but cannot be trusted (malformed, answers another
+/// request, or an identifier too long for its record field). Treat as
+/// `YSTPAY_ERR_OUTCOME_UNKNOWN`: query before concluding.
+pub const YSTPAY_ERR_REJECTED: i32 = 302;
+/// An answer or notification carries a signature that does not verify
+/// (altered, forged, or a wrong key). Never trust it.
+pub const YSTPAY_ERR_BAD_SIGNATURE: i32 = 303;
+/// A notification the platform's own records do not confirm (the order is
+/// not paid, or its `trans_seq`/amount differ). Do not deliver the goods.
+pub const YSTPAY_ERR_UNCONFIRMED: i32 = 304;
+/// The platform refused the confirming query of a notification
+/// (`result=N`); the message holds its code and words.
+pub const YSTPAY_ERR_REFUSED: i32 = 305;
+
+/// An internal error (a bug) was caught at the boundary; the library is
+/// still usable. Please report it with the message from `ystpay_last_error`.
+pub const YSTPAY_ERR_INTERNAL: i32 = 500;
+
+/// The outcome is not known: no status came, or the platform refused
+/// without saying whether money moved. Query before concluding.
+pub const YSTPAY_OUTCOME_UNKNOWN: i32 = 0;
+/// Done: paid (payments, orders, notifications) or refunded (refunds).
+pub const YSTPAY_OUTCOME_SUCCESS: i32 = 1;
+/// Not finished yet: the customer is still entering a password, the QR
+/// code is not scanned yet, or a refund is in progress. Query again later.
+pub const YSTPAY_OUTCOME_WAITING: i32 = 2;
+/// The platform said explicitly that it failed or is closed; no money
+/// was taken (payments) or returned (refunds).
+pub const YSTPAY_OUTCOME_FAILED: i32 = 3;
+/// Revoked (4.5): money returned if it was taken, the order closed.
+pub const YSTPAY_OUTCOME_REVOKED: i32 = 4;
+
+/// Strings in and out are UTF-8 (the default; `0` means the same).
+pub const YSTPAY_ENCODING_UTF8: i32 = 65001;
+/// Strings in and out are GBK (Windows code page 936), for ANSI programs
+/// on Chinese Windows. Characters GBK cannot hold come out as `?`.
+pub const YSTPAY_ENCODING_GBK: i32 = 936;
+
+/// `ystpay_client_new` flag: permit `http://` to a host other than
+/// loopback (the platform's test server is plain HTTP). Payloads are
+/// encrypted and signed either way; `https://` adds certificate checks.
+pub const YSTPAY_FLAG_ALLOW_HTTP: i32 = 1;
+
+/// `ystpay_notice.verified`: the notification's envelope signature verified.
+pub const YSTPAY_VERIFIED_SIGNATURE: i32 = 1;
+/// `ystpay_notice.verified`: a plain notification, confirmed by querying
+/// the platform for the order.
+pub const YSTPAY_VERIFIED_QUERY: i32 = 2;
+
+/// The static English text for a result code.
+pub(crate) fn describe(code: i32) -> &'static str {
+    match code {
+        YSTPAY_OK => "ok\0",
+        YSTPAY_ERR_NULL_ARGUMENT => "a required pointer argument is NULL\0",
+        YSTPAY_ERR_BUFFER_TOO_SMALL => "the buffer is too small\0",
+        YSTPAY_ERR_INVALID_ENCODING => "a string is not valid in the client's encoding\0",
+        YSTPAY_ERR_INVALID_INPUT => "a request field breaks a rule of the platform's API\0",
+        YSTPAY_ERR_STRUCT_SIZE => "a record's struct_size does not match this library\0",
+        YSTPAY_ERR_INVALID_ARGUMENT => "an argument is outside its documented values\0",
+        YSTPAY_ERR_INVALID_HANDLE => "the handle is not a live ystpay_client\0",
+        YSTPAY_ERR_CONFIG => "the client configuration is unusable\0",
+        YSTPAY_ERR_CONFIG_FILE => "the configuration file cannot be read\0",
+        YSTPAY_ERR_NOT_SENT => "the request was not sent (network); retrying is safe\0",
+        YSTPAY_ERR_OUTCOME_UNKNOWN => "no answer came: the outcome is unknown, query first\0",
+        YSTPAY_ERR_REJECTED => {
+            "the answer cannot be trusted: the outcome is unknown, query first\0"
+        }
+        YSTPAY_ERR_BAD_SIGNATURE => "the signature does not verify\0",
+        YSTPAY_ERR_UNCONFIRMED => "the platform does not confirm this notification\0",
+        YSTPAY_ERR_REFUSED => "the platform refused the request\0",
+        YSTPAY_ERR_INTERNAL => "internal error in ystpay\0",
+        _ => "unknown result code\0",
+    }
+}
+
+/// Returns a static, NUL-terminated English description of a result code
+/// (`"unknown result code"` for a number this version does not know).
+///
+/// Never fails, never returns NULL; the string is owned by the library and
+/// lives as long as it is loaded: do not free it. Thread-safe. Does not
+/// change the calling thread's last error message.
+#[no_mangle]
+pub extern "system" fn ystpay_strerror(code: i32) -> *const c_char {
+    describe(code).as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_own_text() {
+        let codes = [
+            YSTPAY_OK,
+            YSTPAY_ERR_NULL_ARGUMENT,
+            YSTPAY_ERR_BUFFER_TOO_SMALL,
+            YSTPAY_ERR_INVALID_ENCODING,
+            YSTPAY_ERR_INVALID_INPUT,
+            YSTPAY_ERR_STRUCT_SIZE,
+            YSTPAY_ERR_INVALID_ARGUMENT,
+            YSTPAY_ERR_INVALID_HANDLE,
+            YSTPAY_ERR_CONFIG,
+            YSTPAY_ERR_CONFIG_FILE,
+            YSTPAY_ERR_NOT_SENT,
+            YSTPAY_ERR_OUTCOME_UNKNOWN,
+            YSTPAY_ERR_REJECTED,
+            YSTPAY_ERR_BAD_SIGNATURE,
+            YSTPAY_ERR_UNCONFIRMED,
+            YSTPAY_ERR_REFUSED,
+            YSTPAY_ERR_INTERNAL,
+        ];
+        let texts: std::collections::HashSet<_> = codes.iter().map(|c| describe(*c)).collect();
+        assert_eq!(texts.len(), codes.len());
+        assert!(texts.iter().all(|t| t.ends_with('\0')));
+        assert_eq!(describe(-7), "unknown result code\0");
+    }
+}

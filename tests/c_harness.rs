@@ -1,0 +1,106 @@
+//! Builds the C programs in `examples-c/` with the system C compiler
+//! against `libystpay.so` and runs them against a simulator started in this
+//! process on port 0. Unix only (the Windows builds run under Wine in
+//! `scripts/ci-ffi.sh`).
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ystpay_sim::{SimConfig, Simulator};
+
+/// Where `cargo test` just built `libystpay.so`: `target/<profile>/deps`,
+/// beside this test executable. (`target/<profile>` itself may hold an older
+/// copy from the last `cargo build`, so it is not used.)
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+/// Compiles `examples-c/<name>.c` strictly (C99, every warning an error).
+fn build(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = lib_dir();
+    assert!(
+        lib.join("libystpay.so").exists() || lib.join("libystpay.dylib").exists(),
+        "no libystpay in {}",
+        lib.display()
+    );
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let status = Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .arg("-I")
+        .arg(root.join("include"))
+        .arg(root.join("examples-c").join(format!("{name}.c")))
+        .arg("-o")
+        .arg(&out)
+        .arg("-L")
+        .arg(&lib)
+        .args(["-lystpay", "-lpthread"])
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler '{cc}': {e}"));
+    assert!(status.success(), "compiling examples-c/{name}.c failed");
+    out
+}
+
+fn start_sim() -> ystpay_sim::RunningSim {
+    Simulator::start(SimConfig {
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .expect("start the simulator")
+}
+
+#[test]
+fn c_harness_passes_against_the_simulator() {
+    let harness = build("harness");
+    let sim = start_sim();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = Command::new(&harness)
+        .arg(sim.api_url())
+        .current_dir(dir)
+        .output()
+        .expect("run harness");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the C harness failed");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" 0 failed"), "unexpected summary: {last}");
+}
+
+#[test]
+fn pos_example_pays_and_reports_refusals() {
+    let pos = build("pos_example");
+    let sim = start_sim();
+    let run = |amount: &str, code: &str| {
+        Command::new(&pos)
+            .args([sim.api_url().as_str(), amount, code])
+            .output()
+            .expect("run pos_example")
+    };
+    let paid = run("1234", "134567890123456701");
+    let text = String::from_utf8_lossy(&paid.stdout);
+    assert_eq!(paid.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("PAID 1234 fen"), "{text}");
+    assert!(
+        text.contains("交易金额：12.34元"),
+        "receipt printed: {text}"
+    );
+    let password = run("500", "134567890123456752");
+    assert_eq!(
+        password.status.code(),
+        Some(0),
+        "a password wait is settled by query"
+    );
+    let refused = run("500", "134567890123456771");
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("NOT PAID: E12001"), "{text}");
+    let bad = run("-5", "134567890123456701");
+    assert_eq!(bad.status.code(), Some(2));
+}

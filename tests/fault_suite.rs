@@ -1,0 +1,513 @@
+//! The randomized fault suite: seeded, reproducible scenarios of payments,
+//! refunds, revokes and native orders against the real simulator, with
+//! faults injected into chosen requests (timeouts, drops before and after
+//! the platform commits, HTTP 500, garbage, bad signatures) on top of the
+//! simulator's own scenarios (password, abandon, refused, busy-but-paid,
+//! slow answers), and cashiers who press Esc at random moments.
+//!
+//! For every operation: the outcome the flow returned agrees with the
+//! simulator's truth, no payment is taken twice, and after `recover()` with
+//! the platform reachable nothing is left open and the journal equals the
+//! truth (refunds included).
+//!
+//! `YSTPAY_FAULT_SCENARIOS` (default 2000) sets the count and
+//! `YSTPAY_FAULT_SEED` the seed; a mismatch prints the scenario's seed and
+//! index so that it can be replayed with `YSTPAY_FAULT_ONLY=<index>`.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::ops::AddAssign;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ystpay::flow::{
+    CancelToken, FlowError, NewOrder, OrderSpec, OrderStart, Outcome, PayOrder, SettleOptions,
+};
+use ystpay::journal::{Journal, JournalError, OpKind, OpState};
+use ystpay::protocol::Channel;
+use ystpay::transport::{HttpSettings, HttpTransport, Transport, TransportError};
+use ystpay::{Client, Payments};
+use ystpay_sim::{Control, Fault};
+
+/// Simulated time runs this much faster: 10 s of password entry is 100 ms.
+const SCALE: f64 = 100.0;
+/// The client's answer timeout: longer than a normal answer, shorter than
+/// the long delays below (and than most of the simulator's slow answers).
+const READ_TIMEOUT: Duration = Duration::from_millis(60);
+const WORKERS: usize = 4;
+
+/// SplitMix64: small, seedable, good enough to pick scenarios.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A transport that injects the planned fault into the simulator right
+/// before each request, so that fault k hits exactly request k of the scenario.
+struct Faulty {
+    inner: HttpTransport,
+    ctl: Control,
+    plan: Mutex<VecDeque<Option<Fault>>>,
+}
+
+impl Transport for Faulty {
+    fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let next = self.plan.lock().unwrap().pop_front().flatten();
+        if let Some(f) = next {
+            self.ctl.inject(f, 1);
+        }
+        self.inner.post(url, body)
+    }
+}
+
+fn random_fault(rng: &mut Rng) -> Option<Fault> {
+    Some(match rng.below(10) {
+        0 => Fault::Delay(Duration::from_millis(150)), // answer after the client gave up
+        1 => Fault::Delay(Duration::from_millis(5)),   // slow but in time
+        2 => Fault::DropBeforeCommit,
+        3 => Fault::DropAfterCommit,
+        4 => Fault::Http500,
+        5 => Fault::Garbage,
+        6 => Fault::BadSignature,
+        _ => return None,
+    })
+}
+
+/// A plan for the next requests: mostly clean, sometimes a burst of faults.
+fn random_plan(rng: &mut Rng) -> VecDeque<Option<Fault>> {
+    let mut plan = VecDeque::new();
+    let n = match rng.below(10) {
+        0..=2 => 0,
+        3..=6 => 1 + rng.below(2),
+        7..=8 => 3 + rng.below(3),
+        _ => 8 + rng.below(8), // a long outage
+    };
+    for _ in 0..n {
+        plan.push_back(if rng.chance(75) {
+            random_fault(rng).or(Some(Fault::Http500))
+        } else {
+            None
+        });
+    }
+    plan
+}
+
+struct Worker {
+    _sim: ystpay_sim::RunningSim,
+    ctl: Control,
+    transport: Arc<Faulty>,
+    payments: Payments,
+    account: String,
+    /// How many times each (operation, returned outcome) occurred.
+    tally: Mutex<std::collections::BTreeMap<String, usize>>,
+}
+
+impl Worker {
+    fn new(index: usize, journal: Arc<Journal>) -> Worker {
+        // Each worker is its own register (device account) on its own
+        // simulator; all of them share one journal file.
+        let account = format!("reg{index}");
+        let sim = ystpay_sim::Simulator::start(ystpay_sim::SimConfig {
+            time_scale: SCALE,
+            devices: vec![ystpay_sim::Device {
+                acct: account.clone(),
+                ..ystpay_sim::Device::demo()
+            }],
+            ..ystpay_sim::SimConfig::default()
+        })
+        .unwrap();
+        let ctl = sim.control();
+        let mut cfg = client_config(&sim.api_url(), READ_TIMEOUT, 100 + index as u16);
+        cfg.account = account.clone();
+        let inner = HttpTransport::new(&HttpSettings {
+            connect_timeout: Duration::from_secs(1),
+            read_timeout: READ_TIMEOUT,
+            proxy: None,
+        })
+        .unwrap();
+        let transport = Arc::new(Faulty {
+            inner,
+            ctl: ctl.clone(),
+            plan: Mutex::new(VecDeque::new()),
+        });
+        let client = Client::with_transport(&cfg, transport.clone()).unwrap();
+        let payments = Payments::new(Arc::new(client), journal, flow_config(SCALE));
+        Worker {
+            _sim: sim,
+            ctl,
+            transport,
+            payments,
+            account,
+            tally: Mutex::new(Default::default()),
+        }
+    }
+
+    fn plan(&self, plan: VecDeque<Option<Fault>>) {
+        *self.transport.plan.lock().unwrap() = plan;
+    }
+
+    /// Checks that a final outcome the flow returned agrees with the truth now.
+    fn check_now(&self, s: &ystpay::Settlement, problems: &mut Vec<String>) {
+        *self
+            .tally
+            .lock()
+            .unwrap()
+            .entry(format!("{} {}", s.kind, s.outcome))
+            .or_default() += 1;
+        if s.outcome == Outcome::Unknown {
+            return;
+        }
+        let rec = self
+            .payments
+            .journal()
+            .get(&self.account, &s.req_seq)
+            .unwrap()
+            .unwrap();
+        if rec.state.is_open() && s.journal_error.is_none() {
+            problems.push(format!(
+                "{}: outcome {} but journal {}",
+                s.req_seq, s.outcome, rec.state
+            ));
+        }
+        if rec.kind != OpKind::Refund {
+            let truth = self.ctl.order("demo", &s.req_seq);
+            if let Err(e) = agrees(&rec, truth.as_ref()) {
+                problems.push(format!("returned {}: {e}", s.outcome));
+            }
+        }
+    }
+
+    /// One scenario; returns the problems found (empty = all agree).
+    fn scenario(&self, seed: u64, index: u64) -> Vec<String> {
+        let mut rng = Rng::new(seed ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
+        let mut problems = Vec::new();
+        let mut mine: Vec<String> = Vec::new();
+        let p = &self.payments;
+        match rng.below(100) {
+            // Barcode payments (then refunds and revokes of some).
+            0..=84 => {
+                let last2 = rng.below(100) as u8;
+                let code = if rng.chance(80) {
+                    wechat_code(index, last2)
+                } else {
+                    alipay_code(index, last2)
+                };
+                let fee = 1 + rng.below(100_000) as i64;
+                let token = CancelToken::new();
+                let deadline = match rng.below(10) {
+                    0..=1 => Some(Duration::from_millis(rng.below(120))),
+                    _ => None,
+                };
+                let cancel_after = rng
+                    .chance(10)
+                    .then(|| Duration::from_millis(rng.below(150)));
+                self.plan(random_plan(&mut rng));
+                let opts = SettleOptions {
+                    cancel: Some(&token),
+                    deadline,
+                    ..SettleOptions::default()
+                };
+                let presser = cancel_after.map(|d| {
+                    let t = token.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(d);
+                        t.cancel();
+                    })
+                });
+                let s = p.settle_pay(&PayOrder::new(fee, code), &opts).unwrap();
+                if let Some(h) = presser {
+                    h.join().unwrap();
+                }
+                mine.push(s.req_seq.clone());
+                self.check_now(&s, &mut problems);
+                if s.outcome == Outcome::Paid {
+                    self.after_paid(&mut rng, &s, fee, &mut problems);
+                }
+            }
+            // Native / JS / H5 orders.
+            _ => {
+                let channel = if rng.chance(50) {
+                    Channel::WeChat
+                } else {
+                    Channel::Alipay
+                };
+                let spec = match rng.below(3) {
+                    0 => OrderSpec::Native {
+                        expire_secs: Some(300),
+                    },
+                    1 => OrderSpec::Js {
+                        subopen_id: format!("user{index}"),
+                    },
+                    _ => OrderSpec::H5 {
+                        ip: Some("125.71.132.197".into()),
+                        redirect_url: "https://shop.example/back".into(),
+                    },
+                };
+                let order = NewOrder {
+                    total_fee: 1 + rng.below(50_000) as i64,
+                    channel,
+                    spec,
+                };
+                self.plan(random_plan(&mut rng));
+                let start = p.create_order(&order, &SettleOptions::default()).unwrap();
+                match start {
+                    OrderStart::Ended(s) => {
+                        mine.push(s.req_seq.clone());
+                        self.check_now(&s, &mut problems);
+                    }
+                    OrderStart::Waiting(t) => {
+                        mine.push(t.req_seq.clone());
+                        let pays = rng
+                            .chance(60)
+                            .then(|| Duration::from_millis(rng.below(150)));
+                        let ctl = self.ctl.clone();
+                        let seq = t.req_seq.clone();
+                        let payer = pays.map(|d| {
+                            std::thread::spawn(move || {
+                                std::thread::sleep(d);
+                                let _ = ctl.customer_pays("demo", &seq);
+                            })
+                        });
+                        self.plan(random_plan(&mut rng));
+                        let opts = SettleOptions {
+                            deadline: Some(Duration::from_millis(100)),
+                            ..SettleOptions::default()
+                        };
+                        let s = p.await_order(&t.req_seq, &opts).unwrap();
+                        if let Some(h) = payer {
+                            h.join().unwrap();
+                        }
+                        self.check_now(&s, &mut problems);
+                        if s.outcome == Outcome::Paid && rng.chance(30) {
+                            self.plan(random_plan(&mut rng));
+                            let fee = order.total_fee;
+                            let r = p
+                                .settle_refund(&s.req_seq, fee, "退货", &SettleOptions::default())
+                                .unwrap();
+                            self.check_now(&r, &mut problems);
+                        }
+                    }
+                }
+            }
+        }
+        // The platform is reachable again: recovery leaves nothing open. It
+        // runs on start and on demand; on a loaded machine (answers slower
+        // than the scaled deadlines) a second round may be needed.
+        self.plan(VecDeque::new());
+        let mut report = p.recover(&SettleOptions::default()).unwrap();
+        let mut rounds = 1;
+        while rounds < 3 && !report.still_open.iter().all(|r| r.kind.is_order()) {
+            report = p.recover(&SettleOptions::default()).unwrap();
+            rounds += 1;
+        }
+        self.tally
+            .lock()
+            .unwrap()
+            .entry(format!("recovery rounds {rounds}"))
+            .or_default()
+            .add_assign(1);
+        for rec in &report.still_open {
+            // A native/JS/H5 order not yet expired may rightly wait for the
+            // customer; the cashier gives up on it here.
+            if rec.kind.is_order() && rec.state == OpState::Waiting {
+                let s = p
+                    .close_order(&rec.req_seq, &SettleOptions::default())
+                    .unwrap();
+                self.check_now(&s, &mut problems);
+            }
+        }
+        let journal = p.journal();
+        for seq in &mine {
+            let rec = journal.get(&self.account, seq).unwrap().unwrap();
+            if rec.state.is_open() {
+                problems.push(format!(
+                    "{seq} still {} after recovery: {}",
+                    rec.state, rec.detail
+                ));
+                continue;
+            }
+            if let Err(e) = agrees(&rec, self.ctl.order("demo", seq).as_ref()) {
+                problems.push(e);
+            }
+            for r in journal.refunds_of(&self.account, seq).unwrap() {
+                if r.state.is_open() {
+                    let trail: Vec<String> = journal
+                        .attempts(&self.account, &r.req_seq)
+                        .unwrap()
+                        .into_iter()
+                        .map(|a| format!("{}: {}", a.what, a.outcome))
+                        .collect();
+                    problems.push(format!(
+                        "refund {} still {} ({}): {trail:?}",
+                        r.req_seq, r.state, r.detail
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Refunds (some too large, refused locally) and revokes of a paid payment.
+    fn after_paid(
+        &self,
+        rng: &mut Rng,
+        s: &ystpay::Settlement,
+        fee: i64,
+        problems: &mut Vec<String>,
+    ) {
+        let p = &self.payments;
+        let mut left = fee;
+        for _ in 0..rng.below(3) {
+            if left == 0 {
+                break;
+            }
+            let over = rng.chance(15);
+            let amount = if over {
+                left + 1 + rng.below(100) as i64
+            } else {
+                1 + rng.below(left as u64) as i64
+            };
+            self.plan(random_plan(rng));
+            let before = self.ctl.request_count();
+            match p.settle_refund(&s.req_seq, amount, "顾客退货", &SettleOptions::default()) {
+                Ok(r) => {
+                    if over {
+                        problems.push(format!("refund over the amount accepted: {r:?}"));
+                    }
+                    self.check_now(&r, problems);
+                    if r.outcome != Outcome::Failed {
+                        left -= amount;
+                    }
+                }
+                Err(FlowError::Journal(JournalError::RefundExceedsPaid { .. })) if over => {
+                    if self.ctl.request_count() != before {
+                        problems.push("a locally refused refund reached the platform".into());
+                    }
+                }
+                Err(e) => problems.push(format!("refund error: {e}")),
+            }
+        }
+        if rng.chance(15) {
+            self.plan(random_plan(rng));
+            let r = p
+                .revoke_payment(&s.req_seq, &SettleOptions::default())
+                .unwrap();
+            self.check_now(&r, problems);
+        }
+        // The platform never returns more than was paid.
+        if let Some(t) = self.ctl.order("demo", &s.req_seq) {
+            if t.refunded_fee > t.total_fee {
+                problems.push(format!(
+                    "{}: refunded {} of {}",
+                    s.req_seq, t.refunded_fee, t.total_fee
+                ));
+            }
+        }
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn randomized_faults_end_with_the_platforms_truth() {
+    let total = env_u64("YSTPAY_FAULT_SCENARIOS", 2000) as usize;
+    let seed = env_u64("YSTPAY_FAULT_SEED", 0x5EED_2026);
+    let only = std::env::var("YSTPAY_FAULT_ONLY")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    let dir = temp_dir("fault-suite");
+    let path = dir.join("journal.db");
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let next = next.clone();
+            let failures = failures.clone();
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Every worker opens the same journal file: concurrent writers.
+                let journal = Arc::new(Journal::open(&path).unwrap());
+                let worker = Worker::new(w, journal);
+                let mut ran = 0usize;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let index = only.unwrap_or(i as u64);
+                    let problems = worker.scenario(seed, index);
+                    ran += 1;
+                    if !problems.is_empty() {
+                        let mut f = failures.lock().unwrap();
+                        for p in problems {
+                            f.push(format!("seed {seed:#x} scenario {index}: {p}"));
+                        }
+                    }
+                }
+                let tally = worker.tally.lock().unwrap().clone();
+                (ran, tally)
+            })
+        })
+        .collect();
+    let mut ran = 0usize;
+    let mut tally = std::collections::BTreeMap::<String, usize>::new();
+    for h in handles {
+        let (n, t) = h.join().unwrap();
+        ran += n;
+        for (k, v) in t {
+            *tally.entry(k).or_default() += v;
+        }
+    }
+    let failures = failures.lock().unwrap().clone();
+    let journal = Journal::open(&path).unwrap();
+    let ops = journal.all_ops().unwrap();
+    let by_state = |s: OpState| ops.iter().filter(|o| o.state == s).count();
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "fault suite: seed {seed:#x}, {WORKERS} workers, {:.1} s; operations: {} \
+         (paid {}, refunded {}, failed {}, revoked {}, closed {}, open {})",
+        started.elapsed().as_secs_f64(),
+        ops.len(),
+        by_state(OpState::Paid),
+        by_state(OpState::Refunded),
+        by_state(OpState::Failed),
+        by_state(OpState::Revoked),
+        by_state(OpState::Closed),
+        ops.iter().filter(|o| o.state.is_open()).count(),
+    );
+    let _ = writeln!(err, "returned outcomes: {tally:?}");
+    let _ = writeln!(err, "scenarios run: {ran}, mismatches: {}", failures.len());
+    for f in failures.iter().take(30) {
+        let _ = writeln!(err, "  {f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ran, total);
+    assert!(failures.is_empty(), "{} mismatches", failures.len());
+}
