@@ -161,6 +161,10 @@ PY
 else
   skipped flow "not measured: settle flow (branch flow) not merged yet"
 fi
+if PS=$(exe poll_schedule) && [ -n "$PS" ]; then
+  "$PS" 2>&1 | tee "$OUT/poll_schedule.log" | grep -v '^BENCH-RESULT' >&2
+  grep '^BENCH-RESULT ' "$OUT/poll_schedule.log" | sed 's/^BENCH-RESULT //' >> "$RESULTS" || true
+fi
 
 # ---------------------------------------------------------------- 6. footprint
 note "6. footprint: stripped libystpay.so and ystpay.dll"
