@@ -183,8 +183,18 @@ if ! rustup target list --installed 2>/dev/null | grep -qx $WIN; then
 elif ! command -v x86_64-w64-mingw32-gcc > /dev/null 2>&1; then
   skipped dll_size "mingw-w64 (x86_64-w64-mingw32-gcc) not installed"
 elif cargo build --release --lib -p ystpay --target $WIN >> "$OUT/dll.log" 2>&1; then
+  # As docs/C-ABI.md builds it: `cargo build`. With crate-type rlib+cdylib+
+  # staticlib cargo runs no LTO, and windows-gnu compiles Rust without
+  # function sections, so the linker keeps whole crates. The cdylib alone
+  # (`cargo rustc --crate-type cdylib`) gets LTO: measured too.
   cp "$TARGET/$WIN/release/ystpay.dll" "$OUT/ystpay.dll" && x86_64-w64-mingw32-strip "$OUT/ystpay.dll" \
     && result "{\"key\":\"dll_size\",\"bytes\":$(stat -c %s "$OUT/ystpay.dll")}"
+  if cargo rustc --release --lib -p ystpay --target $WIN --crate-type cdylib >> "$OUT/dll.log" 2>&1; then
+    cp "$TARGET/$WIN/release/ystpay.dll" "$OUT/ystpay-lto.dll" && x86_64-w64-mingw32-strip "$OUT/ystpay-lto.dll" \
+      && result "{\"key\":\"dll_lto_size\",\"bytes\":$(stat -c %s "$OUT/ystpay-lto.dll")}"
+  else
+    skipped dll_lto_size "cdylib-only cross build failed (see $OUT/dll.log)"
+  fi
 else
   tail -20 "$OUT/dll.log" >&2; skipped dll_size "cross build failed (see $OUT/dll.log)"
 fi

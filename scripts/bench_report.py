@@ -123,11 +123,17 @@ def main():
         missing("5. Queries per 60 s of waiting", "poll_schedule", "≤ 20")
 
     # 6. footprint
-    for key, name in (("so_size", "libystpay.so"), ("dll_size", "ystpay.dll (x86_64, mingw)")):
+    for key, name, why in (
+            ("so_size", "libystpay.so, `cargo build --release`", ""),
+            ("dll_size", "ystpay.dll (x86_64, mingw), `cargo build --release --target x86_64-pc-windows-gnu` as docs/C-ABI.md",
+             "Cause: with `crate-type = [\"rlib\", \"cdylib\", \"staticlib\"]` cargo runs no LTO for the cdylib, and "
+             "the windows-gnu target compiles Rust without function sections, so the linker keeps every crate whole "
+             "(std, rustls, ring, encoding_rs…); the same DLL built as a cdylib alone gets LTO (next row)"),
+            ("dll_lto_size", "ystpay.dll (x86_64, mingw), `cargo rustc --release --lib --crate-type cdylib --target x86_64-pc-windows-gnu`", "")):
         s = res.get(key, {})
         if "bytes" in s:
-            add(f"6. Stripped size of {name} (release)", f"{s['bytes'] / MB:.2f} MB ({s['bytes']:,} bytes)",
-                "≤ 4 MB", s["bytes"] <= 4 * MB)
+            add(f"6. Stripped size of {name}", f"{s['bytes'] / MB:.2f} MB ({s['bytes']:,} bytes)",
+                "≤ 4 MB", s["bytes"] <= 4 * MB, why)
         else:
             missing(f"6. Stripped size of {name}", key, "≤ 4 MB")
     if "rss_kb" in c:
