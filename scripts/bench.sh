@@ -31,6 +31,12 @@ skipped() {                                          # key, reason
   echo "SKIPPED $1: $2" >&2
   result "{\"key\":\"$1\",\"skipped\":$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$2")}"
 }
+FAILURES=0
+failed() {                                           # key, reason: a bench that broke
+  FAILURES=$((FAILURES + 1))
+  echo "FAILED $1: $2" >&2
+  result "{\"key\":\"$1\",\"skipped\":$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "FAILED: $2")}"
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---------------------------------------------------------------- machine
@@ -86,7 +92,7 @@ print(json.dumps(d))
 PY
 )"
 else
-  tail -20 "$OUT/protocol.log" >&2; skipped protocol_us "criterion bench failed (see $OUT/protocol.log)"
+  tail -20 "$OUT/protocol.log" >&2; failed protocol_us "criterion bench failed (see $OUT/protocol.log)"
 fi
 
 # ---------------------------------------------------------------- 1. protocol CPU, instructions
@@ -110,12 +116,12 @@ fi
 note "2. round trip through Client vs bare POST (loopback, interleaved)"
 "$(exe roundtrip)" "${QARG[@]}" 2>&1 | tee "$OUT/roundtrip.log" | grep -v '^BENCH-RESULT' >&2
 grep '^BENCH-RESULT ' "$OUT/roundtrip.log" | sed 's/^BENCH-RESULT //' >> "$RESULTS" \
-  || skipped roundtrip "bench failed (see $OUT/roundtrip.log)"
+  || failed roundtrip "bench failed (see $OUT/roundtrip.log)"
 
 # ---------------------------------------------------------------- 3. C ABI
 note "3. the same pay through the C ABI"
 if [ -f include/ystpay.h ] && [ -d src/ffi ] && [ -f benches/c/pay_bench.c ]; then
-  bash scripts/bench-c.sh "$OUT" "$QUICK" >> "$RESULTS" || skipped c_abi "C ABI bench failed (see $OUT/c-abi.log)"
+  bash scripts/bench-c.sh "$OUT" "$QUICK" >> "$RESULTS" || failed c_abi "C ABI bench failed (see $OUT/c-abi.log)"
 else
   skipped c_abi "not measured: C ABI not merged yet (no include/ystpay.h or src/ffi on this branch)"
 fi
@@ -124,7 +130,7 @@ fi
 note "4. simulator throughput, concurrent clients, 2 cores"
 "$(exe throughput)" "${QARG[@]}" 2>&1 | tee "$OUT/throughput.log" | grep -v '^BENCH-RESULT' >&2
 grep '^BENCH-RESULT ' "$OUT/throughput.log" | sed 's/^BENCH-RESULT //' >> "$RESULTS" \
-  || skipped throughput "bench failed (see $OUT/throughput.log)"
+  || failed throughput "bench failed (see $OUT/throughput.log)"
 
 # ---------------------------------------------------------------- 5. settle flow
 note "5. settle flow: detection delay and queries (password scenario)"
@@ -144,7 +150,7 @@ if [ -n "$FLOW_BENCH" ]; then
   n=300; [ $QUICK = 1 ] && n=20
   YSTPAY_BENCH_PAYMENTS=$n "$FLOW_BENCH" "${QARG[@]}" > "$OUT/flow.log" 2>&1
   cat "$OUT/flow.log" >&2
-  python3 - "$OUT/flow.log" >> "$RESULTS" <<'PY' || skipped flow "could not read the flow bench's output (see $OUT/flow.log)"
+  python3 - "$OUT/flow.log" >> "$RESULTS" <<'PY' || failed flow "could not read the flow bench's output (see $OUT/flow.log)"
 import json, re, sys
 rows = []
 for l in open(sys.argv[1]):
@@ -172,7 +178,7 @@ if cargo build --release --lib -p ystpay > "$OUT/so.log" 2>&1; then
   cp "$TARGET/release/libystpay.so" "$OUT/libystpay.so" && strip "$OUT/libystpay.so" \
     && result "{\"key\":\"so_size\",\"bytes\":$(stat -c %s "$OUT/libystpay.so")}"
 else
-  tail -20 "$OUT/so.log" >&2; skipped so_size "release build failed"
+  tail -20 "$OUT/so.log" >&2; failed so_size "release build failed"
 fi
 WIN=x86_64-pc-windows-gnu
 if ! rustup target list --installed 2>/dev/null | grep -qx $WIN; then
@@ -195,10 +201,10 @@ elif cargo build --release --lib -p ystpay --target $WIN >> "$OUT/dll.log" 2>&1;
     cp "$TARGET/$WIN/release/ystpay.dll" "$OUT/ystpay-lto.dll" && x86_64-w64-mingw32-strip "$OUT/ystpay-lto.dll" \
       && result "{\"key\":\"dll_lto_size\",\"bytes\":$(stat -c %s "$OUT/ystpay-lto.dll")}"
   else
-    skipped dll_lto_size "cdylib-only cross build failed (see $OUT/dll.log)"
+    failed dll_lto_size "cdylib-only cross build failed (see $OUT/dll.log)"
   fi
 else
-  tail -20 "$OUT/dll.log" >&2; skipped dll_size "cross build failed (see $OUT/dll.log)"
+  tail -20 "$OUT/dll.log" >&2; failed dll_size "cross build failed (see $OUT/dll.log)"
 fi
 
 result "{\"key\":\"machine_end\",\"load_end\":\"$(loadavg)\"}"
@@ -207,3 +213,7 @@ result "{\"key\":\"machine_end\",\"load_end\":\"$(loadavg)\"}"
 if [ $QUICK = 1 ]; then DOC=$OUT/PERFORMANCE-quick.md; else DOC=$ROOT/docs/PERFORMANCE.md; fi
 python3 scripts/bench_report.py "$RESULTS" "$DOC"
 note "wrote $DOC"
+if [ $FAILURES -gt 0 ]; then
+  echo "$FAILURES bench(es) FAILED (see the FAILED lines above)" >&2
+  exit 1
+fi
