@@ -6,7 +6,8 @@
  *
  * - Result codes: every function that can fail returns int32_t; 0 is
  *   YSTPAY_OK. Codes are grouped (1xx caller error, 2xx configuration,
- *   3xx network/answer, 4xx journal, 5xx internal) and never renumbered.
+ *   3xx network/answer, 4xx journal, 5xx internal, 6xx output file) and
+ *   never renumbered.
  *   ystpay_strerror(code) gives a static text; ystpay_last_error() copies
  *   the calling thread's detailed message of the last failed call.
  * - Business outcome: YSTPAY_OK means "the platform answered and the answer
@@ -116,6 +117,12 @@
 #define YSTPAY_ERR_INVALID_HANDLE 106
 
 /**
+ * The text does not fit in a QR code (about 2300 bytes at error
+ * correction level M), or the code does not fit in the printer width.
+ */
+#define YSTPAY_ERR_QR_TOO_BIG 107
+
+/**
  * The client configuration is unusable (bad URL, key length, missing
  * password and dsn, unknown configuration key, ...). Nothing was sent.
  */
@@ -219,6 +226,12 @@
  * still usable. Please report it with the message from `ystpay_last_error`.
  */
 #define YSTPAY_ERR_INTERNAL 500
+
+/**
+ * An output file (QR code image) cannot be written: directory missing,
+ * no permission, disk full. The file is left as it was.
+ */
+#define YSTPAY_ERR_FILE_WRITE 600
 
 /**
  * The outcome is not known: no status came, or the platform refused
@@ -396,6 +409,45 @@
  * the platform for the order.
  */
 #define YSTPAY_VERIFIED_QUERY 2
+
+/**
+ * `ystpay_qr_text` style: `##` for a dark module, two spaces for a light
+ * one, one line per module row. Pure ASCII: any font, any code page (the
+ * only style a GBK caller may ask for).
+ */
+#define YSTPAY_QR_TEXT_ASCII 0
+
+/**
+ * `ystpay_qr_text` style: Unicode half blocks, two module rows per line,
+ * the *light* modules drawn: reads right on a dark terminal background.
+ * UTF-8 only (GBK has no upper half block).
+ */
+#define YSTPAY_QR_TEXT_BLOCKS_DARK_BG 1
+
+/**
+ * `ystpay_qr_text` style: Unicode half blocks with the *dark* modules
+ * drawn, for a light terminal background. UTF-8 only.
+ */
+#define YSTPAY_QR_TEXT_BLOCKS_LIGHT_BG 2
+
+/**
+ * `ystpay_receipt_escpos` flag: no paper cut commands (`GS V`), for
+ * printers without a cutter that print the command as garbage. The
+ * paper is still fed so the text clears the tear bar.
+ */
+#define YSTPAY_RECEIPT_NO_CUT 1
+
+/**
+ * `ystpay_receipt_escpos` flag: print the lines as one piece, without
+ * cutting between the merchant's copy (【商户联】) and the customer's copy
+ * (【用户联】).
+ */
+#define YSTPAY_RECEIPT_NO_SPLIT 2
+
+/**
+ * Largest `scale` / `dots_per_module` the QR calls accept.
+ */
+#define YSTPAY_QR_MAX_SCALE 64
 
 /**
  * Bytes of a serial-number field (`req_seq`, `trans_seq`, `refund_seq`:
@@ -1769,6 +1821,118 @@ int32_t YSTPAY_CALL ystpay_pay(const struct ystpay_client *client,
                    struct ystpay_payment_result *out);
 
 /**
+ * **Function.** Writes the QR code of `pay_url` to an uncompressed Windows
+ * bitmap (BMP) file, which Delphi's `TImage`, PowerBuilder's picture
+ * control and VB6's `LoadPicture` load without any extra library.
+ *
+ * - `pay_url`, `encoding`, `scale`, `path`: as for `ystpay_qr_png_file`.
+ * - `bits_per_pixel`: 1 (two-colour palette, smallest) or 24 (true colour,
+ *   no palette: what the oldest readers handle best).
+ *
+ * Returns as `ystpay_qr_png_file` (`YSTPAY_ERR_INVALID_ARGUMENT` also for
+ * a `bits_per_pixel` other than 1 or 24). Thread-safe.
+ *
+ * # Safety
+ * `pay_url` and `path` are NULL or NUL-terminated strings.
+ */
+int32_t YSTPAY_CALL ystpay_qr_bmp_file(const char *pay_url,
+                           int32_t encoding,
+                           int32_t scale,
+                           int32_t bits_per_pixel,
+                           const char *path);
+
+/**
+ * **Function.** The QR code of `pay_url` as the ESC/POS raster command
+ * `GS v 0` (`1D 76 30 00 xL xH yL yH` + data, bit 1 = black) for a thermal
+ * receipt printer: send the bytes to the printer as they are (after
+ * `ESC a 1` to centre it, if wanted).
+ *
+ * - `pay_url`, `encoding`: as for `ystpay_qr_png_file`.
+ * - `dots_per_module`: printer dots per module, 1 to
+ *   `YSTPAY_QR_MAX_SCALE`, or 0 for the largest that fits
+ *   `printer_width_dots` (at most 8).
+ * - `printer_width_dots`: the printable width in dots, > 0 (384 for 58 mm
+ *   paper, 576 for 80 mm). A code wider than that is refused
+ *   (`YSTPAY_ERR_QR_TOO_BIG`), never printed cut off.
+ * - `buf`, `buf_size`: caller buffer for the bytes; `buf` may be NULL only
+ *   when `buf_size` is 0 (to ask for the size).
+ * - `needed`: not NULL; receives the exact number of bytes (no NUL is
+ *   added: the data contains zero bytes), on success and on
+ *   `YSTPAY_ERR_BUFFER_TOO_SMALL`.
+ *
+ * Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+ * `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+ * `YSTPAY_ERR_INVALID_ARGUMENT`, `YSTPAY_ERR_QR_TOO_BIG`. Thread-safe.
+ *
+ * # Safety
+ * `pay_url` is NULL or NUL-terminated; `buf` points to `buf_size` writable
+ * bytes; `needed` is NULL or points to a writable `int32_t`.
+ */
+int32_t YSTPAY_CALL ystpay_qr_escpos(const char *pay_url,
+                         int32_t encoding,
+                         int32_t dots_per_module,
+                         int32_t printer_width_dots,
+                         char *buf,
+                         int32_t buf_size,
+                         int32_t *needed);
+
+/**
+ * **Function.** Writes the QR code of `pay_url` to a PNG file (1-bit
+ * greyscale, with the 4-module quiet zone phones need).
+ *
+ * - `pay_url`: the text to encode, e.g. `out->pay_url` of a
+ *   `ystpay_native_pay` answer; not NULL, not empty.
+ * - `encoding`: the encoding of `pay_url` and `path` (and of the message):
+ *   `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`, as for
+ *   `ystpay_client_new`; pass your client's.
+ * - `scale`: pixels per module, 1 to `YSTPAY_QR_MAX_SCALE`, or 0 for 8.
+ * - `path`: the file to create or replace; not NULL. It is written whole
+ *   or not at all (through a temporary file beside it).
+ *
+ * Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT`,
+ * `YSTPAY_ERR_INVALID_ENCODING`, `YSTPAY_ERR_INVALID_ARGUMENT` (empty
+ * `pay_url` or `path`, bad `scale` or `encoding`), `YSTPAY_ERR_QR_TOO_BIG`
+ * (the text does not fit in a QR code), `YSTPAY_ERR_FILE_WRITE`.
+ * Needs no client, sends nothing. Thread-safe (two threads writing the
+ * same path at once get one of the two files).
+ *
+ * # Safety
+ * `pay_url` and `path` are NULL or NUL-terminated strings.
+ */
+int32_t YSTPAY_CALL ystpay_qr_png_file(const char *pay_url,
+                           int32_t encoding,
+                           int32_t scale,
+                           const char *path);
+
+/**
+ * **Function.** The QR code of `pay_url` as text for a terminal or a log:
+ * one line per output row, each ending in `"\n"`, NUL-terminated.
+ *
+ * - `pay_url`, `encoding`: as for `ystpay_qr_png_file`; the text comes out
+ *   in `encoding` too.
+ * - `style`: `YSTPAY_QR_TEXT_ASCII` (`##` and spaces; the only style for
+ *   `YSTPAY_ENCODING_GBK`), `YSTPAY_QR_TEXT_BLOCKS_DARK_BG` or
+ *   `YSTPAY_QR_TEXT_BLOCKS_LIGHT_BG` (Unicode half blocks, UTF-8 only).
+ * - `buf`, `buf_size`: caller buffer; may be NULL only when `buf_size` is 0.
+ * - `needed`: if not NULL, receives the bytes needed including the NUL.
+ *
+ * Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+ * `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+ * `YSTPAY_ERR_INVALID_ARGUMENT` (unknown style, or half blocks in GBK),
+ * `YSTPAY_ERR_QR_TOO_BIG`. Thread-safe.
+ *
+ * # Safety
+ * `pay_url` is NULL or NUL-terminated; `buf` points to `buf_size` writable
+ * bytes; `needed` is NULL or points to a writable `int32_t`.
+ */
+int32_t YSTPAY_CALL ystpay_qr_text(const char *pay_url,
+                       int32_t encoding,
+                       int32_t style,
+                       char *buf,
+                       int32_t buf_size,
+                       int32_t *needed);
+
+/**
  * **Method.** 4.2 查询订单 — the state of a barcode payment.
  *
  * - `req_seq`: this query's own serial (NULL/`""`: generated).
@@ -1806,6 +1970,73 @@ int32_t YSTPAY_CALL ystpay_query_refund(const struct ystpay_client *client,
                             const char *trans_seq,
                             const char *ori_seq,
                             struct ystpay_refund_result *out);
+
+/**
+ * **Function.** Receipt lines as bytes for an ESC/POS thermal printer:
+ * `ESC @` (initialise), `FS &` (Chinese mode), each line in GBK ending in
+ * `LF`, then feed and cut after each copy (the merchant's 【商户联】 and the
+ * customer's 【用户联】 are found by their repeated title line). Control
+ * characters inside a line become spaces, so receipt text can never issue
+ * a printer command. The output is GBK whatever `encoding` is: Chinese
+ * printers print GBK.
+ *
+ * - `lines`: `line_count` lines in one block of `line_size`-byte slots,
+ *   each NUL-terminated inside its slot. For a result record pass
+ *   `out->receipt_lines[0]`, `YSTPAY_RECEIPT_LINE_SIZE` and
+ *   `out->receipt_count` (any of `ystpay_payment_result`,
+ *   `ystpay_refund_result`, `ystpay_order_result`); for your own lines a
+ *   `char lines[N][SIZE]` array. NULL only when `line_count` is 0.
+ * - `line_size`: bytes per slot, 1 to 65536.
+ * - `line_count`: 0 to 10000.
+ * - `encoding`: the encoding of `lines` (and of the message), as for
+ *   `ystpay_client_new`; pass your client's.
+ * - `flags`: 0, or `YSTPAY_RECEIPT_NO_CUT` | `YSTPAY_RECEIPT_NO_SPLIT`.
+ * - `buf`, `buf_size`, `needed`: as for `ystpay_qr_escpos` (`needed` not
+ *   NULL; the exact byte count, no NUL added).
+ *
+ * Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+ * `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+ * `YSTPAY_ERR_INVALID_ARGUMENT` (a slot without its NUL, bad sizes,
+ * unknown flags). Thread-safe.
+ *
+ * # Safety
+ * `lines` points to `line_size * line_count` readable bytes; `buf` to
+ * `buf_size` writable bytes; `needed` is NULL or a writable `int32_t`.
+ */
+int32_t YSTPAY_CALL ystpay_receipt_escpos(const char *lines,
+                              int32_t line_size,
+                              int32_t line_count,
+                              int32_t encoding,
+                              int32_t flags,
+                              char *buf,
+                              int32_t buf_size,
+                              int32_t *needed);
+
+/**
+ * **Function.** Receipt lines as one NUL-terminated text, each line ending
+ * in `"\r\n"`, in `encoding` (for a Windows printer driver, a text box or
+ * a file).
+ *
+ * - `lines`, `line_size`, `line_count`, `encoding`: as for
+ *   `ystpay_receipt_escpos`; the text comes out in `encoding` too.
+ * - `buf`, `buf_size`: caller buffer; may be NULL only when `buf_size` is 0.
+ * - `needed`: if not NULL, receives the bytes needed including the NUL.
+ *
+ * Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+ * `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+ * `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe.
+ *
+ * # Safety
+ * `lines` points to `line_size * line_count` readable bytes; `buf` to
+ * `buf_size` writable bytes; `needed` is NULL or a writable `int32_t`.
+ */
+int32_t YSTPAY_CALL ystpay_receipt_text(const char *lines,
+                            int32_t line_size,
+                            int32_t line_count,
+                            int32_t encoding,
+                            char *buf,
+                            int32_t buf_size,
+                            int32_t *needed);
 
 /**
  * **Method.** Settles every open operation of this device in the journal

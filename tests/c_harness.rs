@@ -47,6 +47,22 @@ fn build(name: &str) -> PathBuf {
     out
 }
 
+/// A command running a C program built by [`build`]. The library directory
+/// goes first on `LD_LIBRARY_PATH` (which outranks the program's RUNPATH):
+/// cargo's own `LD_LIBRARY_PATH` also names `target/<profile>`, where an
+/// older `libystpay.so` from the last `cargo build` may lie.
+fn program(exe: &Path) -> Command {
+    let mut cmd = Command::new(exe);
+    let mut paths = vec![lib_dir()];
+    if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
+        paths.extend(std::env::split_paths(&old));
+    }
+    if let Ok(joined) = std::env::join_paths(paths) {
+        cmd.env("LD_LIBRARY_PATH", joined);
+    }
+    cmd
+}
+
 fn start_sim() -> ystpay_sim::RunningSim {
     Simulator::start(SimConfig {
         time_scale: 20.0,
@@ -60,7 +76,7 @@ fn c_harness_passes_against_the_simulator() {
     let harness = build("harness");
     let sim = start_sim();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let out = Command::new(&harness)
+    let out = program(&harness)
         .arg(sim.api_url())
         .current_dir(dir)
         .output()
@@ -82,7 +98,7 @@ fn c_settle_flow_passes_against_the_simulator() {
     let settle = build("settle");
     let sim = start_sim();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let out = Command::new(&settle)
+    let out = program(&settle)
         .arg(sim.api_url())
         .arg(dir)
         .current_dir(dir)
@@ -101,7 +117,7 @@ fn pos_example_pays_and_reports_refusals() {
     let pos = build("pos_example");
     let sim = start_sim();
     let run = |amount: &str, code: &str| {
-        Command::new(&pos)
+        program(&pos)
             .args([sim.api_url().as_str(), amount, code])
             .output()
             .expect("run pos_example")

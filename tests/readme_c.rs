@@ -56,7 +56,19 @@ fn readme_c_walkthrough_compiles_and_pays() {
         .unwrap_or_else(|e| panic!("cannot run the C compiler '{cc}': {e}"));
     assert!(status.success(), "the README's C code does not compile");
 
-    let out = Command::new(&exe).output().expect("runs");
+    // The fresh library first: cargo's LD_LIBRARY_PATH (which outranks the
+    // RUNPATH) also names target/<profile>, where an older copy may lie.
+    let mut paths = vec![lib.clone()];
+    if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
+        paths.extend(std::env::split_paths(&old));
+    }
+    let out = Command::new(&exe)
+        .env(
+            "LD_LIBRARY_PATH",
+            std::env::join_paths(paths).expect("paths"),
+        )
+        .output()
+        .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(

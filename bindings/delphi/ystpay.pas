@@ -89,6 +89,11 @@ const
   }
   YSTPAY_ERR_INVALID_HANDLE = 106;
   {
+    The text does not fit in a QR code (about 2300 bytes at error
+    correction level M), or the code does not fit in the printer width.
+  }
+  YSTPAY_ERR_QR_TOO_BIG = 107;
+  {
     The client configuration is unusable (bad URL, key length, missing
     password and dsn, unknown configuration key, ...). Nothing was sent.
   }
@@ -176,6 +181,11 @@ const
     still usable. Please report it with the message from `ystpay_last_error`.
   }
   YSTPAY_ERR_INTERNAL = 500;
+  {
+    An output file (QR code image) cannot be written: directory missing,
+    no permission, disk full. The file is left as it was.
+  }
+  YSTPAY_ERR_FILE_WRITE = 600;
   {
     The outcome is not known: no status came, or the platform refused
     without saying whether money moved. Query before concluding.
@@ -320,6 +330,39 @@ const
     the platform for the order.
   }
   YSTPAY_VERIFIED_QUERY = 2;
+  {
+    `ystpay_qr_text` style: `##` for a dark module, two spaces for a light
+    one, one line per module row. Pure ASCII: any font, any code page (the
+    only style a GBK caller may ask for).
+  }
+  YSTPAY_QR_TEXT_ASCII = 0;
+  {
+    `ystpay_qr_text` style: Unicode half blocks, two module rows per line,
+    the *light* modules drawn: reads right on a dark terminal background.
+    UTF-8 only (GBK has no upper half block).
+  }
+  YSTPAY_QR_TEXT_BLOCKS_DARK_BG = 1;
+  {
+    `ystpay_qr_text` style: Unicode half blocks with the *dark* modules
+    drawn, for a light terminal background. UTF-8 only.
+  }
+  YSTPAY_QR_TEXT_BLOCKS_LIGHT_BG = 2;
+  {
+    `ystpay_receipt_escpos` flag: no paper cut commands (`GS V`), for
+    printers without a cutter that print the command as garbage. The
+    paper is still fed so the text clears the tear bar.
+  }
+  YSTPAY_RECEIPT_NO_CUT = 1;
+  {
+    `ystpay_receipt_escpos` flag: print the lines as one piece, without
+    cutting between the merchant's copy (【商户联】) and the customer's copy
+    (【用户联】).
+  }
+  YSTPAY_RECEIPT_NO_SPLIT = 2;
+  {
+    Largest `scale` / `dots_per_module` the QR calls accept.
+  }
+  YSTPAY_QR_MAX_SCALE = 64;
   {
     Bytes of a serial-number field (`req_seq`, `trans_seq`, `refund_seq`:
     String(V20)).
@@ -1475,6 +1518,86 @@ function ystpay_notice_reply(client: PYstpayClient; accepted: Integer; message: 
 function ystpay_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; auth_code: PAnsiChar; channel: PAnsiChar; items: PYstpayProdItem; item_count: Integer; var res: TYstpayPaymentResult): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
+  **Function.** Writes the QR code of `pay_url` to an uncompressed Windows
+  bitmap (BMP) file, which Delphi's `TImage`, PowerBuilder's picture
+  control and VB6's `LoadPicture` load without any extra library.
+
+  - `pay_url`, `encoding`, `scale`, `path`: as for `ystpay_qr_png_file`.
+  - `bits_per_pixel`: 1 (two-colour palette, smallest) or 24 (true colour,
+    no palette: what the oldest readers handle best).
+
+  Returns as `ystpay_qr_png_file` (`YSTPAY_ERR_INVALID_ARGUMENT` also for
+  a `bits_per_pixel` other than 1 or 24). Thread-safe.
+}
+function ystpay_qr_bmp_file(pay_url: PAnsiChar; encoding: Integer; scale: Integer; bits_per_pixel: Integer; path: PAnsiChar): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Function.** The QR code of `pay_url` as the ESC/POS raster command
+  `GS v 0` (`1D 76 30 00 xL xH yL yH` + data, bit 1 = black) for a thermal
+  receipt printer: send the bytes to the printer as they are (after
+  `ESC a 1` to centre it, if wanted).
+
+  - `pay_url`, `encoding`: as for `ystpay_qr_png_file`.
+  - `dots_per_module`: printer dots per module, 1 to
+    `YSTPAY_QR_MAX_SCALE`, or 0 for the largest that fits
+    `printer_width_dots` (at most 8).
+  - `printer_width_dots`: the printable width in dots, > 0 (384 for 58 mm
+    paper, 576 for 80 mm). A code wider than that is refused
+    (`YSTPAY_ERR_QR_TOO_BIG`), never printed cut off.
+  - `buf`, `buf_size`: caller buffer for the bytes; `buf` may be NULL only
+    when `buf_size` is 0 (to ask for the size).
+  - `needed`: not NULL; receives the exact number of bytes (no NUL is
+    added: the data contains zero bytes), on success and on
+    `YSTPAY_ERR_BUFFER_TOO_SMALL`.
+
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+  `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+  `YSTPAY_ERR_INVALID_ARGUMENT`, `YSTPAY_ERR_QR_TOO_BIG`. Thread-safe.
+}
+function ystpay_qr_escpos(pay_url: PAnsiChar; encoding: Integer; dots_per_module: Integer; printer_width_dots: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Function.** Writes the QR code of `pay_url` to a PNG file (1-bit
+  greyscale, with the 4-module quiet zone phones need).
+
+  - `pay_url`: the text to encode, e.g. `out->pay_url` of a
+    `ystpay_native_pay` answer; not NULL, not empty.
+  - `encoding`: the encoding of `pay_url` and `path` (and of the message):
+    `YSTPAY_ENCODING_UTF8` (or 0) or `YSTPAY_ENCODING_GBK`, as for
+    `ystpay_client_new`; pass your client's.
+  - `scale`: pixels per module, 1 to `YSTPAY_QR_MAX_SCALE`, or 0 for 8.
+  - `path`: the file to create or replace; not NULL. It is written whole
+    or not at all (through a temporary file beside it).
+
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT`,
+  `YSTPAY_ERR_INVALID_ENCODING`, `YSTPAY_ERR_INVALID_ARGUMENT` (empty
+  `pay_url` or `path`, bad `scale` or `encoding`), `YSTPAY_ERR_QR_TOO_BIG`
+  (the text does not fit in a QR code), `YSTPAY_ERR_FILE_WRITE`.
+  Needs no client, sends nothing. Thread-safe (two threads writing the
+  same path at once get one of the two files).
+}
+function ystpay_qr_png_file(pay_url: PAnsiChar; encoding: Integer; scale: Integer; path: PAnsiChar): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Function.** The QR code of `pay_url` as text for a terminal or a log:
+  one line per output row, each ending in `"\n"`, NUL-terminated.
+
+  - `pay_url`, `encoding`: as for `ystpay_qr_png_file`; the text comes out
+    in `encoding` too.
+  - `style`: `YSTPAY_QR_TEXT_ASCII` (`##` and spaces; the only style for
+    `YSTPAY_ENCODING_GBK`), `YSTPAY_QR_TEXT_BLOCKS_DARK_BG` or
+    `YSTPAY_QR_TEXT_BLOCKS_LIGHT_BG` (Unicode half blocks, UTF-8 only).
+  - `buf`, `buf_size`: caller buffer; may be NULL only when `buf_size` is 0.
+  - `needed`: if not NULL, receives the bytes needed including the NUL.
+
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+  `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+  `YSTPAY_ERR_INVALID_ARGUMENT` (unknown style, or half blocks in GBK),
+  `YSTPAY_ERR_QR_TOO_BIG`. Thread-safe.
+}
+function ystpay_qr_text(pay_url: PAnsiChar; encoding: Integer; style: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
   **Method.** 4.2 查询订单 — the state of a barcode payment.
 
   - `req_seq`: this query's own serial (NULL/`""`: generated).
@@ -1498,6 +1621,52 @@ function ystpay_query_pay(client: PYstpayClient; req_seq: PAnsiChar; ori_seq: PA
   Thread-safe.
 }
 function ystpay_query_refund(client: PYstpayClient; req_seq: PAnsiChar; trans_seq: PAnsiChar; ori_seq: PAnsiChar; var res: TYstpayRefundResult): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Function.** Receipt lines as bytes for an ESC/POS thermal printer:
+  `ESC @` (initialise), `FS &` (Chinese mode), each line in GBK ending in
+  `LF`, then feed and cut after each copy (the merchant's 【商户联】 and the
+  customer's 【用户联】 are found by their repeated title line). Control
+  characters inside a line become spaces, so receipt text can never issue
+  a printer command. The output is GBK whatever `encoding` is: Chinese
+  printers print GBK.
+
+  - `lines`: `line_count` lines in one block of `line_size`-byte slots,
+    each NUL-terminated inside its slot. For a result record pass
+    `out->receipt_lines[0]`, `YSTPAY_RECEIPT_LINE_SIZE` and
+    `out->receipt_count` (any of `ystpay_payment_result`,
+    `ystpay_refund_result`, `ystpay_order_result`); for your own lines a
+    `char lines[N][SIZE]` array. NULL only when `line_count` is 0.
+  - `line_size`: bytes per slot, 1 to 65536.
+  - `line_count`: 0 to 10000.
+  - `encoding`: the encoding of `lines` (and of the message), as for
+    `ystpay_client_new`; pass your client's.
+  - `flags`: 0, or `YSTPAY_RECEIPT_NO_CUT` | `YSTPAY_RECEIPT_NO_SPLIT`.
+  - `buf`, `buf_size`, `needed`: as for `ystpay_qr_escpos` (`needed` not
+    NULL; the exact byte count, no NUL added).
+
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+  `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+  `YSTPAY_ERR_INVALID_ARGUMENT` (a slot without its NUL, bad sizes,
+  unknown flags). Thread-safe.
+}
+function ystpay_receipt_escpos(lines: PAnsiChar; line_size: Integer; line_count: Integer; encoding: Integer; flags: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Function.** Receipt lines as one NUL-terminated text, each line ending
+  in `"\r\n"`, in `encoding` (for a Windows printer driver, a text box or
+  a file).
+
+  - `lines`, `line_size`, `line_count`, `encoding`: as for
+    `ystpay_receipt_escpos`; the text comes out in `encoding` too.
+  - `buf`, `buf_size`: caller buffer; may be NULL only when `buf_size` is 0.
+  - `needed`: if not NULL, receives the bytes needed including the NUL.
+
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+  `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+  `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe.
+}
+function ystpay_receipt_text(lines: PAnsiChar; line_size: Integer; line_count: Integer; encoding: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** Settles every open operation of this device in the journal

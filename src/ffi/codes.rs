@@ -12,6 +12,7 @@
 //! | 3xx | network / answer trouble | 300: no; 301–304: maybe |
 //! | 4xx | the journal (settle flow, recovery, listing) | no |
 //! | 5xx | an internal error inside the library | unknown |
+//! | 6xx | a local output (file) cannot be written | no |
 //!
 //! A business outcome (paid, waiting, failed, revoked, unknown) is *not* a
 //! result code: it is the `outcome` field of the result record, filled when
@@ -45,6 +46,9 @@ pub const YSTPAY_ERR_STRUCT_SIZE: i32 = 104;
 pub const YSTPAY_ERR_INVALID_ARGUMENT: i32 = 105;
 /// The handle is not a live `ystpay_client` (a pointer to something else).
 pub const YSTPAY_ERR_INVALID_HANDLE: i32 = 106;
+/// The text does not fit in a QR code (about 2300 bytes at error
+/// correction level M), or the code does not fit in the printer width.
+pub const YSTPAY_ERR_QR_TOO_BIG: i32 = 107;
 
 /// The client configuration is unusable (bad URL, key length, missing
 /// password and dsn, unknown configuration key, ...). Nothing was sent.
@@ -103,6 +107,10 @@ pub const YSTPAY_ERR_INDEX: i32 = 407;
 /// An internal error (a bug) was caught at the boundary; the library is
 /// still usable. Please report it with the message from `ystpay_last_error`.
 pub const YSTPAY_ERR_INTERNAL: i32 = 500;
+
+/// An output file (QR code image) cannot be written: directory missing,
+/// no permission, disk full. The file is left as it was.
+pub const YSTPAY_ERR_FILE_WRITE: i32 = 600;
 
 /// The outcome is not known: no status came, or the platform refused
 /// without saying whether money moved. Query before concluding.
@@ -201,6 +209,7 @@ pub(crate) fn describe(code: i32) -> &'static str {
         YSTPAY_ERR_STRUCT_SIZE => "a record's struct_size does not match this library\0",
         YSTPAY_ERR_INVALID_ARGUMENT => "an argument is outside its documented values\0",
         YSTPAY_ERR_INVALID_HANDLE => "the handle is not a live ystpay_client\0",
+        YSTPAY_ERR_QR_TOO_BIG => "the QR code does not fit (text too long or printer too narrow)\0",
         YSTPAY_ERR_CONFIG => "the client configuration is unusable\0",
         YSTPAY_ERR_CONFIG_FILE => "the configuration file cannot be read\0",
         YSTPAY_ERR_NOT_SENT => "the request was not sent (network); retrying is safe\0",
@@ -220,6 +229,7 @@ pub(crate) fn describe(code: i32) -> &'static str {
         YSTPAY_ERR_DUPLICATE => "the req_seq is already in the journal\0",
         YSTPAY_ERR_INDEX => "index out of range\0",
         YSTPAY_ERR_INTERNAL => "internal error in ystpay\0",
+        YSTPAY_ERR_FILE_WRITE => "the output file cannot be written\0",
         _ => "unknown result code\0",
     }
 }
@@ -250,6 +260,7 @@ mod tests {
             YSTPAY_ERR_STRUCT_SIZE,
             YSTPAY_ERR_INVALID_ARGUMENT,
             YSTPAY_ERR_INVALID_HANDLE,
+            YSTPAY_ERR_QR_TOO_BIG,
             YSTPAY_ERR_CONFIG,
             YSTPAY_ERR_CONFIG_FILE,
             YSTPAY_ERR_NOT_SENT,
@@ -267,6 +278,7 @@ mod tests {
             YSTPAY_ERR_DUPLICATE,
             YSTPAY_ERR_INDEX,
             YSTPAY_ERR_INTERNAL,
+            YSTPAY_ERR_FILE_WRITE,
         ];
         let texts: std::collections::HashSet<_> = codes.iter().map(|c| describe(*c)).collect();
         assert_eq!(texts.len(), codes.len());

@@ -60,6 +60,7 @@ pub mod config;
 pub mod error;
 pub mod journal;
 pub mod notice;
+pub mod qr;
 pub mod records;
 pub mod settle;
 pub mod text;

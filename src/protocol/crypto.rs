@@ -180,10 +180,13 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 /// Decodes standard base64, ignoring ASCII whitespace and line breaks anywhere
 /// (Java MIME encoders wrap lines at 76 characters).
 pub fn base64_decode(text: &str) -> Result<Vec<u8>, CryptoError> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    // The usual answer has no line breaks: decode it in place of a copy.
+    if !text.bytes().any(|b| b.is_ascii_whitespace()) {
+        return engine.decode(text).map_err(|_| CryptoError::BadBase64);
+    }
     let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|_| CryptoError::BadBase64)
+    engine.decode(compact).map_err(|_| CryptoError::BadBase64)
 }
 
 /// The response key (seed 2.6.1): the first 16 characters of the dsn.

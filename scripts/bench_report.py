@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Turns the result lines of scripts/bench.sh into docs/PERFORMANCE.md.
+
+Usage: bench_report.py RESULTS.jsonl OUT.md
+Each line of RESULTS is one JSON object with a "key"; a missing key or a
+{"key": ..., "skipped": reason} line makes that figure "not measured".
+"""
+import json
+import sys
+
+MB = 1024 * 1024
+
+
+def load(path):
+    r = {}
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line:
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            r[d["key"]] = d
+    return r
+
+
+def main():
+    res = load(sys.argv[1])
+    out_path = sys.argv[2]
+    m = res.get("machine", {})
+    quick = m.get("quick", False)
+    rows = []  # (figure, measured, target, verdict)
+    closing = {"met": [], "not met": [], "not measured": []}
+
+    def verdict(ok):
+        return "—" if quick else ("**met**" if ok else "**NOT met**")
+
+    def add(fig, measured, target, ok, why_not=""):
+        rows.append((fig, measured, target, verdict(ok)))
+        if not quick:
+            closing["met" if ok else "not met"].append(f"{fig}: {measured} (target {target}){'. ' + why_not if (why_not and not ok) else ''}")
+
+    def missing(fig, key, target):
+        reason = res.get(key, {}).get("skipped", "not run")
+        rows.append((fig, "not measured", target, reason))
+        closing["not measured"].append(f"{fig}: {reason}")
+
+    # 1. protocol CPU
+    p = res.get("protocol_us", {})
+    if "client_cpu" in p:
+        add("1. Protocol CPU per payment (build+encrypt+sign request, verify+decrypt+parse answer)",
+            f"{p['client_cpu']:.1f} µs (median; 95% CI {p['client_cpu_lo']:.1f}–{p['client_cpu_hi']:.1f}); "
+            f"request {p.get('seal_request', float('nan')):.1f} µs + answer {p.get('open_response', float('nan')):.1f} µs",
+            "≤ 20 µs", p["client_cpu"] <= 20,
+            "The machine was shared during the run (load average above); the instruction count is the load-independent figure")
+    else:
+        missing("1. Protocol CPU per payment, µs", "protocol_us", "≤ 20 µs")
+    i = res.get("protocol_instr", {})
+    if "pay" in i:
+        parts = ", ".join(f"{k} {i[k]:,}" for k in ("seal", "open", "xml_outer", "xml_inner") if k in i)
+        rows.append(("1. Protocol instructions per payment (callgrind)", f"{i['pay']:,} instructions ({parts})",
+                     "(reported; load-independent)", "—"))
+    else:
+        missing("1. Protocol instructions per payment (callgrind)", "protocol_instr", "(reported)")
+
+    # 2. round trip
+    rt = res.get("roundtrip", {})
+    if "ratio_http" in rt:
+        add("2. Round trip: `Client::pay` ÷ bare keep-alive POST of the same bytes (library's HTTP transport, no protocol work)",
+            f"{rt['ratio_http']:.3f}× ({rt['client_us']:.0f} µs vs {rt['http_us']:.0f} µs; rounds p10–p90 {rt['ratio_http_p10']:.2f}–{rt['ratio_http_p90']:.2f})",
+            "≤ 1.15×", rt["ratio_http"] <= 1.15,
+            "The difference is the protocol CPU of figure 1 (same bytes on the wire, same simulator work); "
+            "loopback's round trip is only tens of µs, so that CPU shows as a ratio; over a real network "
+            "(milliseconds) the same microseconds are under 1 %. See 'Causes found by profiling' for where it goes")
+        add("2. Round trip: `Client::pay` ÷ hand-written HTTP/1.1 POST of the same bytes on a kept-alive socket (physical floor)",
+            f"{rt['ratio_tcp']:.3f}× ({rt['client_us']:.0f} µs vs {rt['tcp_us']:.0f} µs; rounds p10–p90 {rt['ratio_tcp_p10']:.2f}–{rt['ratio_tcp_p90']:.2f})",
+            "≤ 1.15×", rt["ratio_tcp"] <= 1.15,
+            "Besides the protocol CPU, the library's HTTP transport (ureq) costs about as much again over a "
+            "hand-written request on a bare socket; this floor is below anything an HTTP library reaches")
+        reused = rt["conns_after"] == rt["conns_before"] and rt["conns_after"] <= 3
+        add("2. Connections reused",
+            f"{rt['conns_after']} TCP connections for {rt['calls']:,} calls by 3 clients ({rt['conns_before']} after warm-up)",
+            "no connect per call", reused)
+    else:
+        missing("2. Round trip ratio vs bare POST", "roundtrip", "≤ 1.15×")
+
+    # 3. C ABI
+    c = res.get("c_abi", {})
+    if "ratio" in c:
+        add("3. Pay through the C ABI (cdylib from C) ÷ Rust `Client`, same order, same simulator",
+            f"{c['ratio']:.3f}× ({c['c_us']:.0f} µs vs {c['rust_us']:.0f} µs; {c['rounds']} alternated rounds, "
+            f"ratio range {c['ratio_min']:.2f}–{c['ratio_max']:.2f})", "≤ 1.05×", c["ratio"] <= 1.05,
+            "Profiled, not fixed (src/ffi belongs to the C ABI): see 'Causes found by profiling'")
+    else:
+        missing("3. Pay through the C ABI ÷ Rust `Client`", "c_abi", "≤ 1.05×")
+
+    # 4. throughput
+    t = res.get("throughput", {})
+    if "pay_rps" in t:
+        add(f"4. Simulator throughput, {t['connections']} concurrent connections, new orders",
+            f"{t['pay_rps']:,} requests/s (simulator CPU {t['pay_sim_cpu_us']} µs/request)", "≥ 20,000/s",
+            t["pay_rps"] >= 20000,
+            "Measured while other engineers compiled on the same 2 cores (load average above); at the simulator's "
+            f"CPU per request two free cores would answer about {int(2e6 / (t['pay_sim_cpu_us'] + t['gen_cpu_us'])):,}/s "
+            "with this load generator")
+        add(f"4. Simulator throughput, {t['connections']} concurrent connections, queries",
+            f"{t['query_rps']:,} requests/s (simulator CPU {t['query_sim_cpu_us']} µs/request)", "≥ 20,000/s",
+            t["query_rps"] >= 20000,
+            "Measured while other engineers compiled on the same 2 cores (load average above); at the simulator's "
+            f"CPU per request two free cores would answer about {int(2e6 / (t['query_sim_cpu_us'] + t['gen_cpu_us'])):,}/s "
+            "with this load generator")
+    else:
+        missing("4. Simulator throughput", "throughput", "≥ 20,000/s")
+
+    # 5. flow
+    f = res.get("flow", {})
+    ps = res.get("poll_schedule", {})
+    if f.get("rows"):
+        for r in f["rows"]:
+            measured = f"median {r['median_s']:.2f} s, p95 {r['p95_s']:.2f} s; {r['queries']:.2f} queries/payment"
+            if r["schedule"].startswith("fixed"):
+                rows.append((f"5. Detection delay, {r['schedule']} schedule (comparison, same run)", measured,
+                             "(comparison)", "—"))
+            else:
+                add("5. Detection delay, settle flow's default schedule (simulator paid → register knows; password within 10 s)",
+                    measured, "median ≤ 0.8 s", r["median_s"] <= 0.8,
+                    "Figure from the flow's own bench (branch flow)")
+    else:
+        missing("5. Settle flow detection delay", "flow", "median ≤ 0.8 s")
+    if "adaptive_per_60s" in ps:
+        add("5. Queries per 60 s of waiting, default schedule (`PollSchedule::asks_within`)",
+            f"{ps['adaptive_per_60s']} (first {ps['first_ms']} ms, ×{ps['factor']}, at most {ps['max_ms']} ms); fixed 5 s: {ps['fixed5_per_60s']}",
+            "≤ 20", ps["adaptive_per_60s"] <= 20)
+    elif not f.get("rows"):
+        pass
+    else:
+        missing("5. Queries per 60 s of waiting", "poll_schedule", "≤ 20")
+
+    # 6. footprint
+    for key, name, why in (
+            ("so_size", "libystpay.so, `cargo build --release`", ""),
+            ("dll_size", "ystpay.dll (x86_64, mingw), `cargo build --release --target x86_64-pc-windows-gnu` as docs/C-ABI.md",
+             "Cause: with `crate-type = [\"rlib\", \"cdylib\", \"staticlib\"]` cargo runs no LTO for the cdylib, and "
+             "the windows-gnu target compiles Rust without function sections, so the linker keeps every crate whole "
+             "(std, rustls, ring, encoding_rs…); the same DLL built as a cdylib alone gets LTO (next row)"),
+            ("dll_lto_size", "ystpay.dll (x86_64, mingw), `cargo rustc --release --lib --crate-type cdylib --target x86_64-pc-windows-gnu`", "")):
+        s = res.get(key, {})
+        if "bytes" in s:
+            add(f"6. Stripped size of {name}", f"{s['bytes'] / MB:.2f} MB ({s['bytes']:,} bytes)",
+                "≤ 4 MB", s["bytes"] <= 4 * MB, why)
+        else:
+            missing(f"6. Stripped size of {name}", key, "≤ 4 MB")
+    if "rss_kb" in c:
+        flat = c.get("rss_growth_kb", 0) <= 1024
+        add(f"6. RSS of the C harness after {c['rss_pays']:,} payments (new order each)",
+            f"{c['rss_kb'] / 1024:.1f} MB (grew {c.get('rss_growth_kb', 0)} KB from payment 1,000 to {c['rss_pays']:,}; "
+            f"per 1,000: {', '.join(str(x) for x in c.get('rss_series', []))} KB)",
+            "≤ 20 MB and flat", c["rss_kb"] <= 20 * 1024 and flat)
+    else:
+        missing("6. RSS of the C harness after 10,000 payments", "c_abi", "≤ 20 MB and flat")
+
+    L = []
+    L.append("# Performance" + (" (smoke run — no verdict)" if quick else ""))
+    L.append("")
+    L.append("Generated by `scripts/bench.sh` — do not edit by hand; run it again. "
+             "Benchmarks, not timed tests: every comparison is a ratio measured interleaved in one run, "
+             "and instruction counts do not depend on the machine's load.")
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append(f"- when: {m.get('date', '?')}, commit `{m.get('commit', '?')}`, {m.get('rustc', '?')}")
+    L.append(f"- CPU: {m.get('cpu', '?')} ({m.get('mhz', '?')} MHz), `nproc` = {m.get('nproc', '?')}, kernel {m.get('kernel', '?')}")
+    L.append(f"- load average (1, 5, 15 min): {m.get('load_start', '?')} at the start, "
+             f"{res.get('machine_end', {}).get('load_end', '?')} at the end — the machine is shared "
+             "(other engineers compile on the same 2 cores), so absolute times are pessimistic")
+    L.append("")
+    L.append("## Results")
+    L.append("")
+    L.append("| Figure | Measured | Target | Verdict |")
+    L.append("|---|---|---|---|")
+    for r in rows:
+        L.append("| " + " | ".join(str(x).replace("|", "\\|") for x in r) + " |")
+    L.append("")
+    L.append(HOW)
+    if t:
+        L.append("")
+        L.append(f"Throughput runs: {t.get('runs')} × {t.get('seconds_per_run')} s per mix, "
+                 f"medians shown; the load generator used {t.get('gen_cpu_us')} µs of CPU per request "
+                 f"on the same cores; {t.get('orders', 0):,} orders stored and checked.")
+    if rt:
+        L.append("")
+        L.append(f"Round trip: {rt.get('rounds')} rounds × {rt.get('per_round')} calls per mode; "
+                 f"medians: `Client` {rt.get('client_us')} µs (p90 {rt.get('client_p90_us')}), HTTP floor {rt.get('http_us')} µs, "
+                 f"TCP floor {rt.get('tcp_us')} µs (p90 {rt.get('tcp_p90_us')}), `Client` with a new order each call "
+                 f"{rt.get('client_new_us')} µs ({rt.get('ratio_new_tcp')}× the TCP floor).")
+    L.append("")
+    L.append(HISTORY)
+    L.append("")
+    L.append("## Closing note")
+    L.append("")
+    if quick:
+        L.append("Smoke run: the figures only show that every bench still runs.")
+    else:
+        for k in ("met", "not met", "not measured"):
+            L.append(f"**{k.capitalize()}** ({len(closing[k])}):")
+            L.append("")
+            for x in closing[k] or ["none"]:
+                L.append(f"- {x}")
+            L.append("")
+    open(out_path, "w", encoding="utf-8").write("\n".join(L).rstrip() + "\n")
+
+
+HOW = """## How each figure is measured
+
+1. **Protocol CPU** — `benches/protocol.rs` (criterion): `Client::pay` over an in-memory
+   transport that returns a real simulator answer (`benches/fixtures/pay_response_plain.xml`,
+   1,062 bytes of `<data>` with 15 receipt lines, sealed at start-up): field rules, `<data>` XML,
+   AES-CBC, base64, MD5 signature; then signature check, AES, XML reading and the checks that tie
+   the answer to the request. No I/O. Instructions: `benches/protocol_instr.rs` under
+   `valgrind --tool=callgrind`, run with N = 10 and N = 210 payments; (I₂ − I₁) / 200 removes start-up.
+2. **Round trip** — `benches/roundtrip.rs`: the simulator in-process on 127.0.0.1; modes run K calls
+   each in turn, the order rotated every round. `Client::pay` repeats one order (same `req_seq`, which the
+   simulator answers as a retry), so its HTTP bodies are byte for byte the pre-sealed body the floors
+   send (the protocol fixes the IV). Floors: the library's own `HttpTransport` (ureq keep-alive agent)
+   posting that body, and a hand-written HTTP/1.1 request on a kept-alive `TcpStream`. The ratio is the
+   median over rounds of (median `Client` ÷ median floor) in that round. Connections: every socket that
+   touched the simulator's port (open or TIME_WAIT) in `/proc/net/tcp`, after warm-up and at the end.
+3. **C ABI** — `scripts/bench-c.sh`: a C program (`benches/c/pay_bench.c`, `-O2`) linked to the
+   release `libystpay.so` pays one order again and again (`ystpay_pay`, result struct and receipt lines
+   filled) against the `ystpay-sim` binary on 127.0.0.1; its runs alternate with the same loop in Rust
+   (`benches/client_pay.rs`, `Client::pay`) against the same simulator process, the order swapped every
+   round; ratio of the two medians per round, median over rounds. RSS: the same C program makes 10,000
+   payments, each a new order, and reads VmRSS from `/proc/self/status` every 1,000.
+4. **Simulator throughput** — `benches/throughput.rs`: the simulator in-process (its own 2-thread
+   runtime), 32 kept-alive connections driven from one more thread (single-threaded tokio) sending
+   pre-sealed requests back to back; `pay` = a new order per request, `query` = a query of a paid order.
+   Every answer must be HTTP 200; sample answers are verified and decrypted; the number of stored orders
+   must equal the pays sent. Simulator CPU per request comes from `/proc/self/task/*/stat`.
+5. **Settle flow** — the flow's own bench (`benches/detection.rs`, from branch `flow`), run by this
+   script: payments whose customer enters the password after a time spread over (0, 10] s, settled by
+   `settle_pay` against the simulator (time scale 10), default schedule and fixed 5 s / 3 s in the same
+   run; times are platform seconds. Queries per 60 s of waiting: `benches/poll_schedule.rs` asks the
+   schedule the flow uses (`PollSchedule::asks_within`).
+6. **Footprint** — `cargo build --release --lib` (LTO, 1 codegen unit), then `strip` /
+   `x86_64-w64-mingw32-strip` on copies; RSS from `/proc/self/status` (VmRSS) in the C harness."""
+
+HISTORY = """## Causes found by profiling, and fixes
+
+Instruction counts are callgrind's (load-independent); each fix is its own commit on branch `bench`.
+
+| Where | Cause found | Fix | Before → after |
+|---|---|---|---|
+| `src/protocol/xml.rs` (commit `c3d8a9f`, **not merged**) | 180k of the 268k instructions of a payment were XML reading: roxmltree builds a DOM of the 2.3 KB `<response>` (validating the base64 char by char) and of the 1 KB `<data>`, and `Fields` copies every text out of it (~60 allocations per document) | tried on branch `bench`: a hand-written one-pass reader (267,861 → 120,994 instructions per payment). Left out of main: the project reads untrusted XML with a well-kept crate (roxmltree), not a hand-written parser. Open: a streaming crate such as quick-xml behind `Fields::parse`, with the differential test against roxmltree | main keeps the "before" figures |
+| `src/protocol/crypto.rs` (same commit, merged) | `base64_decode` copied the text to strip whitespace that the answers never contain | decode in place when there is no whitespace | ≈ 10k instructions per payment |
+| `sim/src/util.rs`, `sim/src/platform.rs` (commit `8a69d7c`) | 13 % of the simulator's instructions per request in chrono's `format` (six stamps per pay answer, each re-parsing its pattern), 12 % in fifteen `format!` receipt lines | stamps written digit by digit (checked against chrono in a test), receipt body built once | simulator instructions per request (connection task, user space): pay 145,158 → 125,921; query 134,113 → 117,219 |
+| C ABI pay ÷ Rust `Client` (not fixed: `src/ffi` belongs to the C ABI) | callgrind, 200 pays of one order against one simulator: 206.9k instructions per pay from C vs 159.3k through `Client::pay`. (1) `libystpay.so` from `cargo build` gets no LTO (same crate-type cause as the DLL below): built as a cdylib alone, 198.5k. (2) Per call, `ystpay_pay` builds a ≈ 9 KB `ystpay_payment_result` (64 receipt lines × 128 bytes): zeroed with `calloc` (+ memset), filled (text conversion ≈ 4k), then copied by two `memcpy` calls — ≈ 31k of the 189k inside `ystpay_pay` | for the C ABI's owner: build the shipped cdylib with LTO (`cargo rustc --crate-type cdylib`), and fill the caller's record once (or copy only the receipt lines in use) instead of zeroing and copying a whole 9 KB record twice | measured only |
+| `ystpay.dll` size (not fixed: `Cargo.toml` `[lib]` belongs to the C ABI) | with `crate-type = ["rlib", "cdylib", "staticlib"]` cargo runs no LTO for the cdylib, and the windows-gnu target compiles Rust without function sections, so the linker keeps every linked crate whole (a link map showed SQLite 1.8 MB, rustls 0.9 MB, ring 0.6 MB, std 0.4 MB…) | build the shipped DLL as a cdylib alone: `cargo rustc --release --lib --crate-type cdylib --target x86_64-pc-windows-gnu` (or move the C ABI into its own cdylib package) | 5.9 MB → 2.5 MB stripped (both measured above) |
+
+Where the remaining protocol CPU goes (callgrind, per payment): reading the answer's two XML documents ≈ 39k
+instructions, MD5 of the request and of the 2.3 KB answer ≈ 20k, base64 ≈ 10k, allocation ≈ 15k, UTF-8 checks ≈ 5k,
+building and encrypting the request ≈ 15k. On loopback the library's HTTP transport (ureq) itself costs about as
+much again over a bare socket (compare the two floors)."""
+
+
+if __name__ == "__main__":
+    main()
