@@ -118,7 +118,7 @@ build_harness() { # output, extra flags...
 say "valgrind: 0 errors, no leaks"
 if apt_install valgrind; then
     if build_harness "$WORK/harness" && start_sim; then
-        (cd "$WORK" && valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+        (cd "$WORK" && valgrind --suppressions="$ROOT/scripts/valgrind.supp" --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
             ./harness "$SIM_URL") >"$WORK/valgrind.log" 2>&1
         rc=$?
@@ -137,7 +137,7 @@ fi
 say "valgrind: settle flow (examples-c/settle.c)"
 if command -v valgrind >/dev/null; then
     if build_c examples-c/settle.c "$WORK/settle" && start_sim; then
-        (cd "$WORK" && valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+        (cd "$WORK" && valgrind --suppressions="$ROOT/scripts/valgrind.supp" --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
             ./settle "$SIM_URL" .) >"$WORK/valgrind-settle.log" 2>&1
         rc=$?
