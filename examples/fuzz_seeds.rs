@@ -247,7 +247,7 @@ fn main() {
     write(&dir, "config", full.as_bytes());
 
     // The C entry points (fuzz target c_abi): selector byte (bit 7: GBK
-    // client; (byte & 0x7f) % 20: function), then NUL-separated arguments.
+    // client; (byte & 0x7f) % 22: function), then NUL-separated arguments.
     let join = |sel: u8, parts: &[&[u8]]| -> Vec<u8> {
         let mut v = vec![sel];
         v.extend(parts.join(&0u8));
@@ -321,7 +321,9 @@ fn main() {
                 b"60000",
             ],
         ),
-        join(0x13, &[b"16"]),
+        join(0x13, &[b"weixin://wxpay/bizpayurl?pr=abc123", b"4", b"384"]),
+        join(0x14, &[b"https://qr.alipay.com/bax01234?x=1&y=2", b"0"]),
+        join(0x15, &[b"16"]),
     ];
     for seed in c_abi {
         write(&dir, "c_abi", &seed);
