@@ -13,9 +13,12 @@ LOG=$OUT/c-abi.log
 : > "$LOG"
 if [ "$QUICK" = 1 ]; then ROUNDS=2; N=100; PAYS=2000; else ROUNDS=12; N=400; PAYS=10000; fi
 
-cargo build --release --lib -p ystpay >> "$LOG" 2>&1
-cargo build --release -p ystpay-sim >> "$LOG" 2>&1
-RUST_BIN=$(cargo bench --no-run --bench client_pay --message-format=json 2>>"$LOG" | python3 -c '
+# Profile: release unless scripts/bench.sh says otherwise (dev in a smoke run).
+PROFILE=${BENCH_PROFILE:-release}
+PDIR=${BENCH_PROFILE_DIR:-release}
+cargo build --profile "$PROFILE" --lib -p ystpay >> "$LOG" 2>&1
+cargo build --profile "$PROFILE" -p ystpay-sim >> "$LOG" 2>&1
+RUST_BIN=$(cargo bench --profile "$PROFILE" --no-run --bench client_pay --message-format=json 2>>"$LOG" | python3 -c '
 import json, sys
 for l in sys.stdin:
     m = json.loads(l)
@@ -23,10 +26,10 @@ for l in sys.stdin:
         print(m["executable"])')
 CC=${CC:-cc}
 "$CC" -std=c99 -O2 -Wall -Wextra -Werror -I include benches/c/pay_bench.c -o "$OUT/pay_bench" \
-  -L "$TARGET/release" -lystpay -lpthread -Wl,-rpath,"$TARGET/release" >> "$LOG" 2>&1
+  -L "$TARGET/$PDIR" -lystpay -lpthread -Wl,-rpath,"$TARGET/$PDIR" >> "$LOG" 2>&1
 
 # One simulator for both sides; ended by its PID when this script exits.
-"$TARGET/release/ystpay-sim" --listen 127.0.0.1:0 --quiet > "$OUT/sim.out" 2>> "$LOG" &
+"$TARGET/$PDIR/ystpay-sim" --listen 127.0.0.1:0 --quiet > "$OUT/sim.out" 2>> "$LOG" &
 SIM=$!
 trap 'kill $SIM 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$OUT/sim.out" ] && break; sleep 0.1; done

@@ -42,10 +42,10 @@ apt_install() {
     [ ${#missing[@]} -eq 0 ] && return 0
     command -v apt-get >/dev/null || return 1
     if [ -z "$APT_UPDATED" ]; then
-        apt-get update -qq >"$WORK/apt-update.log" 2>&1 || true
+        timeout 900 apt-get update -qq >"$WORK/apt-update.log" 2>&1 || true
         APT_UPDATED=1
     fi
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$WORK/apt-install.log" 2>&1
+    timeout 1200 apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$WORK/apt-install.log" 2>&1
 }
 
 stop_sim() {
@@ -338,6 +338,9 @@ for target in "${WIN_TARGETS[@]}"; do
     else
         fail "windows-$bits-harness-build"
     fi
+    # Everything needed from here on is in $out; the cross build's objects
+    # (hundreds of MB) are not.
+    rm -rf "${CARGO_TARGET_DIR:?}/$target"
 done
 
 run_wine() { # bits, wine command
@@ -347,10 +350,12 @@ run_wine() { # bits, wine command
         fail "wine-$bits" "cannot start the simulator"
         return
     fi
-    export WINEPREFIX=$WORK/wineprefix$bits WINEDEBUG=-all
+    # No Mono/Gecko: a fresh prefix would otherwise try to install them.
+    export WINEPREFIX=$WORK/wineprefix$bits WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
     [ $bits = 32 ] && export WINEARCH=win32 || unset WINEARCH
     (cd "$out" && timeout 600 $wine harness.exe "$SIM_URL") >"$out/wine.log" 2>"$out/wine.err"
     local rc=$?
+    timeout 60 wineserver -k >/dev/null 2>&1 || true
     grep -E 'passed, [0-9]+ failed|^FAIL|stdcall|undecorated|decorated' "$out/wine.log"
     if [ $rc -eq 0 ]; then pass "wine-$bits"; else tail -n 30 "$out/wine.log" "$out/wine.err"; fail "wine-$bits" "exit $rc"; fi
 }
@@ -369,8 +374,8 @@ if [ ${#WIN_TARGETS[@]} -gt 0 ]; then
         if ! dpkg --print-foreign-architectures | grep -qx i386; then
             dpkg --add-architecture i386 && added=1
         fi
-        apt-get update -qq >"$WORK/apt-i386.log" 2>&1 || true
-        if ! apt-get install -y -qq wine32:i386 >>"$WORK/apt-i386.log" 2>&1; then
+        timeout 600 apt-get update -qq >"$WORK/apt-i386.log" 2>&1 || true
+        if ! timeout 900 apt-get install -y -qq wine32:i386 >>"$WORK/apt-i386.log" 2>&1; then
             [ -n "$added" ] && dpkg --remove-architecture i386 2>/dev/null
             apt-get update -qq >/dev/null 2>&1 || true
         fi
@@ -387,6 +392,7 @@ fi
 
 # ------------------------------------------------------------------- total
 stop_sim
+rm -rf "$WORK"/wineprefix*
 echo
 echo "ci-ffi: ${#PASSED[@]} passed, ${#FAILED[@]} failed, ${#SKIPPED[@]} skipped"
 [ ${#SKIPPED[@]} -gt 0 ] && echo "ci-ffi: skipped: ${SKIPPED[*]}"

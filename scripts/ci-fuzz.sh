@@ -56,6 +56,9 @@ if [ "$fuzz_ok" = 1 ]; then
   fi
 fi
 
+# The sanitizer build is not needed again in this run.
+rm -rf "${CARGO_TARGET_DIR:-$PWD/target}/fuzz-address" "${CARGO_TARGET_DIR:-$PWD/target}/fuzz-none"
+
 echo
 echo "== cargo deny"
 if ensure_cargo_tool cargo-deny cargo-deny; then
