@@ -285,6 +285,14 @@ impl std::fmt::Display for JournalError {
 
 impl std::error::Error for JournalError {}
 
+/// True for SQLite's "busy" and "locked" results.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl From<rusqlite::Error> for JournalError {
     fn from(e: rusqlite::Error) -> Self {
         JournalError::Storage(e.to_string())
@@ -577,31 +585,56 @@ impl Journal {
         self.path.as_deref()
     }
 
+    /// Sets the connection up and creates or checks the schema.
+    ///
+    /// Several processes may open a new journal file at the same moment.
+    /// SQLite does not always call the busy handler then: a connection that
+    /// finds another switching the file to WAL, or recovering its WAL, can
+    /// get `SQLITE_BUSY` at once (seen as "database is locked" with eight
+    /// threads opening one new file). Such an attempt is repeated, with a
+    /// growing pause, until [`BUSY_TIMEOUT`]; every step is idempotent.
     fn init(&self, wal: bool) -> Result<(), JournalError> {
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match self.try_init(wal) {
+                Ok(result) => return result,
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// One attempt of [`Journal::init`]: `Err` is SQLite's error (retried
+    /// when busy), `Ok(Err)` a journal that cannot be used.
+    fn try_init(&self, wal: bool) -> Result<Result<(), JournalError>, rusqlite::Error> {
         let mut conn = self.lock();
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if wal {
             // Switching to WAL needs a moment of exclusive access; under the
-            // busy timeout a concurrent opener waits instead of failing.
+            // busy timeout a concurrent opener usually waits instead of failing.
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
-                return Err(JournalError::Storage(format!(
+                return Ok(Err(JournalError::Storage(format!(
                     "journal_mode is {mode}, WAL required"
-                )));
+                ))));
             }
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
-            return Err(JournalError::NewerSchema(version));
+            return Ok(Err(JournalError::NewerSchema(version)));
         }
         if version < SCHEMA_VERSION {
             tx.execute_batch(SCHEMA)?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(Ok(()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -1047,6 +1080,32 @@ fn refunded_sum(conn: &Connection, account: &str, pay_req_seq: &str) -> Result<i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the fault suite on a fresh machine: eight threads opening
+    /// one new journal file at once; one got "database is locked" from the
+    /// switch to WAL, which SQLite reports without calling the busy handler.
+    #[test]
+    fn many_openers_of_one_new_file_all_succeed() {
+        let dir = std::env::temp_dir().join(format!("ystpay-journal-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for round in 0..25 {
+            let path = dir.join(format!("j{round}.db"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Journal::open(&path).map(|j| j.day_ops("2026-11-25").map(|v| v.len()))
+                    })
+                })
+                .collect();
+            for o in openers {
+                assert_eq!(o.join().unwrap(), Ok(Ok(0)), "round {round}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn pay(j: &Journal, seq: &str, fee: i64) -> OpRecord {
         let mut op = NewOp::new("demo", seq, OpKind::Pay, fee);
