@@ -104,11 +104,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "connect_timeout_ms",
-        "connect timeout in milliseconds (default 5000)",
+        "connect timeout in milliseconds (default 5000; 0 = default)",
     ),
     (
         "read_timeout_ms",
-        "time to send and receive one answer, ms (default 20000)",
+        "time to send and receive one answer, ms (default 20000; 0 = default)",
     ),
     ("proxy", "http://host:port proxy (default none)"),
     (
@@ -132,7 +132,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("log_level", "off, error, info (default), debug"),
     (
         "settle_deadline_s",
-        "seconds a payment may wait for the customer (default 60)",
+        "seconds a payment may wait for the customer (default 50)",
     ),
 ];
 
@@ -182,39 +182,66 @@ pub fn parse_pairs(text: &str) -> Result<Vec<(String, String, usize)>, ConfigErr
     Ok(out)
 }
 
+/// Why [`read_file`] returned no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The file cannot be opened or read (the message names the path).
+    Io(String),
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    TooLarge(ConfigError),
+    /// The file is not UTF-8 text.
+    NotUtf8(ConfigError),
+}
+
+/// Reads a configuration file's text: at most [`MAX_CONFIG_BYTES`], UTF-8
+/// (a leading byte-order mark is skipped by the parser). The bytes are zeroed
+/// when the returned text is dropped, since they hold the password and key.
+pub fn read_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String>, ReadError> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| ReadError::Io(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // Sized up front: a growing Vec would leave unzeroed copies behind.
+    let size = file
+        .metadata()
+        .map_or(4096, |m| m.len().min(MAX_CONFIG_BYTES) + 1);
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(size as usize));
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ReadError::TooLarge(ConfigError {
+            line: 0,
+            message: format!(
+                "{} is larger than {MAX_CONFIG_BYTES} bytes: not a configuration file",
+                path.display()
+            ),
+        }));
+    }
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(zeroize::Zeroizing::new(text)),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Err(ReadError::NotUtf8(ConfigError {
+                line: 0,
+                message: format!("{} is not UTF-8 text", path.display()),
+            }))
+        }
+    }
+}
+
 impl Settings {
     /// Reads configuration text (see the module docs).
     pub fn parse(text: &str) -> Result<Settings, ConfigError> {
         Settings::from_pairs(parse_pairs(text)?)
     }
 
-    /// Reads a configuration file (at most [`MAX_CONFIG_BYTES`]). The text
-    /// read is zeroed once parsed, since it holds the password and key.
+    /// Reads a configuration file (see [`read_file`]).
     pub fn load(path: &std::path::Path) -> Result<Settings, ConfigError> {
-        use std::io::Read as _;
-        let cannot = |e: std::io::Error| ConfigError {
-            line: 0,
-            message: format!("cannot read {}: {e}", path.display()),
-        };
-        let file = std::fs::File::open(path).map_err(cannot)?;
-        let mut bytes = zeroize::Zeroizing::new(Vec::new());
-        file.take(MAX_CONFIG_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(cannot)?;
-        if bytes.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(ConfigError {
-                line: 0,
-                message: format!(
-                    "{} is larger than {MAX_CONFIG_BYTES} bytes: not a configuration file",
-                    path.display()
-                ),
-            });
-        }
-        let text = std::str::from_utf8(&bytes).map_err(|_| ConfigError {
-            line: 0,
-            message: format!("{} is not UTF-8 text", path.display()),
+        let text = read_file(path).map_err(|e| match e {
+            ReadError::Io(message) => ConfigError { line: 0, message },
+            ReadError::TooLarge(e) | ReadError::NotUtf8(e) => e,
         })?;
-        Settings::parse(text)
+        Settings::parse(&text)
     }
 
     /// Builds settings from `(key, value, line)` triples (line 0 when the
@@ -236,7 +263,7 @@ impl Settings {
             journal: None,
             log_file: None,
             log_level: LogLevel::Info,
-            settle_deadline: Duration::from_secs(60),
+            settle_deadline: crate::flow::FlowConfig::default().pay_deadline,
         };
         s.client.password = None;
         for (key, value, line) in pairs {
@@ -275,17 +302,22 @@ impl Settings {
                 .filter(|n| *n <= max)
                 .ok_or_else(|| format!("'{key}' must be a whole number up to {max}, not '{shown}'"))
         };
+        let defaults = ClientConfig::new("", "", "", "");
+        let millis = |default: Duration| -> Result<Duration, String> {
+            Ok(match number(600_000)? {
+                0 => default,
+                n => Duration::from_millis(n),
+            })
+        };
         let c = &mut self.client;
         match key {
             "server_url" => c.server_url = value.to_string(),
             "acct" | "account" => c.account = value.to_string(),
-            "pass" | "password" => c.password = Some(value.to_string()),
+            "pass" | "password" => c.password = (!value.is_empty()).then(|| value.to_string()),
             "private_key" => c.private_key = value.to_string(),
-            "dsn" => c.dsn = Some(value.to_string()),
-            "connect_timeout_ms" => {
-                c.connect_timeout = Duration::from_millis(number(600_000)?.max(1))
-            }
-            "read_timeout_ms" => c.read_timeout = Duration::from_millis(number(600_000)?.max(1)),
+            "dsn" => c.dsn = (!value.is_empty()).then(|| value.to_string()),
+            "connect_timeout_ms" => c.connect_timeout = millis(defaults.connect_timeout)?,
+            "read_timeout_ms" => c.read_timeout = millis(defaults.read_timeout)?,
             "proxy" => c.proxy = (!value.is_empty()).then(|| value.to_string()),
             "register_no" => c.register_no = Some(number(9999)? as u16),
             "allow_http" => {
@@ -294,7 +326,7 @@ impl Settings {
             "ca_file" => c.ca_file = (!value.is_empty()).then(|| PathBuf::from(value)),
             "encoding" => {
                 self.encoding = match value.to_ascii_lowercase().as_str() {
-                    "utf-8" | "utf8" => Encoding::Utf8,
+                    "utf-8" | "utf8" | "65001" => Encoding::Utf8,
                     "gbk" | "cp936" | "936" | "gb2312" => Encoding::Gbk,
                     _ => return Err(format!("'encoding' must be utf-8 or gbk, not '{value}'")),
                 }
@@ -321,7 +353,9 @@ impl Settings {
     }
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+/// Reads a yes/no value: `1`, `true`, `yes`, `on` or `0`, `false`, `no`,
+/// `off`, empty (case-insensitive).
+pub fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
         "0" | "false" | "no" | "off" | "" => Some(false),

@@ -398,11 +398,26 @@ impl Logger {
     /// the configuration's secrets registered: `pass`, `MD5(pass)`,
     /// `private_key` and the dsn, configured or derived.
     pub fn from_settings(settings: &Settings) -> Result<Logger, LogError> {
-        let mut logger = match &settings.log_file {
-            Some(p) => Logger::open(p, settings.log_level)?,
+        Logger::for_client(
+            settings.log_file.as_deref(),
+            settings.log_level,
+            &settings.client,
+        )
+    }
+
+    /// The logger for a client with configuration `c`: writing to the daily
+    /// file named after `log_file` at `level` (off when `None`), with `c`'s
+    /// secrets registered: `pass`, `MD5(pass)`, `private_key` and the dsn,
+    /// configured or derived.
+    pub fn for_client(
+        log_file: Option<&Path>,
+        level: LogLevel,
+        c: &crate::client::ClientConfig,
+    ) -> Result<Logger, LogError> {
+        let mut logger = match log_file {
+            Some(p) => Logger::open(p, level)?,
             None => Logger::off(),
         };
-        let c = &settings.client;
         logger.add_secret(&c.private_key);
         if let Some(dsn) = &c.dsn {
             logger.add_secret(dsn);
@@ -559,6 +574,37 @@ impl Logger {
                 }
                 text.push_str(&format!(" -> {} {why} ({ms} ms)", error_kind(e)));
                 self.write(LogLevel::Error, op, &text);
+            }
+        }
+    }
+
+    /// Logs a settled operation: `settled <fields>`, INFO when paid or
+    /// revoked, ERROR when failed or unknown.
+    pub fn settled(&self, op: &str, s: &crate::flow::Settlement) {
+        use crate::flow::Outcome;
+        let level = match s.outcome {
+            Outcome::Paid | Outcome::Revoked => LogLevel::Info,
+            Outcome::Failed | Outcome::Unknown => LogLevel::Error,
+        };
+        self.write(level, op, &format!("settled {}", join(&s.fields())));
+    }
+
+    /// Logs how a settle-flow call ended: `settled <fields>` (INFO when
+    /// paid or revoked, ERROR when failed or unknown), or why it did not
+    /// start.
+    pub fn settlement(
+        &self,
+        op: &str,
+        result: &Result<crate::flow::Settlement, crate::flow::FlowError>,
+    ) {
+        use crate::flow::FlowError;
+        match result {
+            Ok(s) => self.settled(op, s),
+            Err(FlowError::Client(e)) => {
+                self.write(LogLevel::Error, op, &format!("not started: {e}"))
+            }
+            Err(FlowError::Journal(e)) => {
+                self.write(LogLevel::Error, op, &format!("journal refused: {e}"))
             }
         }
     }

@@ -1299,11 +1299,17 @@ namespace YstpayInterop
         public static extern void ystpay_client_free(IntPtr client);
 
         /// <summary>
-        /// **Constructor.** Creates a client from INI-style configuration text
-        /// (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
-        /// `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
-        /// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`,
-        /// `journal`, `settle_deadline_s`, `recover_on_start`).
+        /// **Constructor.** Creates a client from INI-style configuration text:
+        /// `key = value` lines, the same format and keys as the command-line tool
+        /// (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
+        /// `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
+        /// `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
+        /// `log_level`, `settle_deadline_s`) plus `recover_on_start` and
+        /// `flow_time_scale`; see docs/C-ABI.md.
+        /// 
+        /// With `log_file = path` every call through this client writes a line to
+        /// a daily log file (never the password, key or dsn; payment codes masked);
+        /// a log file that cannot be created is `YSTPAY_ERR_FILE_WRITE`.
         /// 
         /// With `journal = path` the client keeps a journal and, unless
         /// `recover_on_start = 0`, settles its open operations before returning
@@ -1313,7 +1319,9 @@ namespace YstpayInterop
         /// - `out`: receives the new handle (caller-owned; free with
         ///   `ystpay_client_free`). Written only on success.
         /// 
-        /// An unknown key is `YSTPAY_ERR_CONFIG`. Nothing is sent. Thread-safe.
+        /// An unknown or repeated key, or a bad value, is `YSTPAY_ERR_CONFIG`
+        /// (the message names the line and the key, never a secret value).
+        /// Nothing is sent. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_client_from_config(byte[] config_text, out IntPtr result);
@@ -1326,7 +1334,10 @@ namespace YstpayInterop
         ///   936 (GBK) when it is not valid UTF-8. Not NULL.
         /// - `out`: receives the new handle (caller-owned). Written only on success.
         /// 
-        /// A file that cannot be read is `YSTPAY_ERR_CONFIG_FILE`. Thread-safe.
+        /// A file that cannot be read, or is larger than 64 KiB, is
+        /// `YSTPAY_ERR_CONFIG_FILE`; a file that is not UTF-8 is
+        /// `YSTPAY_ERR_INVALID_ENCODING`. The text read is zeroed once parsed.
+        /// Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_client_from_config_file(byte[] path, out IntPtr result);

@@ -7,12 +7,10 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use serde_json::{json, Value};
-use ystpay::config::LogLevel;
 use ystpay::flow::{
     FlowConfig, FlowError, Outcome, Payments, Progress, RevokeReason, SettleOptions, Settlement,
 };
 use ystpay::journal::{today, DayTotals, Journal, OpKind, OpRecord};
-use ystpay::log::{join, Describe};
 use ystpay::protocol::types::fen_to_yuan;
 
 use crate::report::{exit, yuan, Report, Verdict};
@@ -88,14 +86,9 @@ pub fn settle_report(
     code: Option<&str>,
     result: Result<Settlement, FlowError>,
 ) -> Report {
+    conn.log.settlement(op, &result);
     match result {
         Ok(s) => {
-            let level = match s.outcome {
-                Outcome::Paid | Outcome::Revoked => LogLevel::Info,
-                Outcome::Failed | Outcome::Unknown => LogLevel::Error,
-            };
-            conn.log
-                .write(level, op, &format!("settled {}", join(&s.fields())));
             let mut verdict = verdict_of(s.outcome);
             if s.kind == OpKind::Refund && verdict == Verdict::Paid {
                 verdict = Verdict::Ok;
@@ -147,20 +140,12 @@ pub fn settle_report(
             }
             rep
         }
-        Err(FlowError::Client(e)) => {
-            conn.log
-                .write(LogLevel::Error, op, &format!("not started: {e}"));
-            Report::error(op, &e, true)
-        }
-        Err(FlowError::Journal(e)) => {
-            conn.log
-                .write(LogLevel::Error, op, &format!("journal refused: {e}"));
-            Report::new(
-                op,
-                Verdict::NotSent,
-                format!("the journal refused, nothing was sent: {e}"),
-            )
-        }
+        Err(FlowError::Client(e)) => Report::error(op, &e, true),
+        Err(FlowError::Journal(e)) => Report::new(
+            op,
+            Verdict::NotSent,
+            format!("the journal refused, nothing was sent: {e}"),
+        ),
     }
 }
 
@@ -393,11 +378,7 @@ fn recover(opts: &ConnOpts) -> i32 {
         }
     };
     for s in &report.settled {
-        conn.log.write(
-            LogLevel::Info,
-            "recover",
-            &format!("settled {}", join(&s.fields())),
-        );
+        conn.log.settled("recover", s);
     }
     let unfinished = report.still_open.len() + report.busy_elsewhere.len();
     if json_mode {

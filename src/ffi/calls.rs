@@ -491,7 +491,7 @@ pub unsafe extern "system" fn ystpay_pay(
                 prod_details: read_items(e, items, item_count)?,
             }
         };
-        let a = answer(c.client.pay(&mut req))?;
+        let a = answer(c.log.send(&c.client, "pay", &mut req))?;
         let rec = payment_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -531,7 +531,7 @@ pub unsafe extern "system" fn ystpay_query_pay(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let a = answer(c.client.query_pay(&mut req))?;
+        let a = answer(c.log.send(&c.client, "query", &mut req))?;
         let rec = payment_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -575,7 +575,7 @@ pub unsafe extern "system" fn ystpay_refund(
                 reason: text::required(e, reason, "reason")?,
             }
         };
-        let a = answer(c.client.refund(&mut req))?;
+        let a = answer(c.log.send(&c.client, "refund", &mut req))?;
         let rec = refund_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -614,7 +614,7 @@ pub unsafe extern "system" fn ystpay_query_refund(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let a = answer(c.client.query_refund(&mut req))?;
+        let a = answer(c.log.send(&c.client, "refund-query", &mut req))?;
         let rec = refund_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -658,7 +658,7 @@ pub unsafe extern "system" fn ystpay_revoke(
                 auth_code: text::optional(e, auth_code, "auth_code")?.map(PaymentCode::new),
             }
         };
-        let a = answer(c.client.revoke(&mut req))?;
+        let a = answer(c.log.send(&c.client, "revoke", &mut req))?;
         let rec = revoke_record(e, &req.req_seq, &a)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -703,7 +703,7 @@ pub unsafe extern "system" fn ystpay_native_pay(
                 channel: Channel::from_code(&text::required(e, channel, "channel")?),
             }
         };
-        let a = answer(c.client.native_pay(&mut req))?;
+        let a = answer(c.log.send(&c.client, "native-pay", &mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -743,7 +743,7 @@ pub unsafe extern "system" fn ystpay_native_query(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let a = answer(c.client.native_query(&mut req))?;
+        let a = answer(c.log.send(&c.client, "native-query", &mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -786,7 +786,7 @@ pub unsafe extern "system" fn ystpay_js_pay(
                 subopen_id: text::required(e, subopen_id, "subopen_id")?,
             }
         };
-        let a = answer(c.client.js_pay(&mut req))?;
+        let a = answer(c.log.send(&c.client, "js-pay", &mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -832,7 +832,7 @@ pub unsafe extern "system" fn ystpay_h5_pay(
                 redirect_url: text::required(e, redirect_url, "redirect_url")?,
             }
         };
-        let a = answer(c.client.h5_pay(&mut req))?;
+        let a = answer(c.log.send(&c.client, "h5-pay", &mut req))?;
         let rec = order_record(e, &req.req_seq, (&a).into())?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };

@@ -10,6 +10,7 @@ use super::text::{self, Enc};
 use crate::client::{Client, ClientConfig};
 use crate::flow::{Payments, SettleOptions};
 use crate::journal::Journal;
+use crate::log::Logger;
 
 const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 
@@ -28,6 +29,8 @@ pub struct ystpay_client {
     pub(crate) enc: Enc,
     /// The settle flow over the journal, when the client has one.
     pub(crate) payments: Option<Payments>,
+    /// The daily log (`Logger::off` without `log_file`).
+    pub(crate) log: Logger,
 }
 
 impl ystpay_client {
@@ -76,6 +79,12 @@ pub(crate) unsafe fn deref<'a>(
 
 fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
     let client = Arc::new(Client::new(&settings.config)?);
+    let log = Logger::for_client(
+        settings.log_file.as_deref(),
+        settings.log_level,
+        &settings.config,
+    )
+    .map_err(|e| Failure::new(YSTPAY_ERR_FILE_WRITE, e.to_string()))?;
     let payments = match &settings.journal {
         None => None,
         Some(path) => {
@@ -94,6 +103,7 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
         client,
         enc: settings.enc,
         payments,
+        log,
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };
@@ -263,11 +273,17 @@ pub unsafe extern "system" fn ystpay_client_new_ex(
     })
 }
 
-/// **Constructor.** Creates a client from INI-style configuration text
-/// (`key = value` lines; see docs/C-ABI.md for the keys: `server_url`,
-/// `acct`, `pass`, `private_key`, `dsn`, `connect_timeout_ms`,
-/// `read_timeout_ms`, `proxy`, `register_no`, `allow_http`, `encoding`,
-/// `journal`, `settle_deadline_s`, `recover_on_start`).
+/// **Constructor.** Creates a client from INI-style configuration text:
+/// `key = value` lines, the same format and keys as the command-line tool
+/// (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
+/// `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
+/// `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
+/// `log_level`, `settle_deadline_s`) plus `recover_on_start` and
+/// `flow_time_scale`; see docs/C-ABI.md.
+///
+/// With `log_file = path` every call through this client writes a line to
+/// a daily log file (never the password, key or dsn; payment codes masked);
+/// a log file that cannot be created is `YSTPAY_ERR_FILE_WRITE`.
 ///
 /// With `journal = path` the client keeps a journal and, unless
 /// `recover_on_start = 0`, settles its open operations before returning
@@ -277,7 +293,9 @@ pub unsafe extern "system" fn ystpay_client_new_ex(
 /// - `out`: receives the new handle (caller-owned; free with
 ///   `ystpay_client_free`). Written only on success.
 ///
-/// An unknown key is `YSTPAY_ERR_CONFIG`. Nothing is sent. Thread-safe.
+/// An unknown or repeated key, or a bad value, is `YSTPAY_ERR_CONFIG`
+/// (the message names the line and the key, never a secret value).
+/// Nothing is sent. Thread-safe.
 ///
 /// # Safety
 /// `config_text` must be NUL-terminated; `out` must be writable.
@@ -301,7 +319,10 @@ pub unsafe extern "system" fn ystpay_client_from_config(
 ///   936 (GBK) when it is not valid UTF-8. Not NULL.
 /// - `out`: receives the new handle (caller-owned). Written only on success.
 ///
-/// A file that cannot be read is `YSTPAY_ERR_CONFIG_FILE`. Thread-safe.
+/// A file that cannot be read, or is larger than 64 KiB, is
+/// `YSTPAY_ERR_CONFIG_FILE`; a file that is not UTF-8 is
+/// `YSTPAY_ERR_INVALID_ENCODING`. The text read is zeroed once parsed.
+/// Thread-safe.
 ///
 /// # Safety
 /// `path` must be NUL-terminated; `out` must be writable.
@@ -316,19 +337,7 @@ pub unsafe extern "system" fn ystpay_client_from_config_file(
         // SAFETY: caller contract.
         let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
         let path = path_from_bytes(bytes)?;
-        let data = std::fs::read(&path).map_err(|e| {
-            Failure::new(
-                YSTPAY_ERR_CONFIG_FILE,
-                format!("cannot read the configuration file: {e}"),
-            )
-        })?;
-        let text = String::from_utf8(data).map_err(|_| {
-            Failure::new(
-                YSTPAY_ERR_INVALID_ENCODING,
-                "the configuration file is not UTF-8",
-            )
-        })?;
-        build(config::parse(&text)?, out)
+        build(config::load(&path)?, out)
     })
 }
 

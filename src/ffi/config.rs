@@ -1,21 +1,21 @@
-//! The INI-style configuration POS vendors are used to:
+//! The configuration a DLL client reads: exactly the INI format and keys of
+//! [`crate::config`] (one parser for the library, the command-line tool and
+//! the C ABI; see its docs and `config::KEYS`), plus the keys only a client
+//! created through the C ABI has ([`EXTRA_KEYS`]):
 //!
 //! ```ini
 //! ; ystpay.ini
 //! [ystpay]
-//! server_url = http://ut.ystpay.cn:8088/ystpay/service/unitive.api
+//! server_url = https://pay.example.com/ystpay/service/unitive.api
 //! acct = d0001
 //! pass = secret
 //! private_key = 0123456789ABCDEF
-//! allow_http = 1
 //! encoding = gbk
+//! journal = C:\POS\ystpay.db
+//! log_file = C:\POS\logs\ystpay.log
 //! ```
 //!
-//! One `key = value` per line; blank lines, lines starting with `;` or `#`,
-//! and section headers (`[ystpay]`) are ignored; keys are case-insensitive;
-//! values are trimmed. An unknown key is an error (a misspelt `pasword`
-//! must not silently fall back to defaults). The text must be UTF-8 (ASCII
-//! is UTF-8); a leading byte-order mark is skipped.
+//! Errors name the line and never repeat a secret's value.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +24,7 @@ use super::codes::*;
 use super::error::Failure;
 use super::text::Enc;
 use crate::client::ClientConfig;
+use crate::config::{self as shared, ConfigError, Encoding, LogLevel};
 use crate::flow::FlowConfig;
 
 /// A client's settings as read from C: the Rust configuration plus the
@@ -40,10 +41,14 @@ pub struct Settings {
     pub flow: FlowConfig,
     /// Settle the journal's open operations while creating the client.
     pub recover_on_start: bool,
+    /// The daily log file, when one is written.
+    pub log_file: Option<PathBuf>,
+    /// What the log records.
+    pub log_level: LogLevel,
 }
 
 impl Settings {
-    /// Settings for `config` and `enc`: no journal, default timing.
+    /// Settings for `config` and `enc`: no journal, no log, default timing.
     pub fn new(config: ClientConfig, enc: Enc) -> Settings {
         Settings {
             config,
@@ -51,40 +56,15 @@ impl Settings {
             journal: None,
             flow: FlowConfig::default(),
             recover_on_start: true,
+            log_file: None,
+            log_level: LogLevel::Info,
         }
     }
 }
 
-/// Every key the configuration understands, with what it sets.
-pub const KEYS: &[(&str, &str)] = &[
-    ("server_url", "full API URL"),
-    ("acct", "device login (alias: account)"),
-    ("pass", "device password (alias: password)"),
-    ("private_key", "the merchant's AES key, 16/24/32 characters"),
-    ("dsn", "a ready dsn instead of deriving it from pass"),
-    (
-        "connect_timeout_ms",
-        "connect timeout in milliseconds (default 5000)",
-    ),
-    (
-        "read_timeout_ms",
-        "time for the whole answer in milliseconds (default 20000)",
-    ),
-    ("proxy", "http://host:port of a proxy"),
-    (
-        "register_no",
-        "register number 0-9999 used in generated req_seq",
-    ),
-    ("allow_http", "1 to permit http:// to a non-loopback host"),
-    ("encoding", "utf-8 (default) or gbk"),
-    (
-        "journal",
-        "path of the journal file (SQLite): enables the settle flow and recovery",
-    ),
-    (
-        "settle_deadline_s",
-        "seconds a settling payment may wait for the customer (default 50)",
-    ),
+/// The keys a C ABI configuration accepts besides every key of
+/// [`crate::config::KEYS`], with what they set.
+pub const EXTRA_KEYS: &[(&str, &str)] = &[
     (
         "recover_on_start",
         "1 (default) to settle the journal's open operations on creation",
@@ -95,7 +75,21 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-fn config_err(message: String) -> Failure {
+/// True when a C ABI configuration accepts `key` (case-insensitive).
+pub fn accepts(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    shared::KEYS
+        .iter()
+        .chain(EXTRA_KEYS)
+        .any(|(k, _)| *k == key)
+}
+
+fn config_err(e: ConfigError) -> Failure {
+    let message = if e.line > 0 {
+        format!("configuration line {}: {}", e.line, e.message)
+    } else {
+        format!("configuration: {}", e.message)
+    };
     Failure::new(YSTPAY_ERR_CONFIG, message)
 }
 
@@ -111,137 +105,72 @@ pub fn millis(value: i64, name: &str, default: Duration) -> Result<Duration, Fai
     }
 }
 
-/// Parses configuration text.
+/// Parses configuration text: [`crate::config::parse_pairs`] splits it,
+/// the keys of [`EXTRA_KEYS`] are taken here, and every other key goes to
+/// [`crate::config::Settings::from_pairs`], which zeroes the values once read.
 pub fn parse(text: &str) -> Result<Settings, Failure> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut config = ClientConfig::new("", "", "", "");
-    config.password = None;
-    let defaults = (config.connect_timeout, config.read_timeout);
-    let mut enc = Enc::Utf8;
-    let mut journal = None;
-    let mut settle_deadline = None;
+    let pairs = shared::parse_pairs(text).map_err(config_err)?;
     let mut recover_on_start = true;
     let mut time_scale = 1.0f64;
-    let flag = |value: &str, key: &str, n: usize| -> Result<bool, Failure> {
-        match value.to_ascii_lowercase().as_str() {
-            "1" | "yes" | "true" | "on" => Ok(true),
-            "0" | "no" | "false" | "off" | "" => Ok(false),
-            _ => Err(config_err(format!(
-                "configuration line {n}: {key} must be 0 or 1"
-            ))),
-        }
-    };
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        let n = i + 1;
-        if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
-            continue;
-        }
-        if line.starts_with('[') && line.ends_with(']') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(config_err(format!(
-                "configuration line {n} is not 'key = value'"
-            )));
-        };
-        let key = key.trim().to_ascii_lowercase();
-        let value = value.trim().to_string();
-        let number = |what: &str| -> Result<i64, Failure> {
-            value
-                .parse::<i64>()
-                .map_err(|_| config_err(format!("configuration line {n}: {what} must be a number")))
-        };
+    let mut rest = Vec::with_capacity(pairs.len());
+    for (key, value, line) in pairs {
         match key.as_str() {
-            "server_url" | "url" => config.server_url = value,
-            "acct" | "account" => config.account = value,
-            "pass" | "password" => config.password = Some(value).filter(|v| !v.is_empty()),
-            "private_key" => config.private_key = value,
-            "dsn" => config.dsn = Some(value).filter(|v| !v.is_empty()),
-            "connect_timeout_ms" => {
-                config.connect_timeout = millis(number(&key)?, &key, defaults.0)
-                    .map_err(|f| config_err(format!("configuration line {n}: {}", f.message)))?
+            "recover_on_start" => {
+                recover_on_start = shared::parse_bool(&value).ok_or_else(|| {
+                    config_err(ConfigError {
+                        line,
+                        message: "'recover_on_start' must be 0 or 1".into(),
+                    })
+                })?
             }
-            "read_timeout_ms" => {
-                config.read_timeout = millis(number(&key)?, &key, defaults.1)
-                    .map_err(|f| config_err(format!("configuration line {n}: {}", f.message)))?
-            }
-            "proxy" => config.proxy = Some(value).filter(|v| !v.is_empty()),
-            "register_no" => {
-                let v = number(&key)?;
-                if !(0..=9999).contains(&v) {
-                    return Err(config_err(format!(
-                        "configuration line {n}: register_no must be 0-9999"
-                    )));
-                }
-                config.register_no = Some(v as u16);
-            }
-            "allow_http" => {
-                config.allow_http = match value.to_ascii_lowercase().as_str() {
-                    "1" | "yes" | "true" | "on" => true,
-                    "0" | "no" | "false" | "off" | "" => false,
-                    _ => {
-                        return Err(config_err(format!(
-                            "configuration line {n}: allow_http must be 0 or 1"
-                        )))
-                    }
-                }
-            }
-            "journal" => journal = Some(PathBuf::from(&value)).filter(|_| !value.is_empty()),
-            "settle_deadline_s" => {
-                let v = number(&key)?;
-                if !(1..=3600).contains(&v) {
-                    return Err(config_err(format!(
-                        "configuration line {n}: settle_deadline_s must be 1-3600"
-                    )));
-                }
-                settle_deadline = Some(Duration::from_secs(v as u64));
-            }
-            "recover_on_start" => recover_on_start = flag(&value, &key, n)?,
             "flow_time_scale" => {
                 time_scale = value
                     .parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite() && (1.0..=1000.0).contains(v))
                     .ok_or_else(|| {
-                        config_err(format!(
-                            "configuration line {n}: flow_time_scale must be 1-1000"
-                        ))
+                        config_err(ConfigError {
+                            line,
+                            message: "'flow_time_scale' must be a number from 1 to 1000".into(),
+                        })
                     })?
             }
-            "encoding" => {
-                enc = Enc::from_name(&value).ok_or_else(|| {
-                    config_err(format!(
-                        "configuration line {n}: encoding must be utf-8 or gbk"
-                    ))
-                })?
-            }
-            _ => {
-                // The key is echoed (it is a name, never a secret value).
-                let shown: String = key.chars().take(40).collect();
-                return Err(config_err(format!(
-                    "configuration line {n}: unknown key '{shown}'"
-                )));
-            }
+            _ => rest.push((key, value, line)),
         }
     }
-    for (name, missing) in [
-        ("server_url", config.server_url.is_empty()),
-        ("acct", config.account.is_empty()),
-        ("private_key", config.private_key.is_empty()),
-    ] {
-        if missing {
-            return Err(config_err(format!("configuration has no {name}")));
-        }
-    }
-    let mut s = Settings::new(config, enc);
-    s.journal = journal;
-    s.recover_on_start = recover_on_start;
-    if let Some(d) = settle_deadline {
-        s.flow.pay_deadline = d;
-    }
-    s.flow = s.flow.scaled(1.0 / time_scale);
-    Ok(s)
+    let s = shared::Settings::from_pairs(rest).map_err(config_err)?;
+    Ok(from_shared(s, recover_on_start, time_scale))
+}
+
+/// Reads a configuration file: at most [`crate::config::MAX_CONFIG_BYTES`],
+/// UTF-8 (ASCII is UTF-8), zeroed once parsed. A file that cannot be read or
+/// is too large is `YSTPAY_ERR_CONFIG_FILE`; one that is not UTF-8 is
+/// `YSTPAY_ERR_INVALID_ENCODING`; bad content is `YSTPAY_ERR_CONFIG`.
+pub fn load(path: &std::path::Path) -> Result<Settings, Failure> {
+    let text = shared::read_file(path).map_err(|e| match e {
+        shared::ReadError::Io(message) => Failure::new(YSTPAY_ERR_CONFIG_FILE, message),
+        shared::ReadError::TooLarge(e) => Failure::new(YSTPAY_ERR_CONFIG_FILE, e.message),
+        shared::ReadError::NotUtf8(_) => Failure::new(
+            YSTPAY_ERR_INVALID_ENCODING,
+            "the configuration file is not UTF-8",
+        ),
+    })?;
+    parse(&text)
+}
+
+fn from_shared(s: shared::Settings, recover_on_start: bool, time_scale: f64) -> Settings {
+    let enc = match s.encoding {
+        Encoding::Utf8 => Enc::Utf8,
+        Encoding::Gbk => Enc::Gbk,
+    };
+    let mut out = Settings::new(s.client.clone(), enc);
+    out.journal = s.journal.clone();
+    out.recover_on_start = recover_on_start;
+    out.log_file = s.log_file.clone();
+    out.log_level = s.log_level;
+    out.flow.pay_deadline = s.settle_deadline;
+    out.flow = out.flow.scaled(1.0 / time_scale);
+    out
 }
 
 #[cfg(test)]
@@ -252,7 +181,8 @@ mod tests {
     fn reads_an_ini_file() {
         let s = parse(
             "\u{feff}; comment\n[ystpay]\nserver_url = http://127.0.0.1:1/x\nACCT=demo\r\npass = demo123\n\
-             private_key=0123456789ABCDEF\nread_timeout_ms=1500\nencoding=GBK\nregister_no=12\nallow_http=yes\n",
+             private_key=0123456789ABCDEF\nread_timeout_ms=1500\nencoding=GBK\nregister_no=12\nallow_http=yes\n\
+             ca_file = /etc/ystpay/ca.pem\nlog_file=/var/log/ystpay.log\nlog_level=debug\nrecover_on_start=0\n",
         )
         .unwrap();
         assert_eq!(s.config.account, "demo");
@@ -261,7 +191,26 @@ mod tests {
         assert_eq!(s.config.connect_timeout, Duration::from_secs(5));
         assert_eq!(s.config.register_no, Some(12));
         assert!(s.config.allow_http);
+        assert_eq!(
+            s.config.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ystpay/ca.pem"))
+        );
         assert_eq!(s.enc, Enc::Gbk);
+        assert_eq!(
+            s.log_file.as_deref(),
+            Some(std::path::Path::new("/var/log/ystpay.log"))
+        );
+        assert_eq!(s.log_level, LogLevel::Debug);
+        assert!(!s.recover_on_start);
+        assert_eq!(s.flow.pay_deadline, FlowConfig::default().pay_deadline);
+    }
+
+    #[test]
+    fn every_key_of_the_shared_table_is_accepted() {
+        for (key, _) in shared::KEYS.iter().chain(EXTRA_KEYS) {
+            assert!(accepts(key), "{key}");
+        }
+        assert!(!accepts("colour"));
     }
 
     #[test]
@@ -269,10 +218,25 @@ mod tests {
         let e = parse("pasword = hunter2\n").unwrap_err();
         assert_eq!(e.code, YSTPAY_ERR_CONFIG);
         assert!(e.message.contains("pasword") && !e.message.contains("hunter2"));
+        assert!(e.message.contains("line 1"), "{}", e.message);
         let e = parse("read_timeout_ms = -5\n").unwrap_err();
-        assert!(e.message.contains("negative"));
+        assert!(e.message.contains("read_timeout_ms"), "{}", e.message);
         let e = parse("server_url=http://x\nacct=a\n").unwrap_err();
-        assert!(e.message.contains("private_key"));
+        assert!(e.message.contains("private_key") || e.message.contains("pass"));
         assert!(parse("just words\n").is_err());
+        let e = parse("acct=a\nacct=b\n").unwrap_err();
+        assert!(e.message.contains("twice"), "{}", e.message);
+        let e = parse("flow_time_scale = 0\n").unwrap_err();
+        assert!(e.message.contains("flow_time_scale"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_time_scale_divides_the_settle_deadline() {
+        let s = parse(
+            "server_url=http://127.0.0.1:1/x\nacct=demo\npass=demo123\nprivate_key=0123456789ABCDEF\n\
+             settle_deadline_s=40\nflow_time_scale=20\n",
+        )
+        .unwrap();
+        assert_eq!(s.flow.pay_deadline, Duration::from_secs(2));
     }
 }

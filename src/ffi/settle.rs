@@ -443,7 +443,9 @@ pub unsafe extern "system" fn ystpay_settle_pay(
         let seq = (!seq.is_empty()).then_some(seq);
         let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
             p.settle_pay_as(seq.as_deref(), &order, o)
-        })??;
+        })?;
+        c.log.settlement("settle-pay", &s);
+        let s = s?;
         deliver_settlement(e, out, &s)
     })
 }
@@ -494,7 +496,9 @@ pub unsafe extern "system" fn ystpay_settle_refund(
         let seq = (!seq.is_empty()).then_some(seq);
         let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
             p.settle_refund_as(seq.as_deref(), &pay_seq, refund_fee, &reason, o)
-        })??;
+        })?;
+        c.log.settlement("settle-refund", &s);
+        let s = s?;
         deliver_settlement(e, out, &s)
     })
 }
@@ -528,7 +532,9 @@ pub unsafe extern "system" fn ystpay_settle_revoke(
         let seq = unsafe { text::required(e, req_seq, "req_seq")? };
         let s = with_options(e, None, progress, user_data, 0, |o| {
             p.revoke_payment(&seq, o)
-        })??;
+        })?;
+        c.log.settlement("settle-revoke", &s);
+        let s = s?;
         deliver_settlement(e, out, &s)
     })
 }
@@ -605,7 +611,9 @@ pub unsafe extern "system" fn ystpay_settle_order(
         };
         let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
             p.settle_order(&order, o)
-        })??;
+        })?;
+        c.log.settlement("settle-order", &s);
+        let s = s?;
         deliver_settlement(e, out, &s)
     })
 }
@@ -638,6 +646,9 @@ pub unsafe extern "system" fn ystpay_recover(
         let out = out_record!(out);
         let p = c.payments()?;
         let report = with_options(c.enc, None, progress, user_data, 0, |o| p.recover(o))??;
+        for s in &report.settled {
+            c.log.settled("recover", s);
+        }
         let mut r = blank::<ystpay_recovery_report>();
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         r.settled = count(report.settled.len());
