@@ -151,10 +151,32 @@ impl std::error::Error for XmlError {}
 /// Each child's text is kept (trimmed of surrounding whitespace); a child
 /// that has element children of its own (`<receipts><line>..</line></receipts>`)
 /// also keeps those children's texts, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// All names and texts live in one string (a document's texts are never
+/// longer than the document), so reading costs a few allocations rather than
+/// two or three per element. `Debug` and `==` see the names and texts only:
+/// `Fields { root: "data", items: [("code", "E11000", []), ...] }`.
+#[derive(Clone, Default)]
 pub struct Fields {
-    root: String,
-    items: Vec<(String, String, Vec<String>)>,
+    /// The root's name, then each child's name, text and children's texts.
+    text: String,
+    root: Span,
+    items: Vec<Item>,
+    /// The texts of the children's element children.
+    subs: Vec<Span>,
+}
+
+/// A part of `Fields::text`, as byte offsets.
+#[derive(Clone, Copy, Default)]
+struct Span(usize, usize);
+
+/// A child of the root.
+#[derive(Clone, Copy)]
+struct Item {
+    name: Span,
+    text: Span,
+    /// Its element children, as a range of `Fields::subs`.
+    subs: (usize, usize),
 }
 
 impl Fields {
@@ -174,37 +196,76 @@ impl Fields {
 
     /// The root element's name.
     pub fn root(&self) -> &str {
-        &self.root
+        self.at(self.root)
     }
 
     /// The text of the first child named `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, t, _)| t.as_str())
+        self.item(name)
+            .map(|i| self.at(i.text))
             .filter(|t| !t.is_empty())
     }
 
     /// The texts of the element children of the first child named `name`,
     /// or, when that child holds plain text, its non-empty lines.
     pub fn lines(&self, name: &str) -> Vec<String> {
-        match self.items.iter().find(|(n, _, _)| n == name) {
+        match self.item(name) {
             None => Vec::new(),
-            Some((_, text, subs)) if subs.is_empty() => text
+            Some(i) if i.subs.0 == i.subs.1 => self
+                .at(i.text)
                 .lines()
                 .map(|l| l.trim_end_matches('\r').to_string())
                 .filter(|l| !l.trim().is_empty())
                 .collect(),
-            Some((_, _, subs)) => subs.clone(),
+            Some(i) => self.subs_of(i).map(str::to_string).collect(),
         }
     }
 
     /// Names of every child element, in document order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.items.iter().map(|(n, _, _)| n.as_str())
+        self.items.iter().map(|i| self.at(i.name))
+    }
+
+    fn at(&self, span: Span) -> &str {
+        &self.text[span.0..span.1]
+    }
+
+    fn item(&self, name: &str) -> Option<&Item> {
+        self.items.iter().find(|i| self.at(i.name) == name)
+    }
+
+    fn subs_of<'f>(&'f self, item: &Item) -> impl Iterator<Item = &'f str> + 'f {
+        self.subs[item.subs.0..item.subs.1]
+            .iter()
+            .map(|&s| self.at(s))
+    }
+
+    /// Each child as (name, text, children's texts).
+    fn items(&self) -> impl Iterator<Item = (&str, &str, Vec<&str>)> {
+        self.items
+            .iter()
+            .map(|i| (self.at(i.name), self.at(i.text), self.subs_of(i).collect()))
     }
 }
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fields")
+            .field("root", &self.root())
+            .field("items", &self.items().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.root() == other.root()
+            && self.items.len() == other.items.len()
+            && self.items().eq(other.items())
+    }
+}
+
+impl Eq for Fields {}
 
 /// True when some element in `xml` nests deeper than `max` (root = 1),
 /// found without parsing and without recursion. `Fields::parse` asks it
@@ -313,7 +374,7 @@ fn read(xml: &str, want: Option<&str>) -> Result<Fields, XmlError> {
     // End tags are compared here, as prefix and local name (`<:a></a>` is
     // accepted, as by roxmltree).
     reader.config_mut().check_end_names = false;
-    let mut doc = Doc::new(want);
+    let mut doc = Doc::new(want, body.len());
     loop {
         let from = pos(&reader);
         let event = reader.read_event().map_err(|e| bad(e, offset + from))?;
@@ -381,13 +442,19 @@ struct Doc<'a, 'w> {
     in_text: bool,
     /// The end-of-line state of the text being kept, when some is.
     tok: Option<Tok>,
-    items: Vec<(String, String, Vec<String>)>,
+    /// What is read, built in place: the value being read is the end of
+    /// `fields.text`.
+    fields: Fields,
+    /// Where the value being read (a child's text, or its element child's)
+    /// starts in `fields.text`.
+    start: usize,
     /// The last child of the root has element children.
     subs: bool,
 }
 
 impl<'a, 'w> Doc<'a, 'w> {
-    fn new(want: Option<&'w str>) -> Self {
+    /// `len`: the document's length, the most its names and texts take.
+    fn new(want: Option<&'w str>, len: usize) -> Self {
         Doc {
             want,
             open: [("", ""); MAX_DEPTH],
@@ -400,7 +467,11 @@ impl<'a, 'w> Doc<'a, 'w> {
             root_closed: false,
             in_text: false,
             tok: None,
-            items: Vec::with_capacity(16),
+            fields: Fields {
+                text: String::with_capacity(len),
+                ..Fields::default()
+            },
+            start: 0,
             subs: false,
         }
     }
@@ -418,8 +489,8 @@ impl<'a, 'w> Doc<'a, 'w> {
     /// children, which then keep theirs.
     fn value(&mut self) -> Option<&mut String> {
         match self.depth {
-            2 if !self.subs => self.items.last_mut().map(|i| &mut i.1),
-            3.. => self.items.last_mut().and_then(|i| i.2.last_mut()),
+            2 if self.subs => None,
+            2.. => Some(&mut self.fields.text),
             _ => None,
         }
     }
@@ -551,24 +622,30 @@ impl<'a, 'w> Doc<'a, 'w> {
             return Err(bad(format_args!("unknown namespace prefix {prefix:?}"), at));
         }
         self.node(at)?;
+        let f = &mut self.fields;
         match depth {
             1 => {
                 self.root = Some(local);
                 self.wrong_root = self.want.is_some_and(|w| w != local);
+                f.root = Span(f.text.len(), f.text.len() + local.len());
+                f.text.push_str(local);
             }
             2 => {
-                self.items
-                    .push((local.to_string(), String::new(), Vec::new()));
+                let name = Span(f.text.len(), f.text.len() + local.len());
+                f.text.push_str(local);
+                let (end, subs) = (f.text.len(), f.subs.len());
+                f.items.push(Item {
+                    name,
+                    text: Span(end, end),
+                    subs: (subs, subs),
+                });
+                self.start = end;
                 self.subs = false;
             }
             3 => {
-                if let Some(item) = self.items.last_mut() {
-                    if !self.subs {
-                        self.subs = true;
-                        item.1.clear();
-                    }
-                    item.2.push(String::new());
-                }
+                // The child's own text so far is dropped (left unused).
+                self.subs = true;
+                self.start = f.text.len();
             }
             _ => {}
         }
@@ -711,16 +788,23 @@ impl<'a, 'w> Doc<'a, 'w> {
 
     /// The element at `depth` ended.
     fn closed(&mut self, depth: usize) {
+        let f = &mut self.fields;
+        let (start, end) = (self.start, f.text.len());
         match depth {
             1 => self.root_closed = true,
-            2 if !self.subs => {
-                if let Some(item) = self.items.last_mut() {
-                    let text = item.1.trim();
-                    if text.len() != item.1.len() {
-                        item.1 = text.to_string();
+            2 => {
+                if let Some(item) = f.items.last_mut() {
+                    if self.subs {
+                        item.subs.1 = f.subs.len();
+                    } else {
+                        let text = &f.text[start..end];
+                        let trimmed = text.trim_start();
+                        let from = end - trimmed.len();
+                        item.text = Span(from, from + trimmed.trim_end().len());
                     }
                 }
             }
+            3 => f.subs.push(Span(start, end)),
             _ => {}
         }
     }
@@ -739,10 +823,7 @@ impl<'a, 'w> Doc<'a, 'w> {
                 found: root.to_string(),
             });
         }
-        Ok(Fields {
-            root: root.to_string(),
-            items: self.items,
-        })
+        Ok(self.fields)
     }
 }
 
