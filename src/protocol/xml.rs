@@ -532,16 +532,17 @@ impl<'a, 'w> Doc<'a, 'w> {
             return Ok(());
         }
         self.in_text(at)?;
-        if !chars_ok(raw) {
+        let scan = scan(raw);
+        if !scan.chars_ok {
             return Err(bad("character not allowed in XML", at));
         }
-        if raw.contains('>') && raw.contains("]]>") {
+        if scan.gt && raw.contains("]]>") {
             return Err(bad("`]]>` in text", at));
         }
         let mut tok = self.tok.take();
         if let Some(v) = self.value() {
             let tok = tok.get_or_insert_with(|| Tok::at(v.len()));
-            text(v, tok, raw);
+            text(v, tok, raw, scan.cr);
         }
         self.tok = tok;
         Ok(())
@@ -860,14 +861,14 @@ fn literal(v: &mut String, tok: &mut Tok, c: char, at_end: bool) {
     }
 }
 
-/// Appends the text of one text event.
-fn text(v: &mut String, tok: &mut Tok, raw: &str) {
+/// Appends the text of one text event (`cr`: it holds a CR).
+fn text(v: &mut String, tok: &mut Tok, raw: &str, cr: bool) {
     if tok.cr {
         tok.cr = false;
         literal(v, tok, '\r', false);
     }
     let after_cr = v.len() > tok.start && v.ends_with('\r');
-    if !after_cr && !raw.contains('\r') {
+    if !after_cr && !cr {
         v.push_str(raw);
         tok.as_is = false;
         return;
@@ -1043,21 +1044,42 @@ fn is_xml_char(c: char) -> bool {
 }
 
 /// True when `s` holds only XML characters: no control character but tab,
-/// LF and CR, and no U+FFFE or U+FFFF (UTF-8 `EF BF BE`, `EF BF BF`). One
-/// pass the compiler vectorizes, then a `memchr` search when `EF` occurs
-/// (as in full-width punctuation such as `：`).
+/// LF and CR, and no U+FFFE or U+FFFF.
 fn chars_ok(s: &str) -> bool {
+    scan(s).chars_ok
+}
+
+/// What one pass over a text finds.
+struct Scan {
+    /// Only XML characters.
+    chars_ok: bool,
+    /// A `>` (which might end a `]]>`).
+    gt: bool,
+    /// A CR (for end-of-line handling).
+    cr: bool,
+}
+
+/// One pass the compiler vectorizes, then a `memchr` search for U+FFFE and
+/// U+FFFF (UTF-8 `EF BF BE`, `EF BF BF`) when `EF` occurs, as it does in
+/// full-width punctuation such as `：`.
+fn scan(s: &str) -> Scan {
     let b = s.as_bytes();
-    let (mut control, mut ef) = (0u8, 0u8);
+    let (mut control, mut ef, mut gt, mut cr) = (0u8, 0u8, 0u8, 0u8);
     for &c in b {
         control |=
             u8::from(c < 0x20) & u8::from(c != b'\t') & u8::from(c != b'\n') & u8::from(c != b'\r');
         ef |= u8::from(c == 0xEF);
+        gt |= u8::from(c == b'>');
+        cr |= u8::from(c == b'\r');
     }
-    control == 0
-        && (ef == 0
-            || !memchr::memchr_iter(0xEF, b)
-                .any(|i| b.get(i + 1) == Some(&0xBF) && b.get(i + 2).is_some_and(|&c| c >= 0xBE)))
+    let nonchar = ef != 0
+        && memchr::memchr_iter(0xEF, b)
+            .any(|i| b.get(i + 1) == Some(&0xBF) && b.get(i + 2).is_some_and(|&c| c >= 0xBE));
+    Scan {
+        chars_ok: control == 0 && !nonchar,
+        gt: gt != 0,
+        cr: cr != 0,
+    }
 }
 
 /// XML 1.0 `NameStartChar`.
