@@ -16,7 +16,8 @@ if [ "$QUICK" = 1 ]; then ROUNDS=2; N=100; PAYS=2000; else ROUNDS=12; N=400; PAY
 # Profile: release unless scripts/bench.sh says otherwise (dev in a smoke run).
 PROFILE=${BENCH_PROFILE:-release}
 PDIR=${BENCH_PROFILE_DIR:-release}
-cargo build --profile "$PROFILE" --lib -p ystpay >> "$LOG" 2>&1
+# The library as shipped: scripts/build-lib.sh (a cdylib alone, with LTO).
+bash scripts/build-lib.sh --profile "$PROFILE" --no-static >> "$LOG" 2>&1
 cargo build --profile "$PROFILE" -p ystpay-sim >> "$LOG" 2>&1
 RUST_BIN=$(cargo bench --profile "$PROFILE" --no-run --bench client_pay --message-format=json 2>>"$LOG" | python3 -c '
 import json, sys

@@ -180,11 +180,17 @@ fi
 
 # ---------------------------------------------------------------- 6. footprint
 note "6. footprint: stripped libystpay.so and ystpay.dll"
-if cargo build --profile "$PROFILE" --lib -p ystpay > "$OUT/so.log" 2>&1; then
-  cp "$TARGET/$PROFILE_DIR/libystpay.so" "$OUT/libystpay.so" && strip "$OUT/libystpay.so" \
-    && result "{\"key\":\"so_size\",\"bytes\":$(stat -c %s "$OUT/libystpay.so")}"
+# The shipped libraries come from scripts/build-lib.sh (each crate type built
+# alone, so that cargo applies LTO); plain `cargo build`, which builds the
+# rlib, cdylib and staticlib at once without LTO, is measured for comparison.
+size_of() { # KEY FILE STRIP-TOOL
+  cp "$2" "$OUT/$1.bin" && "$3" "$OUT/$1.bin" \
+    && result "{\"key\":\"$1\",\"bytes\":$(stat -c %s "$OUT/$1.bin")}"
+}
+if SO=$(bash scripts/build-lib.sh --profile "$PROFILE" --no-static 2> "$OUT/so.log"); then
+  size_of so_size "$SO" strip
 else
-  tail -20 "$OUT/so.log" >&2; failed so_size "$PROFILE build failed"
+  tail -20 "$OUT/so.log" >&2; failed so_size "scripts/build-lib.sh --profile $PROFILE failed"
 fi
 WIN=x86_64-pc-windows-gnu
 if [ $QUICK = 0 ] && ! rustup target list --installed 2>/dev/null | grep -qx $WIN; then
@@ -193,26 +199,33 @@ fi
 if [ $QUICK = 1 ]; then
   # A release cross build of every dependency takes minutes; scripts/ci-ffi.sh
   # already builds the DLL for both Windows targets and checks its exports.
+  skipped so_plain_size "smoke run: the comparison build is left to the full run"
   skipped dll_size "smoke run: the Windows release build is left to the full run (ci-ffi builds and checks the DLL)"
-elif ! rustup target list --installed 2>/dev/null | grep -qx $WIN; then
-  skipped dll_size "Rust target $WIN not installed and cannot be downloaded here"
-elif ! command -v x86_64-w64-mingw32-gcc > /dev/null 2>&1; then
-  skipped dll_size "mingw-w64 (x86_64-w64-mingw32-gcc) not installed"
-elif cargo build --release --lib -p ystpay --target $WIN >> "$OUT/dll.log" 2>&1; then
-  # As docs/C-ABI.md builds it: `cargo build`. With crate-type rlib+cdylib+
-  # staticlib cargo runs no LTO, and windows-gnu compiles Rust without
-  # function sections, so the linker keeps whole crates. The cdylib alone
-  # (`cargo rustc --crate-type cdylib`) gets LTO: measured too.
-  cp "$TARGET/$WIN/release/ystpay.dll" "$OUT/ystpay.dll" && x86_64-w64-mingw32-strip "$OUT/ystpay.dll" \
-    && result "{\"key\":\"dll_size\",\"bytes\":$(stat -c %s "$OUT/ystpay.dll")}"
-  if cargo rustc --release --lib -p ystpay --target $WIN --crate-type cdylib >> "$OUT/dll.log" 2>&1; then
-    cp "$TARGET/$WIN/release/ystpay.dll" "$OUT/ystpay-lto.dll" && x86_64-w64-mingw32-strip "$OUT/ystpay-lto.dll" \
-      && result "{\"key\":\"dll_lto_size\",\"bytes\":$(stat -c %s "$OUT/ystpay-lto.dll")}"
-  else
-    failed dll_lto_size "cdylib-only cross build failed (see $OUT/dll.log)"
-  fi
+  skipped dll_plain_size "smoke run"
 else
-  tail -20 "$OUT/dll.log" >&2; failed dll_size "cross build failed (see $OUT/dll.log)"
+  if cargo build --release --lib -p ystpay >> "$OUT/so.log" 2>&1; then
+    size_of so_plain_size "$TARGET/release/libystpay.so" strip
+  else
+    failed so_plain_size "cargo build --release failed (see $OUT/so.log)"
+  fi
+  if ! rustup target list --installed 2>/dev/null | grep -qx $WIN; then
+    skipped dll_size "Rust target $WIN not installed and cannot be downloaded here"
+    skipped dll_plain_size "Rust target $WIN not installed"
+  elif ! command -v x86_64-w64-mingw32-gcc > /dev/null 2>&1; then
+    skipped dll_size "mingw-w64 (x86_64-w64-mingw32-gcc) not installed"
+    skipped dll_plain_size "mingw-w64 not installed"
+  else
+    if DLL=$(bash scripts/build-lib.sh --target $WIN --no-static 2>> "$OUT/dll.log" | grep '\.dll$'); then
+      size_of dll_size "$DLL" x86_64-w64-mingw32-strip
+    else
+      tail -20 "$OUT/dll.log" >&2; failed dll_size "cross build failed (see $OUT/dll.log)"
+    fi
+    if cargo build --release --lib -p ystpay --target $WIN >> "$OUT/dll.log" 2>&1; then
+      size_of dll_plain_size "$TARGET/$WIN/release/ystpay.dll" x86_64-w64-mingw32-strip
+    else
+      failed dll_plain_size "plain cross build failed (see $OUT/dll.log)"
+    fi
+  fi
 fi
 
 result "{\"key\":\"machine_end\",\"load_end\":\"$(loadavg)\"}"
