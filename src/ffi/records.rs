@@ -518,10 +518,18 @@ pub unsafe fn check_size<T: Record>(p: *const T) -> Result<(), Failure> {
 }
 
 /// A zeroed record with its `struct_size` set, built on the heap (the
-/// largest is about 20 KiB).
+/// largest is about 20 KiB). The zeroed allocation is made in place
+/// (`calloc`-like), never built on the stack and copied.
 pub fn blank<T: Record>() -> Box<T> {
-    // SAFETY: records hold only integers and char arrays; all-zero is valid.
-    let mut b: Box<T> = unsafe { Box::new(std::mem::zeroed()) };
+    let layout = std::alloc::Layout::new::<T>();
+    // SAFETY: records are never zero-sized (each starts with `struct_size`).
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if p.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `p` was allocated by the global allocator with `T`'s layout, and
+    // records hold only integers and char arrays, for which all-zero is valid.
+    let mut b: Box<T> = unsafe { Box::from_raw(p) };
     // SAFETY: every record starts with `struct_size: u32`.
     unsafe { (&mut *b as *mut T).cast::<u32>().write(T::SIZE) };
     b
