@@ -369,7 +369,8 @@ pub unsafe extern "system" fn ystpay_qr_text(
         }
         // SAFETY: caller contract (NUL-terminated string).
         let qr = unsafe { qr_arg(enc, pay_url)? };
-        let s = text::encode(enc, &qr.to_text(style));
+        let drawn = qr.to_text(style);
+        let s = text::encode(enc, &drawn);
         // SAFETY: caller contract.
         unsafe { text::copy_out(&s, buf, buf_size, needed) }
     })

@@ -137,7 +137,7 @@ impl Reporter {
         // Nothing in building the message may unwind into the flow.
         let _ = catch_unwind(AssertUnwindSafe(|| {
             let (stage, message, elapsed) = describe(p, self.started);
-            let mut bytes = text::encode(self.enc, &message);
+            let mut bytes = text::encode(self.enc, &message).into_owned();
             bytes.retain(|&b| b != 0);
             bytes.push(0);
             if let Some(f) = self.f {

@@ -2,6 +2,7 @@
 //! (code page 936) per client, into Rust `String`s and back into caller
 //! buffers and fixed `char` arrays.
 
+use std::borrow::Cow;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 
@@ -48,10 +49,11 @@ impl Enc {
 }
 
 /// Encodes `s` for the caller. GBK cannot hold every character: those it
-/// cannot are written as `?`.
-pub fn encode(enc: Enc, s: &str) -> Vec<u8> {
+/// cannot are written as `?`. UTF-8 is `s` itself (no copy: a result record
+/// has some twenty texts).
+pub fn encode(enc: Enc, s: &str) -> Cow<'_, [u8]> {
     match enc {
-        Enc::Utf8 => s.as_bytes().to_vec(),
+        Enc::Utf8 => Cow::Borrowed(s.as_bytes()),
         Enc::Gbk => {
             use encoding_rs::EncoderResult;
             let mut encoder = encoding_rs::GBK.new_encoder();
@@ -68,7 +70,7 @@ pub fn encode(enc: Enc, s: &str) -> Vec<u8> {
                 out.truncate(start + written);
                 rest = &rest[read..];
                 match result {
-                    EncoderResult::InputEmpty => return out,
+                    EncoderResult::InputEmpty => return Cow::Owned(out),
                     EncoderResult::Unmappable(_) => out.push(b'?'),
                     EncoderResult::OutputFull => {}
                 }
@@ -296,7 +298,7 @@ mod tests {
         let g = encode(Enc::Gbk, "奶油曲奇 ok");
         assert_eq!(g.len(), 4 * 2 + 3);
         assert_eq!(decode(Enc::Gbk, &g).unwrap(), "奶油曲奇 ok");
-        assert_eq!(encode(Enc::Gbk, "a😀b"), b"a?b");
+        assert_eq!(&encode(Enc::Gbk, "a😀b")[..], b"a?b");
         assert!(decode(Enc::Gbk, &[0x81]).is_none());
         assert!(decode(Enc::Utf8, &[0xE5, 0xA5]).is_none());
     }
