@@ -129,7 +129,7 @@ note "3. the same pay through the C ABI"
 if [ -f include/ystpay.h ] && [ -d src/ffi ] && [ -f benches/c/pay_bench.c ]; then
   bash scripts/bench-c.sh "$OUT" "$QUICK" >> "$RESULTS" || failed c_abi "C ABI bench failed (see $OUT/c-abi.log)"
 else
-  skipped c_abi "not measured: C ABI not merged yet (no include/ystpay.h or src/ffi on this branch)"
+  skipped c_abi "not measured: no include/ystpay.h or src/ffi in this checkout"
 fi
 
 # ---------------------------------------------------------------- 4. simulator throughput
@@ -152,7 +152,7 @@ for l in open(sys.argv[1]):
 PY
 )
 if [ -n "$FLOW_BENCH" ]; then
-  # The flow's own bench (branch flow) prints a table; its rows are read here.
+  # The flow's own bench (benches/detection.rs) prints a table; its rows are read here.
   n=300; [ $QUICK = 1 ] && n=20
   YSTPAY_BENCH_PAYMENTS=$n "$FLOW_BENCH" "${QARG[@]}" > "$OUT/flow.log" 2>&1
   cat "$OUT/flow.log" >&2
@@ -171,7 +171,7 @@ if not rows:
 print(json.dumps({"key": "flow", "rows": rows}))
 PY
 else
-  skipped flow "not measured: settle flow (branch flow) not merged yet"
+  skipped flow "not measured: the detection bench was not built"
 fi
 if PS=$(exe poll_schedule) && [ -n "$PS" ]; then
   "$PS" 2>&1 | tee "$OUT/poll_schedule.log" | grep -v '^BENCH-RESULT' >&2

@@ -10,7 +10,7 @@
 # types (rlib for Rust users, cdylib and staticlib for C), and cargo runs no
 # LTO for a library with an rlib among its crate types. The cdylib then keeps
 # every linked crate whole (windows-gnu compiles Rust without function
-# sections): 5.9 MB stripped for the 64-bit DLL instead of 2.5 MB, and a few
+# sections): 5.3 MB stripped for the 64-bit DLL instead of 3.6 MB, and a few
 # per cent more CPU per call. `cargo rustc --crate-type X` builds one crate
 # type at a time, which cargo does optimize whole.
 #
