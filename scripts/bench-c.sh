@@ -54,7 +54,22 @@ for r in $(seq "$ROUNDS"); do
 done
 "$OUT/pay_bench" "$URL" rss "$PAYS" > "$OUT/rss.txt" 2>> "$LOG"
 cat "$OUT/rss.txt" >> "$LOG"
-python3 - "${cs[*]}" "${rs[*]}" "$OUT/rss.txt" <<'PY'
+
+# Instructions per pay on each side (load-independent): each program under
+# callgrind pays the same order N1 and N2 times; (I2 - I1) / (N2 - N1).
+instr=""
+if command -v valgrind > /dev/null 2>&1; then
+  N1=10; N2=210; [ "$QUICK" = 1 ] && N2=30
+  count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 \
+            | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+  c1=$(count "$OUT/pay_bench" "$URL" time $N1 "$SEQ"); c2=$(count "$OUT/pay_bench" "$URL" time $N2 "$SEQ")
+  r1=$(count "$RUST_BIN" "$URL" $N1 "$SEQ"); r2=$(count "$RUST_BIN" "$URL" $N2 "$SEQ")
+  if [ -n "$c1" ] && [ -n "$c2" ] && [ -n "$r1" ] && [ -n "$r2" ]; then
+    instr="$(( (c2 - c1) / (N2 - N1) )) $(( (r2 - r1) / (N2 - N1) ))"
+    echo "instructions per pay: C $((${instr% *})), Rust $((${instr#* }))" >> "$LOG"
+  fi
+fi
+python3 - "${cs[*]}" "${rs[*]}" "$OUT/rss.txt" "$instr" <<'PY'
 import json, statistics, sys
 c = [float(x) for x in sys.argv[1].split()]
 r = [float(x) for x in sys.argv[2].split()]
@@ -63,6 +78,9 @@ rss = [tuple(int(v) for v in l.split()[1:]) for l in open(sys.argv[3]) if l.star
 d = {"key": "c_abi", "ratio": round(statistics.median(ratios), 3),
      "ratio_min": round(ratios[0], 3), "ratio_max": round(ratios[-1], 3), "rounds": len(ratios),
      "c_us": round(statistics.median(c), 1), "rust_us": round(statistics.median(r), 1)}
+if sys.argv[4]:
+    ci, ri = (int(x) for x in sys.argv[4].split())
+    d.update({"c_instr": ci, "rust_instr": ri, "instr_ratio": round(ci / ri, 3)})
 if rss:
     d.update({"rss_pays": rss[-1][0], "rss_kb": rss[-1][1], "rss_first_kb": rss[0][1],
               "rss_growth_kb": rss[-1][1] - rss[0][1], "rss_series": [kb for _, kb in rss]})
