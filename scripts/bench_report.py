@@ -69,9 +69,10 @@ def main():
         add("2. Round trip: `Client::pay` ÷ bare keep-alive POST of the same bytes (library's HTTP transport, no protocol work)",
             f"{rt['ratio_http']:.3f}× ({rt['client_us']:.0f} µs vs {rt['http_us']:.0f} µs; rounds p10–p90 {rt['ratio_http_p10']:.2f}–{rt['ratio_http_p90']:.2f})",
             "≤ 1.15×", rt["ratio_http"] <= 1.15,
-            "The difference is the protocol CPU of figure 1 (same bytes on the wire, same simulator work); "
-            "loopback's round trip is only tens of µs, so that CPU shows as a ratio; over a real network "
-            "(milliseconds) the same microseconds are under 1 %. See 'Causes found by profiling' for where it goes")
+            "The difference is the protocol work of figure 1 (same bytes on the wire, same simulator work), which "
+            "between network waits runs with cooled caches at about twice its hot-loop time; a loopback round trip "
+            "is about a hundred µs, so those µs show as a ratio; over a real network (milliseconds) they are under "
+            "1 %. See 'Causes found by profiling' for what was cut and where the rest goes")
         add("2. Round trip: `Client::pay` ÷ hand-written HTTP/1.1 POST of the same bytes on a kept-alive socket (physical floor)",
             f"{rt['ratio_tcp']:.3f}× ({rt['client_us']:.0f} µs vs {rt['tcp_us']:.0f} µs; rounds p10–p90 {rt['ratio_tcp_p10']:.2f}–{rt['ratio_tcp_p90']:.2f})",
             "≤ 1.15×", rt["ratio_tcp"] <= 1.15,
@@ -179,8 +180,8 @@ def main():
     L.append(f"- when: {m.get('date', '?')}, commit `{m.get('commit', '?')}`, {m.get('rustc', '?')}")
     L.append(f"- CPU: {m.get('cpu', '?')} ({m.get('mhz', '?')} MHz), `nproc` = {m.get('nproc', '?')}, kernel {m.get('kernel', '?')}")
     L.append(f"- load average (1, 5, 15 min): {m.get('load_start', '?')} at the start, "
-             f"{res.get('machine_end', {}).get('load_end', '?')} at the end — the machine is shared "
-             "(other engineers compile on the same 2 cores), so absolute times are pessimistic")
+             f"{res.get('machine_end', {}).get('load_end', '?')} at the end — a shared virtual machine, "
+             "so absolute times vary from run to run; the verdicts rest on ratios measured interleaved")
     L.append("")
     L.append("## Results")
     L.append("")
