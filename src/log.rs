@@ -552,22 +552,23 @@ impl Logger {
         result: &Result<T, Error>,
         started: Instant,
     ) {
+        let level = match result {
+            Ok(_) => LogLevel::Info,
+            Err(_) => LogLevel::Error,
+        };
+        if !self.enabled(level) {
+            return;
+        }
         let ms = started.elapsed().as_millis();
         let mut text = join(what);
         match result {
             Ok(answer) => {
-                if !self.enabled(LogLevel::Info) {
-                    return;
-                }
                 text.push_str(" -> OK ");
                 text.push_str(&join(&answer.fields()));
                 text.push_str(&format!(" ({ms} ms)"));
                 self.write(LogLevel::Info, op, &text);
             }
             Err(e) => {
-                if !self.enabled(LogLevel::Error) {
-                    return;
-                }
                 let mut why = e.to_string();
                 for (full, shown) in sensitive {
                     why = why.replace(full.as_str(), shown);
@@ -628,7 +629,9 @@ impl Logger {
         }
         let what = req.fields();
         let sensitive = req.sensitive();
-        self.write(LogLevel::Debug, op, &format!("{} -> sending", join(&what)));
+        if self.enabled(LogLevel::Debug) {
+            self.write(LogLevel::Debug, op, &format!("{} -> sending", join(&what)));
+        }
         let started = Instant::now();
         let result = client.send(req);
         self.outcome(op, &what, &sensitive, &result, started);

@@ -29,6 +29,15 @@ fn from_config(text: &str) -> (i32, *mut ystpay_client) {
     (rc, c)
 }
 
+/// A zeroed result record with `struct_size` set, as a C caller makes one.
+fn record<T>(size: u32) -> Box<T> {
+    // SAFETY: the records are plain old data; all-zero is valid.
+    let mut r: Box<T> = Box::new(unsafe { std::mem::zeroed() });
+    // SAFETY: every record starts with `uint32_t struct_size`.
+    unsafe { (&mut *r as *mut T).cast::<u32>().write(size) };
+    r
+}
+
 #[test]
 fn every_call_is_logged_without_secrets() {
     let sim = Simulator::start(SimConfig::default()).expect("simulator starts");
@@ -46,9 +55,7 @@ fn every_call_is_logged_without_secrets() {
     assert_eq!(rc, YSTPAY_OK);
 
     let code = CString::new(CODE).unwrap();
-    // SAFETY: plain-old-data records, sizes set as the ABI asks.
-    let mut paid: Box<ystpay_payment_result> = Box::new(unsafe { std::mem::zeroed() });
-    paid.struct_size = YSTPAY_PAYMENT_RESULT_SIZE;
+    let mut paid = record::<ystpay_payment_result>(YSTPAY_PAYMENT_RESULT_SIZE);
     // SAFETY: live handle, NUL-terminated code, no items, writable record.
     let rc = unsafe {
         ystpay_pay(
@@ -64,9 +71,7 @@ fn every_call_is_logged_without_secrets() {
     };
     assert_eq!(rc, YSTPAY_OK);
     assert_eq!(paid.outcome, YSTPAY_OUTCOME_SUCCESS);
-    // SAFETY: as above.
-    let mut settled: Box<ystpay_settlement> = Box::new(unsafe { std::mem::zeroed() });
-    settled.struct_size = YSTPAY_SETTLEMENT_SIZE;
+    let mut settled = record::<ystpay_settlement>(YSTPAY_SETTLEMENT_SIZE);
     // SAFETY: live handle, NUL-terminated code, no items, cancel, progress.
     let rc = unsafe {
         ystpay_settle_pay(
@@ -139,4 +144,65 @@ fn a_log_file_that_cannot_be_created_fails_the_constructor() {
     assert_eq!(rc, YSTPAY_ERR_FILE_WRITE);
     assert!(c.is_null(), "no handle on failure");
     let _ = std::fs::remove_file(&blocker);
+}
+
+/// Pays once through a client whose log is at `level` and returns the log.
+fn log_of_one_pay(level: &str) -> String {
+    let sim = Simulator::start(SimConfig::default()).expect("simulator starts");
+    let dir = std::env::temp_dir().join(format!("ystpay-ffi-log-{level}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let log = dir.join("ystpay.log");
+    let (rc, c) = from_config(&format!(
+        "server_url = {}\nacct = demo\npass = {PASS}\nprivate_key = {KEY}\n\
+         log_file = {}\nlog_level = {level}\n",
+        sim.api_url(),
+        log.display()
+    ));
+    assert_eq!(rc, YSTPAY_OK);
+    let code = CString::new(CODE).unwrap();
+    let mut paid = record::<ystpay_payment_result>(YSTPAY_PAYMENT_RESULT_SIZE);
+    // SAFETY: live handle, NUL-terminated code, no items, writable record.
+    let rc = unsafe {
+        ystpay_pay(
+            c,
+            ptr::null(),
+            100,
+            code.as_ptr(),
+            ptr::null(),
+            ptr::null(),
+            0,
+            &mut *paid,
+        )
+    };
+    assert_eq!(rc, YSTPAY_OK);
+    // SAFETY: the handle is live and used by no other thread.
+    unsafe { ystpay_client_free(c) };
+    sim.shutdown();
+    let mut text = String::new();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        text.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
+#[test]
+fn the_log_level_decides_what_a_call_writes() {
+    let debug = log_of_one_pay("debug");
+    assert!(
+        debug.contains("-> sending"),
+        "debug shows the request:\n{debug}"
+    );
+    assert!(debug.contains("-> OK"), "debug shows the outcome:\n{debug}");
+    let info = log_of_one_pay("info");
+    assert!(
+        !info.contains("-> sending"),
+        "info has no request line:\n{info}"
+    );
+    assert!(info.contains("-> OK"), "info shows the outcome:\n{info}");
+    let error = log_of_one_pay("error");
+    assert!(
+        error.trim().is_empty(),
+        "a paid call at error level writes nothing:\n{error}"
+    );
 }

@@ -163,10 +163,10 @@ fn from_shared(s: shared::Settings, recover_on_start: bool, time_scale: f64) -> 
         Encoding::Utf8 => Enc::Utf8,
         Encoding::Gbk => Enc::Gbk,
     };
-    let mut out = Settings::new(s.client.clone(), enc);
-    out.journal = s.journal.clone();
+    let mut out = Settings::new(s.client, enc);
+    out.journal = s.journal;
     out.recover_on_start = recover_on_start;
-    out.log_file = s.log_file.clone();
+    out.log_file = s.log_file;
     out.log_level = s.log_level;
     out.flow.pay_deadline = s.settle_deadline;
     out.flow = out.flow.scaled(1.0 / time_scale);
