@@ -187,11 +187,6 @@ size_of() { # KEY FILE STRIP-TOOL
   cp "$2" "$OUT/$1.bin" && "$3" "$OUT/$1.bin" \
     && result "{\"key\":\"$1\",\"bytes\":$(stat -c %s "$OUT/$1.bin")}"
 }
-if SO=$(bash scripts/build-lib.sh --profile "$PROFILE" --no-static 2> "$OUT/so.log"); then
-  size_of so_size "$SO" strip
-else
-  tail -20 "$OUT/so.log" >&2; failed so_size "scripts/build-lib.sh --profile $PROFILE failed"
-fi
 WIN=x86_64-pc-windows-gnu
 if [ $QUICK = 0 ] && ! rustup target list --installed 2>/dev/null | grep -qx $WIN; then
   rustup target add $WIN > "$OUT/dll.log" 2>&1 || true
@@ -203,6 +198,8 @@ if [ $QUICK = 1 ]; then
   skipped dll_size "smoke run: the Windows release build is left to the full run (ci-ffi builds and checks the DLL)"
   skipped dll_plain_size "smoke run"
 else
+  # The plain builds first: the shipped build, made last, is what stays in
+  # target/ (for scripts/install-c.sh).
   if cargo build --release --lib -p ystpay >> "$OUT/so.log" 2>&1; then
     size_of so_plain_size "$TARGET/release/libystpay.so" strip
   else
@@ -215,17 +212,23 @@ else
     skipped dll_size "mingw-w64 (x86_64-w64-mingw32-gcc) not installed"
     skipped dll_plain_size "mingw-w64 not installed"
   else
-    if DLL=$(bash scripts/build-lib.sh --target $WIN --no-static 2>> "$OUT/dll.log" | grep '\.dll$'); then
-      size_of dll_size "$DLL" x86_64-w64-mingw32-strip
-    else
-      tail -20 "$OUT/dll.log" >&2; failed dll_size "cross build failed (see $OUT/dll.log)"
-    fi
     if cargo build --release --lib -p ystpay --target $WIN >> "$OUT/dll.log" 2>&1; then
       size_of dll_plain_size "$TARGET/$WIN/release/ystpay.dll" x86_64-w64-mingw32-strip
     else
       failed dll_plain_size "plain cross build failed (see $OUT/dll.log)"
     fi
+    if DLL=$(bash scripts/build-lib.sh --target $WIN --no-static 2>> "$OUT/dll.log" | grep '\.dll$'); then
+      size_of dll_size "$DLL" x86_64-w64-mingw32-strip
+    else
+      tail -20 "$OUT/dll.log" >&2; failed dll_size "cross build failed (see $OUT/dll.log)"
+    fi
   fi
+fi
+
+if SO=$(bash scripts/build-lib.sh --profile "$PROFILE" --no-static 2>> "$OUT/so.log"); then
+  size_of so_size "$SO" strip
+else
+  tail -20 "$OUT/so.log" >&2; failed so_size "scripts/build-lib.sh --profile $PROFILE failed"
 fi
 
 result "{\"key\":\"machine_end\",\"load_end\":\"$(loadavg)\"}"
