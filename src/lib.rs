@@ -19,8 +19,10 @@ pub mod journal;
 pub mod log;
 pub mod protocol;
 pub mod qr;
+pub mod reading;
 pub mod receipt;
 pub mod reqseq;
+pub mod time;
 pub mod transport;
 
 pub use client::{Client, ClientConfig};

@@ -28,8 +28,10 @@ pub(crate) fn log(line: &str) {
 }
 
 /// Now in China time (UTC+8), without a zone.
+/// The platform's clock is the system clock: a register's clock stepping
+/// (in the library's tests) does not move it.
 pub(crate) fn china_now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc() + chrono::Duration::hours(8)
+    ystpay::time::china(ystpay::time::system_ms())
 }
 
 // The time stamps are written digit by digit: chrono's `format` parses its

@@ -66,14 +66,16 @@ impl std::fmt::Display for Channel {
 /// An order's or refund's status (`status` in the responses).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Status {
-    /// `S` (also `SUCCESS`): paid / refunded.
+    /// `S` (also `SUCCESS`, as in the example of API §2.6.1): paid / refunded.
     Success,
-    /// `W` (also `WAITING`, `USERPAYING`, `NOTPAY`): the customer has not
-    /// finished paying yet (entering a password, QR code not yet scanned).
+    /// `W`: the customer has not finished paying yet (entering a password,
+    /// QR code not yet scanned).
     Waiting,
-    /// `F` (also `FAIL`, `FAILED`, `CLOSED`, `REVOKED`): failed or closed; no money taken.
+    /// `F`: failed or closed; no money taken.
     Failed,
-    /// Anything else, kept as received. Never to be read as paid.
+    /// Any letter the API document does not define (a channel's own word
+    /// such as `USERPAYING` included), kept as received. It proves nothing:
+    /// never paid, never failed (see `crate::reading`).
     Other(String),
 }
 
@@ -92,8 +94,8 @@ impl Status {
     pub fn from_code(code: &str) -> Status {
         match code.to_ascii_uppercase().as_str() {
             "S" | "SUCCESS" => Status::Success,
-            "W" | "WAITING" | "USERPAYING" | "NOTPAY" => Status::Waiting,
-            "F" | "FAIL" | "FAILED" | "CLOSED" | "REVOKED" => Status::Failed,
+            "W" => Status::Waiting,
+            "F" => Status::Failed,
             _ => Status::Other(code.to_string()),
         }
     }
@@ -381,7 +383,13 @@ mod tests {
         assert!(Channel::Other("U".into()).check("channel", "WAQY").is_err());
         assert!(Channel::BestPay.check("channel", "WAQY").is_ok());
         assert_eq!(Status::from_code("SUCCESS"), Status::Success);
-        assert_eq!(Status::from_code("USERPAYING"), Status::Waiting);
+        // Only letters the API document defines mean something.
+        assert_eq!(Status::from_code("w"), Status::Waiting);
+        assert_eq!(
+            Status::from_code("USERPAYING"),
+            Status::Other("USERPAYING".into())
+        );
+        assert_eq!(Status::from_code("CLOSED"), Status::Other("CLOSED".into()));
         assert_eq!(Status::from_code("?"), Status::Other("?".into()));
     }
 }
