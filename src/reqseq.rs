@@ -1,32 +1,118 @@
-//! Request serial numbers (`req_seq`, String(V20)) unique per merchant across
-//! registers and restarts.
+//! Request serial numbers (`req_seq`, String(V20), "必须保证唯一": API
+//! §4.1) that are never issued twice.
 //!
-//! Layout, 20 decimal digits: `yyMMddHHmmss` (China time, UTC+8) + a 4-digit
-//! register tag + a 4-digit counter.
+//! Layout, 20 decimal digits: `yyMMddHHmmss` (China time) + a 4-digit
+//! register tag + a 4-digit counter. A serial's place in issue order is its
+//! [`Slot`]: the China second and the counter. The counter that passes 9999
+//! carries into the next second, so slots form one ascending line.
 //! - Registers differ by the tag: the configured register number, or,
 //!   when none is set, 4 digits derived from the device's dsn (two devices of
 //!   one merchant then share a tag with probability 1/10,000; set
 //!   `register_no` to make it certain).
-//! - Within one process the (second, counter) pair never repeats: the counter
-//!   advances on every call, and when it would wrap within one second the
-//!   generator waits for the next second.
-//! - Across restarts the counter starts at a random value, so a restart
-//!   within the same second collides only if the new range overlaps the old
-//!   one (at most n/10,000 for n serials issued in that second).
+//! - A new second starts at a random counter, so registers that share a
+//!   tag but not a journal rarely meet (1 in 10,000 per serial pair).
+//! - With a journal ([`SerialLedger`], wired by the payment flow), the
+//!   journal keeps the last slot issued per account and tag. A new serial
+//!   is the later of "now" and "just after the last one", and skips any
+//!   serial the journal already holds for an operation. This holds across
+//!   restarts, across processes sharing the journal, and whatever the
+//!   wall clock does: after it steps back, serials continue after the last
+//!   one until the clock catches up (docs/DESIGN.md, "Serials").
+//! - Without a journal (or when it cannot be written), only this
+//!   process's memory bounds the next serial. The remaining risk: a
+//!   process started after the clock stepped back can issue a serial an
+//!   earlier process already used. The platform then refuses the reuse or
+//!   answers about the earlier order, and the answer check of
+//!   [`crate::reading`] keeps that from being taken as paid.
 //!
 //! All digits, so the value also satisfies the `Number(V20)` spelling of
-//! `ori_seq` in seed 4.2 and 5.2.
+//! `ori_seq` in API §4.2 and §5.2.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// Generates `req_seq` values for one register.
-#[derive(Debug)]
-pub struct ReqSeqGen {
-    tag: u16,
-    state: Mutex<(i64, u16, u16)>, // (second, start, next)
+use crate::time::{china_second, china_stamp, now_ms};
+
+/// A serial's place in issue order: its China second and counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    /// The China second (seconds since the epoch, shifted to UTC+8).
+    pub second: i64,
+    /// The counter within the second, 0–9999.
+    pub counter: u16,
 }
 
-fn random_u16() -> u16 {
+impl Slot {
+    /// The first slot of the current second by the library's clock.
+    pub fn now() -> Slot {
+        Slot {
+            second: china_second(now_ms()),
+            counter: 0,
+        }
+    }
+
+    /// The slot right after this one (9999 carries into the next second).
+    pub fn after(self) -> Slot {
+        if self.counter >= 9_999 {
+            Slot {
+                second: self.second + 1,
+                counter: 0,
+            }
+        } else {
+            Slot {
+                second: self.second,
+                counter: self.counter + 1,
+            }
+        }
+    }
+
+    /// The serial of this slot for register `tag`.
+    pub fn render(self, tag: u16) -> String {
+        format!("{}{tag:04}{:04}", china_stamp(self.second), self.counter)
+    }
+
+    /// The slot and register tag of a serial this layout wrote; `None` for
+    /// anything else (a serial a POS program made up, say).
+    pub fn parse(serial: &str) -> Option<(Slot, u16)> {
+        if serial.len() != 20 || !serial.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let t = chrono::NaiveDateTime::parse_from_str(&serial[..12], "%y%m%d%H%M%S").ok()?;
+        let slot = Slot {
+            second: t.and_utc().timestamp(),
+            counter: serial[16..].parse().ok()?,
+        };
+        Some((slot, serial[12..16].parse().ok()?))
+    }
+}
+
+/// Keeps the last serial issued per register, durably and shared by every
+/// process that uses it: the journal implements it.
+pub trait SerialLedger: Send + Sync {
+    /// Issues the first slot at or after `candidate` that comes after the
+    /// last one issued for `tag` and whose serial no recorded operation
+    /// uses; records it as the last one. `Err` with words when the ledger
+    /// cannot be used (the caller falls back to its memory).
+    fn issue(&self, tag: u16, candidate: Slot) -> Result<Slot, String>;
+}
+
+/// Generates `req_seq` values for one register.
+pub struct ReqSeqGen {
+    tag: u16,
+    /// The last slot this generator issued.
+    last: Mutex<Option<Slot>>,
+    ledger: OnceLock<Arc<dyn SerialLedger>>,
+}
+
+impl std::fmt::Debug for ReqSeqGen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReqSeqGen")
+            .field("tag", &self.tag)
+            .field("ledger", &self.ledger.get().is_some())
+            .finish()
+    }
+}
+
+fn random_counter() -> u16 {
     let mut b = [0u8; 2];
     // Without an OS random source, fall back to the clock's nanoseconds.
     if getrandom::getrandom(&mut b).is_err() {
@@ -52,7 +138,8 @@ impl ReqSeqGen {
         };
         ReqSeqGen {
             tag,
-            state: Mutex::new((i64::MIN, 0, 0)),
+            last: Mutex::new(None),
+            ledger: OnceLock::new(),
         }
     }
 
@@ -61,35 +148,31 @@ impl ReqSeqGen {
         self.tag
     }
 
+    /// Makes `ledger` bound every serial from now on. The first ledger
+    /// attached stays; false when one was attached already.
+    pub fn attach(&self, ledger: Arc<dyn SerialLedger>) -> bool {
+        self.ledger.set(ledger).is_ok()
+    }
+
     /// The next serial.
     pub fn next(&self) -> String {
-        loop {
-            let now = chrono::Utc::now() + chrono::Duration::hours(8);
-            let sec = now.timestamp();
-            let mut st = match self.state.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            if sec > st.0 {
-                let start = random_u16();
-                *st = (sec, start, start);
-            } else if sec < st.0 {
-                // The clock went backwards: keep issuing within the last second seen.
-            }
-            let (s, start, next) = *st;
-            let following = (next + 1) % 10_000;
-            if following == start {
-                // Counter exhausted for this second: wait for the next one.
-                drop(st);
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                continue;
-            }
-            st.2 = following;
-            let stamp = chrono::DateTime::from_timestamp(s, 0)
-                .unwrap_or_default()
-                .format("%y%m%d%H%M%S");
-            return format!("{stamp}{:04}{next:04}", self.tag);
-        }
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Slot::now();
+        // A new second starts at a random counter: registers that share a
+        // tag but not a journal (or a restart without one) rarely meet.
+        let candidate = match last.map(Slot::after) {
+            Some(a) if a >= now => a,
+            _ => Slot {
+                second: now.second,
+                counter: random_counter(),
+            },
+        };
+        let slot = match self.ledger.get() {
+            Some(ledger) => ledger.issue(self.tag, candidate).unwrap_or(candidate),
+            None => candidate,
+        };
+        *last = Some(slot);
+        slot.render(self.tag)
     }
 }
 
@@ -120,6 +203,31 @@ mod tests {
     }
 
     #[test]
+    fn slots_carry_into_the_next_second() {
+        let s = Slot {
+            second: 100,
+            counter: 9_999,
+        };
+        assert_eq!(
+            s.after(),
+            Slot {
+                second: 101,
+                counter: 0
+            }
+        );
+        assert!(s < s.after());
+        // 2026-11-28 00:00:00 China time.
+        let midnight = Slot {
+            second: 1_795_795_200 + 8 * 3600,
+            counter: 7,
+        };
+        assert_eq!(midnight.render(12), "26112800000000120007");
+        assert_eq!(Slot::parse("26112800000000120007"), Some((midnight, 12)));
+        assert_eq!(Slot::parse("2611280000000012000"), None);
+        assert_eq!(Slot::parse("26139900000000120007"), None);
+    }
+
+    #[test]
     fn threads_never_collide() {
         let g = std::sync::Arc::new(ReqSeqGen::new(Some(7), ""));
         let handles: Vec<_> = (0..4)
@@ -135,5 +243,34 @@ mod tests {
             }
         }
         assert_eq!(all.len(), 8000);
+    }
+
+    /// A ledger in memory, standing in for the journal's table.
+    struct MemLedger(Mutex<Option<Slot>>);
+
+    impl SerialLedger for MemLedger {
+        fn issue(&self, _tag: u16, candidate: Slot) -> Result<Slot, String> {
+            let mut last = self.0.lock().unwrap();
+            let slot = last.map_or(candidate, |l| l.after().max(candidate));
+            *last = Some(slot);
+            Ok(slot)
+        }
+    }
+
+    #[test]
+    fn a_shared_ledger_keeps_two_generators_apart() {
+        let ledger: Arc<dyn SerialLedger> = Arc::new(MemLedger(Mutex::new(None)));
+        let (a, b) = (ReqSeqGen::new(Some(3), ""), ReqSeqGen::new(Some(3), ""));
+        assert!(a.attach(ledger.clone()));
+        assert!(b.attach(ledger.clone()));
+        assert!(!b.attach(ledger));
+        let mut seen = HashSet::new();
+        let mut previous = String::new();
+        for i in 0..5_000 {
+            let s = if i % 3 == 0 { a.next() } else { b.next() };
+            assert!(s > previous, "{s} after {previous}");
+            assert!(seen.insert(s.clone()));
+            previous = s;
+        }
     }
 }
