@@ -242,9 +242,18 @@ impl Client {
         })
     }
 
-    /// A fresh `req_seq` (see [`crate::reqseq`]).
+    /// A fresh `req_seq` (see [`crate::reqseq`]): never one issued before
+    /// by this client or, once a ledger is in use, by any client of the
+    /// ledger's journal.
     pub fn next_req_seq(&self) -> String {
         self.seq.next()
+    }
+
+    /// Makes `ledger` (the journal, see [`crate::journal::JournalSerials`])
+    /// bound every serial this client issues from now on. The payment flow
+    /// does this; the first ledger stays. False when one was set already.
+    pub fn use_serial_ledger(&self, ledger: Arc<dyn crate::reqseq::SerialLedger>) -> bool {
+        self.seq.attach(ledger)
     }
 
     /// The device's account name.
@@ -440,9 +449,10 @@ impl Client {
         Ok(ReceivedNotice { notice, signed })
     }
 
-    /// Confirms a notice with the platform (5.2 query by the notice's
-    /// `req_seq`): Ok only when the order is paid and its `trans_seq` (and
-    /// `total_fee`, when the notice gives one) match the notice.
+    /// Confirms a notice with the platform (API §5.2 query by the notice's
+    /// `req_seq`): Ok only when the answer reads paid ([`crate::reading`])
+    /// for the notice's order (`trans_seq`, named by the answer) and, when
+    /// the notice gives one, its amount.
     pub fn confirm_notice(
         &self,
         notice: &crate::protocol::OrderNotice,
@@ -454,13 +464,14 @@ impl Client {
             ori_seq,
         };
         let answer = self.native_query(&mut q)?;
-        let paid = answer.status == Some(crate::protocol::Status::Success);
-        let same_order = answer.trans_seq.is_some() && answer.trans_seq == notice.trans_seq;
-        let same_fee = notice.total_fee.is_none() || notice.total_fee == answer.total_fee;
-        if paid && same_order && same_fee {
-            Ok(answer)
-        } else {
-            Err(Error::Rejected(Rejection::Unconfirmed))
+        let expect = crate::reading::Expected {
+            fee: notice.total_fee,
+            number: notice.trans_seq.clone(),
+        };
+        let named = answer.trans_seq.is_some() && answer.trans_seq == notice.trans_seq;
+        match crate::reading::read(&answer, &expect) {
+            crate::reading::Reading::Paid(_) if named => Ok(answer),
+            _ => Err(Error::Rejected(Rejection::Unconfirmed)),
         }
     }
 }

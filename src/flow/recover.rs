@@ -1,0 +1,160 @@
+//! Recovery: settling what the journal holds open (after a crash, a power
+//! cut, an unreachable platform), at once, against the platform's answer.
+
+use std::time::Instant;
+
+use super::order::order_time_left;
+use super::run::{OnCancel, Pause, Run};
+use super::types::{
+    Disposition, FlowError, RecoveryReport, RevokeReason, SettleOptions, Settlement,
+};
+use super::{in_conflict, Payments};
+use crate::journal::{JournalError, OpKind, OpRecord, OpState};
+use crate::reading::{Facts, Reading};
+
+impl Payments {
+    /// Resolves every open operation of this device in the journal against
+    /// the platform: barcode payments by query, then revoke where still
+    /// unclear or waiting; refunds by query, resending the same refund when
+    /// the platform never received it; native/JS/H5 orders by query,
+    /// closing those past their expiry. An operation in conflict is only
+    /// asked about again, never revoked or resent. Operations a live flow
+    /// drives (this process or another) are left alone; those of a process
+    /// that is gone are taken over at once.
+    pub fn recover(&self, opts: &SettleOptions<'_>) -> Result<RecoveryReport, FlowError> {
+        let mut report = RecoveryReport::default();
+        let account = self.client.account().to_string();
+        for listed in self.journal.open_ops(&account)? {
+            let run = match self.take(&listed, opts) {
+                Ok(run) => run,
+                Err(FlowError::Journal(JournalError::Busy(_))) => {
+                    // Driven by a live flow, or ended since the list was read.
+                    if let Some(now) = self.journal.get(&account, &listed.req_seq)? {
+                        if now.state.is_open() {
+                            report.push(now, Disposition::BusyElsewhere);
+                        }
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(rec) = run.record() else { continue };
+            if !rec.state.is_open() {
+                continue;
+            }
+            let s = match rec.kind {
+                OpKind::Pay => self.recover_pay(run, &rec),
+                OpKind::Refund => {
+                    let end = run.started + self.config.recover_deadline;
+                    self.drive_refund(run, false, in_conflict(&rec), end)
+                }
+                OpKind::Native | OpKind::Js | OpKind::H5 => self.recover_order(run, &rec),
+            };
+            self.report(&mut report, s)?;
+        }
+        Ok(report)
+    }
+
+    fn report(&self, report: &mut RecoveryReport, s: Settlement) -> Result<(), FlowError> {
+        if s.outcome == super::Outcome::Unknown {
+            if let Some(r) = self.journal.get(self.client.account(), &s.req_seq)? {
+                report.push(r, Disposition::StillOpen);
+            }
+        } else {
+            report.push_settled(s);
+        }
+        Ok(())
+    }
+
+    /// Leaves an operation in conflict as it is, noting why.
+    fn still_in_conflict(run: Run<'_>, why: &str) -> Settlement {
+        let d = format!("still in conflict: {why}");
+        run.finish(OpState::Conflict, Facts::default(), d)
+    }
+
+    fn recover_pay(&self, mut run: Run<'_>, rec: &OpRecord) -> Settlement {
+        let careful = in_conflict(rec);
+        if rec.state == OpState::Revoking {
+            return self.revoke_pay(run, None, RevokeReason::Recovery, None);
+        }
+        let end = run.started + self.config.recover_deadline;
+        let mut n = 0u32;
+        loop {
+            n += 1;
+            run.progress(super::Progress::Querying { attempt: n });
+            match self.query_pay(&mut run) {
+                Reading::Paid(f) => return run.end(OpState::Paid, *f),
+                Reading::Failed(f) => return run.end(OpState::Failed, *f),
+                Reading::Foreign(f, why) => return run.conflict(*f, why),
+                // An answer about this payment, still waiting: the cashier
+                // is no longer waiting for it. Revoke.
+                Reading::Waiting(_) => {
+                    return self.revoke_pay(run, None, RevokeReason::Recovery, None)
+                }
+                // Never arrived: revoke (closes the serial either way) —
+                // unless the serial is in conflict.
+                Reading::Refused(r) if careful => {
+                    return Self::still_in_conflict(run, &format!("N {} {}", r.code, r.msg))
+                }
+                Reading::Refused(_) => {
+                    return self.revoke_pay(run, None, RevokeReason::Recovery, None)
+                }
+                Reading::NotSent(_) | Reading::Unclear(_) | Reading::Revoked(_) => {}
+            }
+            match run.pause(self.config.retry.interval(n - 1), end, OnCancel::Stop) {
+                Pause::Go => {}
+                Pause::Deadline if careful => {
+                    return Self::still_in_conflict(run, "platform unreachable")
+                }
+                // Unreachable: try the revoke anyway (it has its own deadline).
+                Pause::Deadline => return self.revoke_pay(run, None, RevokeReason::Recovery, None),
+                Pause::Cancelled => {
+                    let d = "recovery cancelled; still open".to_string();
+                    return run.finish(rec.state, Facts::default(), d);
+                }
+            }
+        }
+    }
+
+    fn recover_order(&self, mut run: Run<'_>, rec: &OpRecord) -> Settlement {
+        let careful = in_conflict(rec);
+        if rec.state == OpState::Revoking {
+            return self.revoke_pay(run, None, RevokeReason::Recovery, None);
+        }
+        let end: Instant = run.started + self.config.recover_deadline;
+        let expired = order_time_left(rec.created_ms, rec.expires_ms).is_zero();
+        let mut n = 0u32;
+        loop {
+            n += 1;
+            run.progress(super::Progress::Querying { attempt: n });
+            match self.query_order(&mut run) {
+                Reading::Paid(f) => return run.end(OpState::Paid, *f),
+                Reading::Failed(f) => return run.end(OpState::Closed, *f),
+                Reading::Foreign(f, why) => return run.conflict(*f, why),
+                Reading::Waiting(f) if !expired => {
+                    // The customer may still pay: leave it open, noted.
+                    let d = format!("still waiting for the customer: {}", f.words());
+                    return run.finish(OpState::Waiting, *f, d);
+                }
+                Reading::Refused(r) if careful => {
+                    return Self::still_in_conflict(run, &format!("N {} {}", r.code, r.msg))
+                }
+                Reading::Waiting(_) | Reading::Refused(_) => {
+                    return self.revoke_pay(run, None, RevokeReason::Recovery, None)
+                }
+                Reading::NotSent(_) | Reading::Unclear(_) | Reading::Revoked(_) => {}
+            }
+            match run.pause(self.config.retry.interval(n - 1), end, OnCancel::Stop) {
+                Pause::Go => {}
+                Pause::Deadline => {
+                    let d = "platform unreachable".to_string();
+                    return run.finish(rec.state, Facts::default(), d);
+                }
+                Pause::Cancelled => {
+                    let d = "recovery cancelled; still open".to_string();
+                    return run.finish(rec.state, Facts::default(), d);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! One run of a flow over one operation: its options, its journal key,
+//! what its answers must match, the one pause every wait goes through,
+//! and how it ends.
+
+use std::time::{Duration, Instant};
+
+use super::crash::crash_point;
+use super::types::{Outcome, Progress, SettleOptions, Settlement};
+use super::{CancelToken, Payments};
+use crate::error::Error;
+use crate::journal::{JournalError, OpKind, OpRecord, OpState, OpUpdate};
+use crate::reading::{read_result, Answer, Expected, Facts, Reading};
+
+/// How a pause ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pause {
+    /// The step passed: go on.
+    Go,
+    /// The deadline has come (before or during the pause).
+    Deadline,
+    /// The cashier cancelled (before or during the pause).
+    Cancelled,
+}
+
+/// Whether a pause gives way to the cancel switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnCancel {
+    /// Stop pausing: the caller decides what a cancel means here.
+    Stop,
+    /// Pause on: a revoke under way is finished whatever the cashier does.
+    Ignore,
+}
+
+/// The per-call context of one operation.
+pub(super) struct Run<'a> {
+    pub(super) p: &'a Payments,
+    opts: SettleOptions<'a>,
+    account: String,
+    pub(super) kind: OpKind,
+    pub(super) seq: String,
+    pub(super) started: Instant,
+    /// What an answer about this operation must say: its amount, and its
+    /// platform number once recorded.
+    pub(super) expect: Expected,
+    journal_error: Option<JournalError>,
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        self.p.stop_driving(&self.seq);
+    }
+}
+
+impl<'a> Run<'a> {
+    /// A run over `rec`, which this flow has marked as driven
+    /// ([`Payments::start_driving`]); the mark goes when the run does.
+    pub(super) fn new(p: &'a Payments, rec: &OpRecord, opts: &SettleOptions<'a>) -> Run<'a> {
+        let number = match rec.kind {
+            OpKind::Refund => rec.refund_seq.as_deref(),
+            _ => rec.trans_seq.as_deref(),
+        };
+        Run {
+            p,
+            opts: *opts,
+            account: rec.account.clone(),
+            kind: rec.kind,
+            seq: rec.req_seq.clone(),
+            started: Instant::now(),
+            expect: Expected::new(rec.total_fee, number),
+            journal_error: None,
+        }
+    }
+
+    pub(super) fn progress(&self, p: Progress) {
+        if let Some(f) = self.opts.progress {
+            f(&p);
+        }
+    }
+
+    pub(super) fn cancelled(&self) -> bool {
+        self.opts.cancel.is_some_and(CancelToken::is_cancelled)
+    }
+
+    /// The one pause of every flow: waits `step`, cut short by `until`
+    /// and, unless told to ignore it, by the cancel switch.
+    pub(super) fn pause(&self, step: Duration, until: Instant, on_cancel: OnCancel) -> Pause {
+        let honour = on_cancel == OnCancel::Stop;
+        if honour && self.cancelled() {
+            return Pause::Cancelled;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return Pause::Deadline;
+        }
+        let step = step.min(until - now);
+        match self.opts.cancel {
+            Some(c) if honour => {
+                if c.wait(step) {
+                    return Pause::Cancelled;
+                }
+            }
+            _ => std::thread::sleep(step),
+        }
+        Pause::Go
+    }
+
+    /// Reads the result of one request about this operation.
+    pub(super) fn read<A: Answer>(&self, r: Result<A, Error>) -> Reading {
+        read_result(&r, &self.expect)
+    }
+
+    /// Records a request sent for this operation and what its answer proved.
+    pub(super) fn note(&mut self, what: &str, req_seq: &str, reading: &Reading) {
+        self.note_words(what, req_seq, &reading.words());
+    }
+
+    pub(super) fn note_words(&mut self, what: &str, req_seq: &str, outcome: &str) {
+        let r = self
+            .p
+            .journal
+            .record_attempt(&self.account, &self.seq, what, req_seq, outcome);
+        self.keep(r);
+    }
+
+    pub(super) fn set(&mut self, u: OpUpdate) -> Option<OpRecord> {
+        match self.p.journal.update(&self.account, &self.seq, &u) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.journal_error.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// Records what an answer about this operation taught (its platform
+    /// numbers, channel, URL) with `state`, and expects later answers to
+    /// name the same numbers.
+    pub(super) fn learn(&mut self, state: OpState, f: &Facts) {
+        self.set(OpUpdate {
+            state: Some(state),
+            trans_seq: f.trans_seq.clone(),
+            refund_seq: f.refund_seq.clone(),
+            channel: f.channel.clone(),
+            pay_url: f.pay_url.clone(),
+            detail: Some(f.words()),
+            ..OpUpdate::default()
+        });
+        let learned = match self.kind {
+            OpKind::Refund => &f.refund_seq,
+            _ => &f.trans_seq,
+        };
+        if let Some(n) = learned {
+            self.expect.number.get_or_insert_with(|| n.clone());
+        }
+    }
+
+    fn keep<T>(&mut self, r: Result<T, JournalError>) {
+        if let Err(e) = r {
+            self.journal_error.get_or_insert(e);
+        }
+    }
+
+    pub(super) fn record(&self) -> Option<OpRecord> {
+        self.p.journal.get(&self.account, &self.seq).ok().flatten()
+    }
+
+    /// Ends on an answer about another operation: nothing concluded,
+    /// nothing revoked, the operation left open for a person (and for
+    /// recovery to ask again). None of the foreign answer's numbers are
+    /// recorded as this operation's.
+    pub(super) fn conflict(self, f: Facts, why: String) -> Settlement {
+        let kept = Facts {
+            code: f.code,
+            msg: f.msg,
+            ..Facts::default()
+        };
+        self.finish(OpState::Conflict, kept, why)
+    }
+
+    /// Ends the run: writes the final state, gives up the operation,
+    /// reports.
+    pub(super) fn finish(mut self, state: OpState, facts: Facts, detail: String) -> Settlement {
+        crash_point("answer-before-journal");
+        let u = OpUpdate {
+            state: Some(state),
+            trans_seq: facts.trans_seq.clone(),
+            refund_seq: facts.refund_seq.clone(),
+            channel: facts.channel.clone(),
+            detail: Some(detail.clone()),
+            ..OpUpdate::default()
+        };
+        let rec = self.set(u).or_else(|| self.record());
+        let r = self
+            .p
+            .journal
+            .release(&self.account, &self.seq, &self.p.owner);
+        self.keep(r);
+        let outcome = if state.is_open() {
+            Outcome::Unknown
+        } else {
+            Outcome::of_state(state)
+        };
+        self.progress(Progress::Finished { outcome });
+        let asked = self.expect.fee.unwrap_or(0);
+        let (kind, trans_seq, channel, refund_seq) = match &rec {
+            Some(r) => (
+                r.kind,
+                r.trans_seq.clone().or(facts.trans_seq.clone()),
+                r.channel.clone().or(facts.channel.clone()),
+                r.refund_seq.clone(),
+            ),
+            None => (
+                self.kind,
+                facts.trans_seq.clone(),
+                facts.channel.clone(),
+                facts.refund_seq.clone(),
+            ),
+        };
+        let total_fee = match state {
+            OpState::Conflict => asked,
+            _ => facts.fee.unwrap_or(asked),
+        };
+        Settlement {
+            outcome,
+            state,
+            kind,
+            req_seq: self.seq.clone(),
+            trans_seq,
+            total_fee,
+            channel,
+            refund_seq,
+            pay_time: facts.pay_time,
+            receipts: facts.receipts,
+            code: facts.code,
+            detail,
+            journal_error: self.journal_error.take(),
+        }
+    }
+
+    /// Ends on the platform's word `state` (paid, failed, refunded...).
+    pub(super) fn end(self, state: OpState, f: Facts) -> Settlement {
+        let detail = f.words();
+        self.finish(state, f, detail)
+    }
+}
