@@ -210,8 +210,9 @@
 #define YSTPAY_ERR_BUSY 405
 
 /**
- * The `req_seq` is already in the journal: a new operation needs a new
- * serial (`ystpay_next_req_seq`). Nothing was sent.
+ * The `req_seq` is already in the journal (as an operation, its revoke,
+ * or any request sent): a new operation needs a new serial
+ * (`ystpay_next_req_seq`). Nothing was sent.
  */
 #define YSTPAY_ERR_DUPLICATE 406
 
@@ -220,6 +221,14 @@
  * (the journal changed since the count was read, or a wrong index).
  */
 #define YSTPAY_ERR_INDEX 407
+
+/**
+ * Refused locally: the operation is in conflict (`YSTPAY_STATE_CONFLICT`):
+ * the platform holds another operation under its serial, and revoking or
+ * awaiting it would touch that one. Nothing was sent; a person must look
+ * at it (`ystpay journal show`).
+ */
+#define YSTPAY_ERR_CONFLICT 408
 
 /**
  * An internal error (a bug) was caught at the boundary; the library is
@@ -234,8 +243,10 @@
 #define YSTPAY_ERR_FILE_WRITE 600
 
 /**
- * The outcome is not known: no status came, or the platform refused
- * without saying whether money moved. Query before concluding.
+ * The outcome is not known: no status came (or one the API document does
+ * not define), the platform refused without saying whether money moved,
+ * or the answer is about another operation (another amount or order
+ * number than this one's). Query before concluding.
  */
 #define YSTPAY_OUTCOME_UNKNOWN 0
 
@@ -338,6 +349,13 @@
 #define YSTPAY_STATE_CLOSED 9
 
 /**
+ * Journal state: the platform answered about another operation under this
+ * serial (another amount or order number): nothing concluded, nothing
+ * revoked (open; recovery only asks again; a person must look at it).
+ */
+#define YSTPAY_STATE_CONFLICT 10
+
+/**
  * Progress stage: the request is on its way; `message` is its `req_seq`.
  */
 #define YSTPAY_STAGE_SENDING 1
@@ -398,6 +416,24 @@
  * Without it, a client with a journal recovers on creation.
  */
 #define YSTPAY_FLAG_NO_RECOVER 2
+
+/**
+ * `ystpay_recovery_entry.disposition`: settled now (its state is final).
+ */
+#define YSTPAY_RECOVERED_SETTLED 1
+
+/**
+ * `ystpay_recovery_entry.disposition`: still open after trying (platform
+ * unreachable, an order the customer may still pay, a refund in progress,
+ * or an operation in conflict).
+ */
+#define YSTPAY_RECOVERED_STILL_OPEN 2
+
+/**
+ * `ystpay_recovery_entry.disposition`: left alone, a live flow (a thread
+ * of this program or another program on the journal) is settling it.
+ */
+#define YSTPAY_RECOVERED_BUSY 3
 
 /**
  * `ystpay_notice.verified`: the notification's envelope signature verified.
@@ -576,6 +612,11 @@
  * `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
  */
 #define YSTPAY_RECOVERY_REPORT_SIZE 32
+
+/**
+ * `sizeof(ystpay_recovery_entry)`: the value of its `struct_size`.
+ */
+#define YSTPAY_RECOVERY_ENTRY_SIZE 400
 
 /**
  * `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
@@ -876,6 +917,48 @@ typedef struct ystpay_day_totals {
 } ystpay_day_totals;
 
 /**
+ * What `ystpay_recover` did. Caller-owned; set `struct_size` to
+ * `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+ */
+typedef struct ystpay_recovery_report {
+    /**
+     * In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * Open operations settled now (`paid + failed + revoked`).
+     */
+    int32_t settled;
+    /**
+     * Operations still open: platform unreachable, an order the customer
+     * may still pay, a refund still in progress.
+     */
+    int32_t still_open;
+    /**
+     * Operations left alone because another flow is settling them.
+     */
+    int32_t busy_elsewhere;
+    /**
+     * Of `settled`: paid (refunds: refunded).
+     */
+    int32_t paid;
+    /**
+     * Of `settled`: failed (the platform said so) or closed.
+     */
+    int32_t failed;
+    /**
+     * Of `settled`: revoked.
+     */
+    int32_t revoked;
+    /**
+     * Every operation recovery touched (settled, still open, or left to a
+     * live flow): read each with `ystpay_recovery_get`, index 0 to
+     * `entry_count - 1`.
+     */
+    int32_t entry_count;
+} ystpay_recovery_report;
+
+/**
  * A payment notification (5.5) read by `ystpay_notice_read`: only
  * notifications that are signed or confirmed by the platform come out.
  * Caller-owned; set `struct_size` to `sizeof(ystpay_notice)`
@@ -1169,44 +1252,48 @@ typedef void (YSTPAY_CALL *ystpay_progress_fn)(void *user_data,
                                    const char *message);
 
 /**
- * What `ystpay_recover` did. Caller-owned; set `struct_size` to
- * `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+ * One operation a recovery touched (`ystpay_recovery_get`): its serial,
+ * kind and state after recovery. Caller-owned; set `struct_size` to
+ * `sizeof(ystpay_recovery_entry)` (`YSTPAY_RECOVERY_ENTRY_SIZE`).
  */
-typedef struct ystpay_recovery_report {
+typedef struct ystpay_recovery_entry {
     /**
-     * In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+     * In: `sizeof(ystpay_recovery_entry)`. Left unchanged.
      */
     uint32_t struct_size;
     /**
-     * Open operations settled now (`paid + failed + revoked`).
+     * `YSTPAY_KIND_*`.
      */
-    int32_t settled;
+    int32_t kind;
     /**
-     * Operations still open: platform unreachable, an order the customer
-     * may still pay, a refund still in progress.
+     * `YSTPAY_STATE_*` after recovery.
      */
-    int32_t still_open;
+    int32_t state;
     /**
-     * Operations left alone because another flow is settling them.
+     * `YSTPAY_OUTCOME_*` that state stands for (`UNKNOWN` while open).
      */
-    int32_t busy_elsewhere;
+    int32_t outcome;
     /**
-     * Of `settled`: paid (refunds: refunded).
+     * `YSTPAY_RECOVERED_*`: settled now, still open, or left to a live flow.
      */
-    int32_t paid;
+    int32_t disposition;
     /**
-     * Of `settled`: failed (the platform said so) or closed.
+     * 1 when `detail` was cut to fit, else 0.
      */
-    int32_t failed;
+    int32_t truncated;
     /**
-     * Of `settled`: revoked.
+     * Amount in fen.
      */
-    int32_t revoked;
+    int64_t total_fee;
     /**
-     * Always 0 (keeps the size a multiple of 8).
+     * Its `req_seq`.
      */
-    int32_t reserved;
-} ystpay_recovery_report;
+    char req_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * Why it ended so, or what is still awaited, in words.
+     */
+    char detail[YSTPAY_DETAIL_SIZE];
+} ystpay_recovery_entry;
 
 /**
  * Answer to a revoke (`ystpay_revoke`, 4.5). Caller-owned; set
@@ -1680,6 +1767,23 @@ int32_t YSTPAY_CALL ystpay_last_error(char *buf,
                           int32_t *needed);
 
 /**
+ * **Method.** The counts of the last recovery this client finished: the
+ * one it ran when it was created (none for a client made with
+ * `YSTPAY_FLAG_NO_RECOVER` or without a journal: all zero), or the last
+ * `ystpay_recover`. Sends nothing.
+ *
+ * - `out`: caller-owned `ystpay_recovery_report`, written only on
+ *   `YSTPAY_OK`; list its operations with `ystpay_recovery_get`.
+ *
+ * Thread-safe.
+ *
+ * # Safety
+ * `out` a writable `ystpay_recovery_report`.
+ */
+int32_t YSTPAY_CALL ystpay_last_recovery(const struct ystpay_client *client,
+                             struct ystpay_recovery_report *out);
+
+/**
  * **Method.** 5.1 扫码支付 — create a QR-code order: show `out->pay_url`
  * as a QR code, then poll `ystpay_native_query` (or wait for the
  * notification) until the outcome is no longer `WAITING`.
@@ -2054,12 +2158,20 @@ int32_t YSTPAY_CALL ystpay_receipt_text(const char *lines,
  * against the platform (what a client with a journal also does when
  * created): barcode payments by query, then revoke where still unclear;
  * refunds by query (resent with the same serial when never received);
- * orders by query, closed once expired. Operations another live flow is
- * settling are left alone (`busy_elsewhere`).
+ * orders by query, closed once expired. An operation in conflict
+ * (`YSTPAY_STATE_CONFLICT`) is only asked about again, never revoked.
+ *
+ * An operation left open by a program that is gone (killed, crashed, the
+ * power cut) is taken over at once: ownership dies with the process, no
+ * lease has to run out. Operations a live flow is settling (a thread of
+ * this program, or another program on the same journal) are left alone
+ * (`busy_elsewhere`).
  *
  * - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
  * - `out`: caller-owned `ystpay_recovery_report`, written only on
- *   `YSTPAY_OK`, with the counts.
+ *   `YSTPAY_OK`, with the counts; `out->entry_count` operations are
+ *   listed one by one by `ystpay_recovery_get` (req_seq, kind, state
+ *   after recovery) until the next recovery of this client finishes.
  *
  * Blocks up to about 20 s per open operation when the platform is
  * unreachable. Thread-safe.
@@ -2071,6 +2183,25 @@ int32_t YSTPAY_CALL ystpay_recover(const struct ystpay_client *client,
                        ystpay_progress_fn progress,
                        void *user_data,
                        struct ystpay_recovery_report *out);
+
+/**
+ * **Method.** Operation number `index` (0 to `entry_count - 1`) of the
+ * last recovery this client finished (`ystpay_last_recovery`), in the
+ * order recovery took them: its `req_seq`, kind, state after recovery,
+ * the outcome that state stands for, and what recovery did with it
+ * (`YSTPAY_RECOVERED_*`). Sends nothing.
+ *
+ * `YSTPAY_ERR_INDEX` when `index` is negative or past the end (another
+ * recovery of this client may have finished meanwhile and replaced the
+ * list). `out`: caller-owned `ystpay_recovery_entry`, written only on
+ * `YSTPAY_OK`. Thread-safe.
+ *
+ * # Safety
+ * `out` a writable `ystpay_recovery_entry`.
+ */
+int32_t YSTPAY_CALL ystpay_recovery_get(const struct ystpay_client *client,
+                            int32_t index,
+                            struct ystpay_recovery_entry *out);
 
 /**
  * **Method.** 4.3 退款接口 — refund part or all of a paid order (also for

@@ -144,8 +144,9 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_ERR_BUSY = 405;
         /// <summary>
-        /// The `req_seq` is already in the journal: a new operation needs a new
-        /// serial (`ystpay_next_req_seq`). Nothing was sent.
+        /// The `req_seq` is already in the journal (as an operation, its revoke,
+        /// or any request sent): a new operation needs a new serial
+        /// (`ystpay_next_req_seq`). Nothing was sent.
         /// </summary>
         public const int YSTPAY_ERR_DUPLICATE = 406;
         /// <summary>
@@ -153,6 +154,13 @@ namespace YstpayInterop
         /// (the journal changed since the count was read, or a wrong index).
         /// </summary>
         public const int YSTPAY_ERR_INDEX = 407;
+        /// <summary>
+        /// Refused locally: the operation is in conflict (`YSTPAY_STATE_CONFLICT`):
+        /// the platform holds another operation under its serial, and revoking or
+        /// awaiting it would touch that one. Nothing was sent; a person must look
+        /// at it (`ystpay journal show`).
+        /// </summary>
+        public const int YSTPAY_ERR_CONFLICT = 408;
         /// <summary>
         /// An internal error (a bug) was caught at the boundary; the library is
         /// still usable. Please report it with the message from `ystpay_last_error`.
@@ -164,8 +172,10 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_ERR_FILE_WRITE = 600;
         /// <summary>
-        /// The outcome is not known: no status came, or the platform refused
-        /// without saying whether money moved. Query before concluding.
+        /// The outcome is not known: no status came (or one the API document does
+        /// not define), the platform refused without saying whether money moved,
+        /// or the answer is about another operation (another amount or order
+        /// number than this one's). Query before concluding.
         /// </summary>
         public const int YSTPAY_OUTCOME_UNKNOWN = 0;
         /// <summary>
@@ -248,6 +258,12 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_STATE_CLOSED = 9;
         /// <summary>
+        /// Journal state: the platform answered about another operation under this
+        /// serial (another amount or order number): nothing concluded, nothing
+        /// revoked (open; recovery only asks again; a person must look at it).
+        /// </summary>
+        public const int YSTPAY_STATE_CONFLICT = 10;
+        /// <summary>
         /// Progress stage: the request is on its way; `message` is its `req_seq`.
         /// </summary>
         public const int YSTPAY_STAGE_SENDING = 1;
@@ -298,6 +314,21 @@ namespace YstpayInterop
         /// Without it, a client with a journal recovers on creation.
         /// </summary>
         public const int YSTPAY_FLAG_NO_RECOVER = 2;
+        /// <summary>
+        /// `ystpay_recovery_entry.disposition`: settled now (its state is final).
+        /// </summary>
+        public const int YSTPAY_RECOVERED_SETTLED = 1;
+        /// <summary>
+        /// `ystpay_recovery_entry.disposition`: still open after trying (platform
+        /// unreachable, an order the customer may still pay, a refund in progress,
+        /// or an operation in conflict).
+        /// </summary>
+        public const int YSTPAY_RECOVERED_STILL_OPEN = 2;
+        /// <summary>
+        /// `ystpay_recovery_entry.disposition`: left alone, a live flow (a thread
+        /// of this program or another program on the journal) is settling it.
+        /// </summary>
+        public const int YSTPAY_RECOVERED_BUSY = 3;
         /// <summary>
         /// `ystpay_notice.verified`: the notification's envelope signature verified.
         /// </summary>
@@ -443,6 +474,10 @@ namespace YstpayInterop
         /// `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
         /// </summary>
         public const int YSTPAY_RECOVERY_REPORT_SIZE = 32;
+        /// <summary>
+        /// `sizeof(ystpay_recovery_entry)`: the value of its `struct_size`.
+        /// </summary>
+        public const int YSTPAY_RECOVERY_ENTRY_SIZE = 400;
         /// <summary>
         /// `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
         /// </summary>
@@ -742,6 +777,50 @@ namespace YstpayInterop
         /// </summary>
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DAY_SIZE)]
         public byte[] day;
+    }
+
+    /// <summary>
+    /// What `ystpay_recover` did. Caller-owned; set `struct_size` to
+    /// `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpayRecoveryReport
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// Open operations settled now (`paid + failed + revoked`).
+        /// </summary>
+        public int settled;
+        /// <summary>
+        /// Operations still open: platform unreachable, an order the customer
+        /// may still pay, a refund still in progress.
+        /// </summary>
+        public int still_open;
+        /// <summary>
+        /// Operations left alone because another flow is settling them.
+        /// </summary>
+        public int busy_elsewhere;
+        /// <summary>
+        /// Of `settled`: paid (refunds: refunded).
+        /// </summary>
+        public int paid;
+        /// <summary>
+        /// Of `settled`: failed (the platform said so) or closed.
+        /// </summary>
+        public int failed;
+        /// <summary>
+        /// Of `settled`: revoked.
+        /// </summary>
+        public int revoked;
+        /// <summary>
+        /// Every operation recovery touched (settled, still open, or left to a
+        /// live flow): read each with `ystpay_recovery_get`, index 0 to
+        /// `entry_count - 1`.
+        /// </summary>
+        public int entry_count;
     }
 
     /// <summary>
@@ -1052,45 +1131,51 @@ namespace YstpayInterop
     }
 
     /// <summary>
-    /// What `ystpay_recover` did. Caller-owned; set `struct_size` to
-    /// `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+    /// One operation a recovery touched (`ystpay_recovery_get`): its serial,
+    /// kind and state after recovery. Caller-owned; set `struct_size` to
+    /// `sizeof(ystpay_recovery_entry)` (`YSTPAY_RECOVERY_ENTRY_SIZE`).
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
-    public struct YstpayRecoveryReport
+    public struct YstpayRecoveryEntry
     {
         /// <summary>
-        /// In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+        /// In: `sizeof(ystpay_recovery_entry)`. Left unchanged.
         /// </summary>
         public uint struct_size;
         /// <summary>
-        /// Open operations settled now (`paid + failed + revoked`).
+        /// `YSTPAY_KIND_*`.
         /// </summary>
-        public int settled;
+        public int kind;
         /// <summary>
-        /// Operations still open: platform unreachable, an order the customer
-        /// may still pay, a refund still in progress.
+        /// `YSTPAY_STATE_*` after recovery.
         /// </summary>
-        public int still_open;
+        public int state;
         /// <summary>
-        /// Operations left alone because another flow is settling them.
+        /// `YSTPAY_OUTCOME_*` that state stands for (`UNKNOWN` while open).
         /// </summary>
-        public int busy_elsewhere;
+        public int outcome;
         /// <summary>
-        /// Of `settled`: paid (refunds: refunded).
+        /// `YSTPAY_RECOVERED_*`: settled now, still open, or left to a live flow.
         /// </summary>
-        public int paid;
+        public int disposition;
         /// <summary>
-        /// Of `settled`: failed (the platform said so) or closed.
+        /// 1 when `detail` was cut to fit, else 0.
         /// </summary>
-        public int failed;
+        public int truncated;
         /// <summary>
-        /// Of `settled`: revoked.
+        /// Amount in fen.
         /// </summary>
-        public int revoked;
+        public long total_fee;
         /// <summary>
-        /// Always 0 (keeps the size a multiple of 8).
+        /// Its `req_seq`.
         /// </summary>
-        public int reserved;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] req_seq;
+        /// <summary>
+        /// Why it ended so, or what is still awaited, in words.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DETAIL_SIZE)]
+        public byte[] detail;
     }
 
     /// <summary>
@@ -1504,6 +1589,20 @@ namespace YstpayInterop
         public static extern int ystpay_last_error(byte[] buf, int buf_size, out int needed);
 
         /// <summary>
+        /// **Method.** The counts of the last recovery this client finished: the
+        /// one it ran when it was created (none for a client made with
+        /// `YSTPAY_FLAG_NO_RECOVER` or without a journal: all zero), or the last
+        /// `ystpay_recover`. Sends nothing.
+        /// 
+        /// - `out`: caller-owned `ystpay_recovery_report`, written only on
+        ///   `YSTPAY_OK`; list its operations with `ystpay_recovery_get`.
+        /// 
+        /// Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_last_recovery(IntPtr client, ref YstpayRecoveryReport result);
+
+        /// <summary>
         /// **Method.** 5.1 扫码支付 — create a QR-code order: show `out-&gt;pay_url`
         /// as a QR code, then poll `ystpay_native_query` (or wait for the
         /// notification) until the outcome is no longer `WAITING`.
@@ -1776,18 +1875,41 @@ namespace YstpayInterop
         /// against the platform (what a client with a journal also does when
         /// created): barcode payments by query, then revoke where still unclear;
         /// refunds by query (resent with the same serial when never received);
-        /// orders by query, closed once expired. Operations another live flow is
-        /// settling are left alone (`busy_elsewhere`).
+        /// orders by query, closed once expired. An operation in conflict
+        /// (`YSTPAY_STATE_CONFLICT`) is only asked about again, never revoked.
+        /// 
+        /// An operation left open by a program that is gone (killed, crashed, the
+        /// power cut) is taken over at once: ownership dies with the process, no
+        /// lease has to run out. Operations a live flow is settling (a thread of
+        /// this program, or another program on the same journal) are left alone
+        /// (`busy_elsewhere`).
         /// 
         /// - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
         /// - `out`: caller-owned `ystpay_recovery_report`, written only on
-        ///   `YSTPAY_OK`, with the counts.
+        ///   `YSTPAY_OK`, with the counts; `out-&gt;entry_count` operations are
+        ///   listed one by one by `ystpay_recovery_get` (req_seq, kind, state
+        ///   after recovery) until the next recovery of this client finishes.
         /// 
         /// Blocks up to about 20 s per open operation when the platform is
         /// unreachable. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_recover(IntPtr client, YstpayProgressFn progress, IntPtr user_data, ref YstpayRecoveryReport result);
+
+        /// <summary>
+        /// **Method.** Operation number `index` (0 to `entry_count - 1`) of the
+        /// last recovery this client finished (`ystpay_last_recovery`), in the
+        /// order recovery took them: its `req_seq`, kind, state after recovery,
+        /// the outcome that state stands for, and what recovery did with it
+        /// (`YSTPAY_RECOVERED_*`). Sends nothing.
+        /// 
+        /// `YSTPAY_ERR_INDEX` when `index` is negative or past the end (another
+        /// recovery of this client may have finished meanwhile and replaced the
+        /// list). `out`: caller-owned `ystpay_recovery_entry`, written only on
+        /// `YSTPAY_OK`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_recovery_get(IntPtr client, int index, ref YstpayRecoveryEntry result);
 
         /// <summary>
         /// **Method.** 4.3 退款接口 — refund part or all of a paid order (also for
@@ -2035,6 +2157,14 @@ namespace YstpayInterop
             return r;
         }
 
+        /// <summary>A new YstpayRecoveryReport: struct_size set, arrays allocated.</summary>
+        public static YstpayRecoveryReport NewRecoveryReport()
+        {
+            var r = new YstpayRecoveryReport();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayRecoveryReport));
+            return r;
+        }
+
         /// <summary>A new YstpayNotice: struct_size set, arrays allocated.</summary>
         public static YstpayNotice NewNotice()
         {
@@ -2099,11 +2229,13 @@ namespace YstpayInterop
             return r;
         }
 
-        /// <summary>A new YstpayRecoveryReport: struct_size set, arrays allocated.</summary>
-        public static YstpayRecoveryReport NewRecoveryReport()
+        /// <summary>A new YstpayRecoveryEntry: struct_size set, arrays allocated.</summary>
+        public static YstpayRecoveryEntry NewRecoveryEntry()
         {
-            var r = new YstpayRecoveryReport();
-            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayRecoveryReport));
+            var r = new YstpayRecoveryEntry();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpayRecoveryEntry));
+            r.req_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.detail = new byte[YstpayConst.YSTPAY_DETAIL_SIZE];
             return r;
         }
 

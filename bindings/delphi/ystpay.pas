@@ -167,8 +167,9 @@ const
   }
   YSTPAY_ERR_BUSY = 405;
   {
-    The `req_seq` is already in the journal: a new operation needs a new
-    serial (`ystpay_next_req_seq`). Nothing was sent.
+    The `req_seq` is already in the journal (as an operation, its revoke,
+    or any request sent): a new operation needs a new serial
+    (`ystpay_next_req_seq`). Nothing was sent.
   }
   YSTPAY_ERR_DUPLICATE = 406;
   {
@@ -176,6 +177,13 @@ const
     (the journal changed since the count was read, or a wrong index).
   }
   YSTPAY_ERR_INDEX = 407;
+  {
+    Refused locally: the operation is in conflict (`YSTPAY_STATE_CONFLICT`):
+    the platform holds another operation under its serial, and revoking or
+    awaiting it would touch that one. Nothing was sent; a person must look
+    at it (`ystpay journal show`).
+  }
+  YSTPAY_ERR_CONFLICT = 408;
   {
     An internal error (a bug) was caught at the boundary; the library is
     still usable. Please report it with the message from `ystpay_last_error`.
@@ -187,8 +195,10 @@ const
   }
   YSTPAY_ERR_FILE_WRITE = 600;
   {
-    The outcome is not known: no status came, or the platform refused
-    without saying whether money moved. Query before concluding.
+    The outcome is not known: no status came (or one the API document does
+    not define), the platform refused without saying whether money moved,
+    or the answer is about another operation (another amount or order
+    number than this one's). Query before concluding.
   }
   YSTPAY_OUTCOME_UNKNOWN = 0;
   {
@@ -271,6 +281,12 @@ const
   }
   YSTPAY_STATE_CLOSED = 9;
   {
+    Journal state: the platform answered about another operation under this
+    serial (another amount or order number): nothing concluded, nothing
+    revoked (open; recovery only asks again; a person must look at it).
+  }
+  YSTPAY_STATE_CONFLICT = 10;
+  {
     Progress stage: the request is on its way; `message` is its `req_seq`.
   }
   YSTPAY_STAGE_SENDING = 1;
@@ -321,6 +337,21 @@ const
     Without it, a client with a journal recovers on creation.
   }
   YSTPAY_FLAG_NO_RECOVER = 2;
+  {
+    `ystpay_recovery_entry.disposition`: settled now (its state is final).
+  }
+  YSTPAY_RECOVERED_SETTLED = 1;
+  {
+    `ystpay_recovery_entry.disposition`: still open after trying (platform
+    unreachable, an order the customer may still pay, a refund in progress,
+    or an operation in conflict).
+  }
+  YSTPAY_RECOVERED_STILL_OPEN = 2;
+  {
+    `ystpay_recovery_entry.disposition`: left alone, a live flow (a thread
+    of this program or another program on the journal) is settling it.
+  }
+  YSTPAY_RECOVERED_BUSY = 3;
   {
     `ystpay_notice.verified`: the notification's envelope signature verified.
   }
@@ -466,6 +497,10 @@ const
     `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
   }
   YSTPAY_RECOVERY_REPORT_SIZE = 32;
+  {
+    `sizeof(ystpay_recovery_entry)`: the value of its `struct_size`.
+  }
+  YSTPAY_RECOVERY_ENTRY_SIZE = 400;
   {
     `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
   }
@@ -751,6 +786,49 @@ type
   PYstpayDayTotals = ^TYstpayDayTotals;
 
   {
+    What `ystpay_recover` did. Caller-owned; set `struct_size` to
+    `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+  }
+  TYstpayRecoveryReport = record
+    {
+      In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      Open operations settled now (`paid + failed + revoked`).
+    }
+    settled: Integer;
+    {
+      Operations still open: platform unreachable, an order the customer
+      may still pay, a refund still in progress.
+    }
+    still_open: Integer;
+    {
+      Operations left alone because another flow is settling them.
+    }
+    busy_elsewhere: Integer;
+    {
+      Of `settled`: paid (refunds: refunded).
+    }
+    paid: Integer;
+    {
+      Of `settled`: failed (the platform said so) or closed.
+    }
+    failed: Integer;
+    {
+      Of `settled`: revoked.
+    }
+    revoked: Integer;
+    {
+      Every operation recovery touched (settled, still open, or left to a
+      live flow): read each with `ystpay_recovery_get`, index 0 to
+      `entry_count - 1`.
+    }
+    entry_count: Integer;
+  end;
+  PYstpayRecoveryReport = ^TYstpayRecoveryReport;
+
+  {
     A payment notification (5.5) read by `ystpay_notice_read`: only
     notifications that are signed or confirmed by the platform come out.
     Caller-owned; set `struct_size` to `sizeof(ystpay_notice)`
@@ -1022,45 +1100,49 @@ type
   PYstpayRefundResult = ^TYstpayRefundResult;
 
   {
-    What `ystpay_recover` did. Caller-owned; set `struct_size` to
-    `sizeof(ystpay_recovery_report)` (`YSTPAY_RECOVERY_REPORT_SIZE`).
+    One operation a recovery touched (`ystpay_recovery_get`): its serial,
+    kind and state after recovery. Caller-owned; set `struct_size` to
+    `sizeof(ystpay_recovery_entry)` (`YSTPAY_RECOVERY_ENTRY_SIZE`).
   }
-  TYstpayRecoveryReport = record
+  TYstpayRecoveryEntry = record
     {
-      In: `sizeof(ystpay_recovery_report)`. Left unchanged.
+      In: `sizeof(ystpay_recovery_entry)`. Left unchanged.
     }
     struct_size: Cardinal;
     {
-      Open operations settled now (`paid + failed + revoked`).
+      `YSTPAY_KIND_*`.
     }
-    settled: Integer;
+    kind: Integer;
     {
-      Operations still open: platform unreachable, an order the customer
-      may still pay, a refund still in progress.
+      `YSTPAY_STATE_*` after recovery.
     }
-    still_open: Integer;
+    state: Integer;
     {
-      Operations left alone because another flow is settling them.
+      `YSTPAY_OUTCOME_*` that state stands for (`UNKNOWN` while open).
     }
-    busy_elsewhere: Integer;
+    outcome: Integer;
     {
-      Of `settled`: paid (refunds: refunded).
+      `YSTPAY_RECOVERED_*`: settled now, still open, or left to a live flow.
     }
-    paid: Integer;
+    disposition: Integer;
     {
-      Of `settled`: failed (the platform said so) or closed.
+      1 when `detail` was cut to fit, else 0.
     }
-    failed: Integer;
+    truncated: Integer;
     {
-      Of `settled`: revoked.
+      Amount in fen.
     }
-    revoked: Integer;
+    total_fee: Int64;
     {
-      Always 0 (keeps the size a multiple of 8).
+      Its `req_seq`.
     }
-    reserved: Integer;
+    req_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      Why it ended so, or what is still awaited, in words.
+    }
+    detail: array[0..YSTPAY_DETAIL_SIZE - 1] of AnsiChar;
   end;
-  PYstpayRecoveryReport = ^TYstpayRecoveryReport;
+  PYstpayRecoveryEntry = ^TYstpayRecoveryEntry;
 
   {
     Answer to a revoke (`ystpay_revoke`, 4.5). Caller-owned; set
@@ -1426,6 +1508,19 @@ function ystpay_js_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int
 function ystpay_last_error(buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
+  **Method.** The counts of the last recovery this client finished: the
+  one it ran when it was created (none for a client made with
+  `YSTPAY_FLAG_NO_RECOVER` or without a journal: all zero), or the last
+  `ystpay_recover`. Sends nothing.
+
+  - `out`: caller-owned `ystpay_recovery_report`, written only on
+    `YSTPAY_OK`; list its operations with `ystpay_recovery_get`.
+
+  Thread-safe.
+}
+function ystpay_last_recovery(client: PYstpayClient; var res: TYstpayRecoveryReport): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
   **Method.** 5.1 扫码支付 — create a QR-code order: show `out->pay_url`
   as a QR code, then poll `ystpay_native_query` (or wait for the
   notification) until the outcome is no longer `WAITING`.
@@ -1684,17 +1779,39 @@ function ystpay_receipt_text(lines: PAnsiChar; line_size: Integer; line_count: I
   against the platform (what a client with a journal also does when
   created): barcode payments by query, then revoke where still unclear;
   refunds by query (resent with the same serial when never received);
-  orders by query, closed once expired. Operations another live flow is
-  settling are left alone (`busy_elsewhere`).
+  orders by query, closed once expired. An operation in conflict
+  (`YSTPAY_STATE_CONFLICT`) is only asked about again, never revoked.
+
+  An operation left open by a program that is gone (killed, crashed, the
+  power cut) is taken over at once: ownership dies with the process, no
+  lease has to run out. Operations a live flow is settling (a thread of
+  this program, or another program on the same journal) are left alone
+  (`busy_elsewhere`).
 
   - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
   - `out`: caller-owned `ystpay_recovery_report`, written only on
-    `YSTPAY_OK`, with the counts.
+    `YSTPAY_OK`, with the counts; `out->entry_count` operations are
+    listed one by one by `ystpay_recovery_get` (req_seq, kind, state
+    after recovery) until the next recovery of this client finishes.
 
   Blocks up to about 20 s per open operation when the platform is
   unreachable. Thread-safe.
 }
 function ystpay_recover(client: PYstpayClient; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpayRecoveryReport): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** Operation number `index` (0 to `entry_count - 1`) of the
+  last recovery this client finished (`ystpay_last_recovery`), in the
+  order recovery took them: its `req_seq`, kind, state after recovery,
+  the outcome that state stands for, and what recovery did with it
+  (`YSTPAY_RECOVERED_*`). Sends nothing.
+
+  `YSTPAY_ERR_INDEX` when `index` is negative or past the end (another
+  recovery of this client may have finished meanwhile and replaced the
+  list). `out`: caller-owned `ystpay_recovery_entry`, written only on
+  `YSTPAY_OK`. Thread-safe.
+}
+function ystpay_recovery_get(client: PYstpayClient; index: Integer; var res: TYstpayRecoveryEntry): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** 4.3 退款接口 — refund part or all of a paid order (also for

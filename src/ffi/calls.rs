@@ -24,6 +24,7 @@ use super::text::{self, Enc, Writer};
 use crate::error::{Error, Refusal};
 use crate::protocol::messages::*;
 use crate::protocol::{Channel, PaymentCode, ProdItem, ResponseHead, Status};
+use crate::reading::{read_result, Answer, Expected};
 
 /// Most product lines one payment may carry (the seed caps the JSON at
 /// 8192 characters, about 80 lines).
@@ -81,23 +82,18 @@ from_refusal!(NativePayResponse, trans_seq);
 from_refusal!(JsPayResponse, trans_seq);
 from_refusal!(H5PayResponse, trans_seq);
 
-/// A verified answer, a refusal turned into one, or a failure.
-fn answer<R: FromRefusal>(r: Result<R, Error>) -> Result<R, Failure> {
+/// A verified answer (a refusal turned into one) with the outcome it
+/// proves for an operation that expects `expect` ([`crate::reading`]), or
+/// a failure.
+fn answer<R: FromRefusal + Answer>(
+    r: Result<R, Error>,
+    expect: &Expected,
+) -> Result<(R, i32), Failure> {
+    let outcome = money_code(read_result(&r, expect).money());
     match r {
-        Ok(a) => Ok(a),
-        Err(Error::Refused(refusal)) => Ok(R::from_refusal(refusal)),
+        Ok(a) => Ok((a, outcome)),
+        Err(Error::Refused(refusal)) => Ok((R::from_refusal(refusal), outcome)),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// The business outcome an answer states. Only an explicit status says
-/// anything; a refusal without one leaves the outcome unknown.
-fn outcome(head: &ResponseHead, status: Option<&Status>) -> i32 {
-    match status {
-        Some(Status::Success) if !head.is_refusal() => YSTPAY_OUTCOME_SUCCESS,
-        Some(Status::Waiting) => YSTPAY_OUTCOME_WAITING,
-        Some(Status::Failed) => YSTPAY_OUTCOME_FAILED,
-        _ => YSTPAY_OUTCOME_UNKNOWN,
     }
 }
 
@@ -164,6 +160,7 @@ fn payment_record(
     enc: Enc,
     req_seq: &str,
     a: &PayResponse,
+    outcome: i32,
 ) -> Result<Box<ystpay_payment_result>, Failure> {
     let mut r = blank::<ystpay_payment_result>();
     let mut w = Writer::new(enc);
@@ -180,7 +177,7 @@ fn payment_record(
         &a.head,
         req_seq,
     )?;
-    rec.outcome = outcome(&a.head, a.status.as_ref());
+    rec.outcome = outcome;
     rec.total_fee = fee(a.total_fee);
     rec.cash_fee = fee(a.cash_fee);
     rec.coupon_fee = fee(a.coupon_fee);
@@ -201,6 +198,7 @@ fn refund_record(
     enc: Enc,
     req_seq: &str,
     a: &RefundResponse,
+    outcome: i32,
 ) -> Result<Box<ystpay_refund_result>, Failure> {
     let mut r = blank::<ystpay_refund_result>();
     let mut w = Writer::new(enc);
@@ -217,7 +215,7 @@ fn refund_record(
         &a.head,
         req_seq,
     )?;
-    rec.outcome = outcome(&a.head, a.status.as_ref());
+    rec.outcome = outcome;
     rec.total_fee = fee(a.total_fee);
     rec.refund_fee = fee(a.refund_fee);
     rec.cash_fee = fee(a.cash_fee);
@@ -237,6 +235,7 @@ fn revoke_record(
     enc: Enc,
     req_seq: &str,
     a: &RevokeResponse,
+    outcome: i32,
 ) -> Result<Box<ystpay_revoke_result>, Failure> {
     let mut r = blank::<ystpay_revoke_result>();
     let mut w = Writer::new(enc);
@@ -253,12 +252,7 @@ fn revoke_record(
         &a.head,
         req_seq,
     )?;
-    // 4.5: `result=Y` means revoked (money returned or never taken).
-    rec.outcome = if a.head.result == Some(true) {
-        YSTPAY_OUTCOME_REVOKED
-    } else {
-        outcome(&a.head, a.status.as_ref())
-    };
+    rec.outcome = outcome;
     write_status(&mut w, &mut rec.status, a.status.as_ref());
     write_channel(&mut w, &mut rec.channel, a.channel.as_ref());
     w.opt_text(&mut rec.channel_name, a.channel_name.as_deref());
@@ -343,6 +337,7 @@ fn order_record(
     enc: Enc,
     req_seq: &str,
     a: OrderView<'_>,
+    outcome: i32,
 ) -> Result<Box<ystpay_order_result>, Failure> {
     let mut r = blank::<ystpay_order_result>();
     let mut w = Writer::new(enc);
@@ -359,7 +354,7 @@ fn order_record(
         a.head,
         req_seq,
     )?;
-    rec.outcome = outcome(a.head, a.status);
+    rec.outcome = outcome;
     rec.total_fee = fee(a.total_fee);
     rec.cash_fee = fee(a.cash_fee);
     rec.coupon_fee = fee(a.coupon_fee);
@@ -491,8 +486,9 @@ pub unsafe extern "system" fn ystpay_pay(
                 prod_details: read_items(e, items, item_count)?,
             }
         };
-        let a = answer(c.log.send(&c.client, "pay", &mut req))?;
-        let rec = payment_record(e, &req.req_seq, &a)?;
+        let expect = Expected::new(total_fee, None);
+        let (a, outcome) = answer(c.log.send(&c.client, "pay", &mut req), &expect)?;
+        let rec = payment_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -531,8 +527,9 @@ pub unsafe extern "system" fn ystpay_query_pay(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let a = answer(c.log.send(&c.client, "query", &mut req))?;
-        let rec = payment_record(e, &req.req_seq, &a)?;
+        let expect = c.expected_for(&req.ori_seq);
+        let (a, outcome) = answer(c.log.send(&c.client, "query", &mut req), &expect)?;
+        let rec = payment_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -575,8 +572,9 @@ pub unsafe extern "system" fn ystpay_refund(
                 reason: text::required(e, reason, "reason")?,
             }
         };
-        let a = answer(c.log.send(&c.client, "refund", &mut req))?;
-        let rec = refund_record(e, &req.req_seq, &a)?;
+        let expect = Expected::new(refund_fee, None);
+        let (a, outcome) = answer(c.log.send(&c.client, "refund", &mut req), &expect)?;
+        let rec = refund_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -614,8 +612,9 @@ pub unsafe extern "system" fn ystpay_query_refund(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let a = answer(c.log.send(&c.client, "refund-query", &mut req))?;
-        let rec = refund_record(e, &req.req_seq, &a)?;
+        let expect = c.expected_for(&req.ori_seq);
+        let (a, outcome) = answer(c.log.send(&c.client, "refund-query", &mut req), &expect)?;
+        let rec = refund_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -658,8 +657,11 @@ pub unsafe extern "system" fn ystpay_revoke(
                 auth_code: text::optional(e, auth_code, "auth_code")?.map(PaymentCode::new),
             }
         };
-        let a = answer(c.log.send(&c.client, "revoke", &mut req))?;
-        let rec = revoke_record(e, &req.req_seq, &a)?;
+        let (a, outcome) = answer(
+            c.log.send(&c.client, "revoke", &mut req),
+            &Expected::default(),
+        )?;
+        let rec = revoke_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -703,8 +705,9 @@ pub unsafe extern "system" fn ystpay_native_pay(
                 channel: Channel::from_code(&text::required(e, channel, "channel")?),
             }
         };
-        let a = answer(c.log.send(&c.client, "native-pay", &mut req))?;
-        let rec = order_record(e, &req.req_seq, (&a).into())?;
+        let expect = Expected::new(total_fee, None);
+        let (a, outcome) = answer(c.log.send(&c.client, "native-pay", &mut req), &expect)?;
+        let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -743,8 +746,9 @@ pub unsafe extern "system" fn ystpay_native_query(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let a = answer(c.log.send(&c.client, "native-query", &mut req))?;
-        let rec = order_record(e, &req.req_seq, (&a).into())?;
+        let expect = c.expected_for(&req.ori_seq);
+        let (a, outcome) = answer(c.log.send(&c.client, "native-query", &mut req), &expect)?;
+        let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -786,8 +790,9 @@ pub unsafe extern "system" fn ystpay_js_pay(
                 subopen_id: text::required(e, subopen_id, "subopen_id")?,
             }
         };
-        let a = answer(c.log.send(&c.client, "js-pay", &mut req))?;
-        let rec = order_record(e, &req.req_seq, (&a).into())?;
+        let expect = Expected::new(total_fee, None);
+        let (a, outcome) = answer(c.log.send(&c.client, "js-pay", &mut req), &expect)?;
+        let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -832,8 +837,9 @@ pub unsafe extern "system" fn ystpay_h5_pay(
                 redirect_url: text::required(e, redirect_url, "redirect_url")?,
             }
         };
-        let a = answer(c.log.send(&c.client, "h5-pay", &mut req))?;
-        let rec = order_record(e, &req.req_seq, (&a).into())?;
+        let expect = Expected::new(total_fee, None);
+        let (a, outcome) = answer(c.log.send(&c.client, "h5-pay", &mut req), &expect)?;
+        let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
         Ok(())
@@ -846,16 +852,19 @@ use super::client::ystpay_client;
 mod tests {
     use super::*;
 
-    #[test]
-    fn refusals_keep_code_words_and_status() {
-        let a: PayResponse = answer(Err(Error::Refused(Refusal {
+    fn refused(status: Option<Status>) -> Result<PayResponse, Error> {
+        Err(Error::Refused(Refusal {
             code: "E20001".into(),
             msg: "余额不足".into(),
-            status: Some(Status::Failed),
+            status,
             trans_seq: Some("123".into()),
-        })))
-        .unwrap();
-        let rec = payment_record(Enc::Utf8, "20240101000000000001", &a).unwrap();
+        }))
+    }
+
+    #[test]
+    fn refusals_keep_code_words_and_status() {
+        let (a, outcome) = answer(refused(Some(Status::Failed)), &Expected::new(1, None)).unwrap();
+        let rec = payment_record(Enc::Utf8, "20240101000000000001", &a, outcome).unwrap();
         assert_eq!(rec.outcome, YSTPAY_OUTCOME_FAILED);
         assert_eq!(text::from_array(Enc::Utf8, &rec.result, "r").unwrap(), "N");
         assert_eq!(
@@ -864,14 +873,28 @@ mod tests {
         );
         assert_eq!(rec.total_fee, -1);
         // A refusal that says nothing about the money: unknown, never failed.
-        let a: PayResponse = answer(Err(Error::Refused(Refusal {
-            code: "E99999".into(),
-            msg: "busy".into(),
-            status: None,
-            trans_seq: None,
-        })))
-        .unwrap();
-        assert_eq!(outcome(&a.head, a.status.as_ref()), YSTPAY_OUTCOME_UNKNOWN);
+        let (_, outcome) = answer(refused(None), &Expected::new(1, None)).unwrap();
+        assert_eq!(outcome, YSTPAY_OUTCOME_UNKNOWN);
+        // Nor does "S" under result=N make it paid.
+        let (_, outcome) = answer(refused(Some(Status::Success)), &Expected::new(1, None)).unwrap();
+        assert_eq!(outcome, YSTPAY_OUTCOME_UNKNOWN);
+    }
+
+    #[test]
+    fn a_paid_answer_about_another_amount_is_unknown() {
+        let a = PayResponse {
+            total_fee: Some(100),
+            trans_seq: Some("T1".into()),
+            status: Some(Status::Success),
+            ..Default::default()
+        };
+        let (_, outcome) = answer(Ok(a.clone()), &Expected::new(200, None)).unwrap();
+        assert_eq!(outcome, YSTPAY_OUTCOME_UNKNOWN);
+        let (_, outcome) = answer(Ok(a), &Expected::new(100, None)).unwrap();
+        assert_eq!(outcome, YSTPAY_OUTCOME_SUCCESS);
+        let no_status = PayResponse::default();
+        let (_, outcome) = answer(Ok(no_status), &Expected::default()).unwrap();
+        assert_eq!(outcome, YSTPAY_OUTCOME_UNKNOWN);
     }
 
     #[test]
@@ -881,7 +904,7 @@ mod tests {
             status: Some(Status::Success),
             ..Default::default()
         };
-        let rec = payment_record(Enc::Gbk, "1", &a).unwrap();
+        let rec = payment_record(Enc::Gbk, "1", &a, YSTPAY_OUTCOME_SUCCESS).unwrap();
         assert_eq!(rec.receipt_count, 64);
         assert_eq!(rec.truncated, 1);
         assert_eq!(rec.outcome, YSTPAY_OUTCOME_SUCCESS);

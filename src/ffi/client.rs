@@ -31,9 +31,30 @@ pub struct ystpay_client {
     pub(crate) payments: Option<Payments>,
     /// The daily log (`Logger::off` without `log_file`).
     pub(crate) log: Logger,
+    /// What the last recovery of this client did (at creation, or the last
+    /// `ystpay_recover` to finish), for `ystpay_recovery_get`.
+    pub(crate) last_recovery: std::sync::Mutex<crate::flow::RecoveryReport>,
 }
 
 impl ystpay_client {
+    /// What an answer about operation `req_seq` must say, as far as this
+    /// client's journal (if any) records it: its amount and platform number.
+    pub(crate) fn expected_for(&self, req_seq: &str) -> crate::reading::Expected {
+        let rec = self.payments.as_ref().and_then(|p| {
+            p.journal()
+                .get(self.client.account(), req_seq)
+                .ok()
+                .flatten()
+        });
+        match rec {
+            Some(r) if r.kind == crate::journal::OpKind::Refund => {
+                crate::reading::Expected::new(r.total_fee, r.refund_seq.as_deref())
+            }
+            Some(r) => crate::reading::Expected::new(r.total_fee, r.trans_seq.as_deref()),
+            None => crate::reading::Expected::default(),
+        }
+    }
+
     /// The settle flow, or `YSTPAY_ERR_NO_JOURNAL`.
     pub(crate) fn payments(&self) -> Result<&Payments, Failure> {
         self.payments.as_ref().ok_or_else(|| {
@@ -85,15 +106,19 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
         &settings.config,
     )
     .map_err(|e| Failure::new(YSTPAY_ERR_FILE_WRITE, e.to_string()))?;
+    let mut recovered = crate::flow::RecoveryReport::default();
     let payments = match &settings.journal {
         None => None,
         Some(path) => {
             let journal = Arc::new(Journal::open(path)?);
-            let p = Payments::new(client.clone(), journal, settings.flow.clone());
+            let p = Payments::new(client.clone(), journal, settings.flow.clone())?;
             if settings.recover_on_start {
                 // Operations left open by a crash or power cut are settled
                 // before the register takes new payments.
-                p.recover(&SettleOptions::default())?;
+                recovered = p.recover(&SettleOptions::default())?;
+                for s in &recovered.settled {
+                    log.settled("recover", s);
+                }
             }
             Some(p)
         }
@@ -104,6 +129,7 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
         enc: settings.enc,
         payments,
         log,
+        last_recovery: std::sync::Mutex::new(recovered),
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };

@@ -97,12 +97,18 @@ pub const YSTPAY_ERR_REFUND_EXCEEDS: i32 = 404;
 /// Another flow (a thread or process on the same journal) is settling this
 /// operation now; try again after it ends.
 pub const YSTPAY_ERR_BUSY: i32 = 405;
-/// The `req_seq` is already in the journal: a new operation needs a new
-/// serial (`ystpay_next_req_seq`). Nothing was sent.
+/// The `req_seq` is already in the journal (as an operation, its revoke,
+/// or any request sent): a new operation needs a new serial
+/// (`ystpay_next_req_seq`). Nothing was sent.
 pub const YSTPAY_ERR_DUPLICATE: i32 = 406;
 /// A journal-index getter was asked for an index at or past the end
 /// (the journal changed since the count was read, or a wrong index).
 pub const YSTPAY_ERR_INDEX: i32 = 407;
+/// Refused locally: the operation is in conflict (`YSTPAY_STATE_CONFLICT`):
+/// the platform holds another operation under its serial, and revoking or
+/// awaiting it would touch that one. Nothing was sent; a person must look
+/// at it (`ystpay journal show`).
+pub const YSTPAY_ERR_CONFLICT: i32 = 408;
 
 /// An internal error (a bug) was caught at the boundary; the library is
 /// still usable. Please report it with the message from `ystpay_last_error`.
@@ -112,8 +118,10 @@ pub const YSTPAY_ERR_INTERNAL: i32 = 500;
 /// no permission, disk full. The file is left as it was.
 pub const YSTPAY_ERR_FILE_WRITE: i32 = 600;
 
-/// The outcome is not known: no status came, or the platform refused
-/// without saying whether money moved. Query before concluding.
+/// The outcome is not known: no status came (or one the API document does
+/// not define), the platform refused without saying whether money moved,
+/// or the answer is about another operation (another amount or order
+/// number than this one's). Query before concluding.
 pub const YSTPAY_OUTCOME_UNKNOWN: i32 = 0;
 /// Done: paid (payments, orders, notifications) or refunded (refunds).
 pub const YSTPAY_OUTCOME_SUCCESS: i32 = 1;
@@ -129,6 +137,18 @@ pub const YSTPAY_OUTCOME_REVOKED: i32 = 4;
 /// Settle calls: paid (a refund: refunded). Same value as
 /// `YSTPAY_OUTCOME_SUCCESS`.
 pub const YSTPAY_OUTCOME_PAID: i32 = 1;
+
+/// The `YSTPAY_OUTCOME_*` of what an answer proved (`crate::reading`).
+pub(crate) fn money_code(m: crate::reading::Money) -> i32 {
+    use crate::reading::Money;
+    match m {
+        Money::Paid => YSTPAY_OUTCOME_SUCCESS,
+        Money::Failed => YSTPAY_OUTCOME_FAILED,
+        Money::Waiting => YSTPAY_OUTCOME_WAITING,
+        Money::Revoked => YSTPAY_OUTCOME_REVOKED,
+        Money::Unclear => YSTPAY_OUTCOME_UNKNOWN,
+    }
+}
 
 /// `ystpay_journal_entry.kind`: barcode payment (4.1).
 pub const YSTPAY_KIND_PAY: i32 = 1;
@@ -159,6 +179,10 @@ pub const YSTPAY_STATE_FAILED: i32 = 7;
 pub const YSTPAY_STATE_REVOKED: i32 = 8;
 /// Journal state: an order closed unpaid.
 pub const YSTPAY_STATE_CLOSED: i32 = 9;
+/// Journal state: the platform answered about another operation under this
+/// serial (another amount or order number): nothing concluded, nothing
+/// revoked (open; recovery only asks again; a person must look at it).
+pub const YSTPAY_STATE_CONFLICT: i32 = 10;
 
 /// Progress stage: the request is on its way; `message` is its `req_seq`.
 pub const YSTPAY_STAGE_SENDING: i32 = 1;
@@ -191,6 +215,16 @@ pub const YSTPAY_FLAG_ALLOW_HTTP: i32 = 1;
 /// creating the client (call `ystpay_recover` when convenient instead).
 /// Without it, a client with a journal recovers on creation.
 pub const YSTPAY_FLAG_NO_RECOVER: i32 = 2;
+
+/// `ystpay_recovery_entry.disposition`: settled now (its state is final).
+pub const YSTPAY_RECOVERED_SETTLED: i32 = 1;
+/// `ystpay_recovery_entry.disposition`: still open after trying (platform
+/// unreachable, an order the customer may still pay, a refund in progress,
+/// or an operation in conflict).
+pub const YSTPAY_RECOVERED_STILL_OPEN: i32 = 2;
+/// `ystpay_recovery_entry.disposition`: left alone, a live flow (a thread
+/// of this program or another program on the journal) is settling it.
+pub const YSTPAY_RECOVERED_BUSY: i32 = 3;
 
 /// `ystpay_notice.verified`: the notification's envelope signature verified.
 pub const YSTPAY_VERIFIED_SIGNATURE: i32 = 1;
@@ -228,6 +262,9 @@ pub(crate) fn describe(code: i32) -> &'static str {
         YSTPAY_ERR_BUSY => "another flow is settling this operation\0",
         YSTPAY_ERR_DUPLICATE => "the req_seq is already in the journal\0",
         YSTPAY_ERR_INDEX => "index out of range\0",
+        YSTPAY_ERR_CONFLICT => {
+            "the operation is in conflict: the platform holds another one under its serial\0"
+        }
         YSTPAY_ERR_INTERNAL => "internal error in ystpay\0",
         YSTPAY_ERR_FILE_WRITE => "the output file cannot be written\0",
         _ => "unknown result code\0",

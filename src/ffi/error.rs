@@ -56,6 +56,7 @@ impl From<crate::journal::JournalError> for Failure {
             J::NotPaid { .. } => YSTPAY_ERR_NOT_PAID,
             J::RefundExceedsPaid { .. } => YSTPAY_ERR_REFUND_EXCEEDS,
             J::Busy(_) => YSTPAY_ERR_BUSY,
+            J::Conflict(_) => YSTPAY_ERR_CONFLICT,
         };
         Failure::new(code, e.to_string())
     }

@@ -14,7 +14,7 @@ use super::records::*;
 use super::settle::{kind_code, outcome_code, state_code};
 use super::text::{self, Enc, Writer};
 use crate::flow::Outcome;
-use crate::journal::{self, OpRecord};
+use crate::journal::OpRecord;
 
 /// Checks an output record argument: not NULL, right `struct_size`.
 macro_rules! out_record {
@@ -31,7 +31,7 @@ unsafe fn day_arg(enc: Enc, p: *const c_char) -> Result<String, Failure> {
     // SAFETY: forwarded caller contract.
     let day = unsafe { text::optional(enc, p, "day")? };
     let Some(day) = day else {
-        return Ok(journal::today());
+        return Ok(crate::time::today());
     };
     let b = day.as_bytes();
     let ok = b.len() == 10

@@ -1,4 +1,4 @@
-//! Payment notifications (seed 5.5): reading one the platform posted to the
+//! Payment notifications (API §5.5): reading one the platform posted to the
 //! shop's server, and the reply that stops the platform's retries.
 
 use std::os::raw::c_char;
@@ -8,7 +8,7 @@ use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
 use super::text::{self, Writer};
-use crate::protocol::Status;
+use crate::reading::{read, Money, Reading};
 
 /// Most bytes of a notification body (an answer is a few KiB).
 const MAX_BODY: i32 = 256 * 1024;
@@ -61,22 +61,32 @@ pub unsafe extern "system" fn ystpay_notice_read(
             ));
         }
         let received = c.client.read_notice(bytes)?;
-        let verified = if received.signed {
+        let n = &received.notice;
+        // What the notice proves by itself (`crate::reading`): a signed one
+        // that says `S` for the amount and order this client's journal
+        // records. Anything less is confirmed by a query first.
+        let expect = c.expected_for(n.req_seq.as_deref().unwrap_or(""));
+        let reading = read(n, &expect);
+        if let Reading::Foreign(_, why) = &reading {
+            return Err(Failure::new(
+                YSTPAY_ERR_UNCONFIRMED,
+                format!("the notification does not match the journal: {why}"),
+            ));
+        }
+        let verified = if received.signed && reading.money() != Money::Unclear {
             YSTPAY_VERIFIED_SIGNATURE
         } else {
-            c.client.confirm_notice(&received.notice)?;
+            c.client.confirm_notice(n)?;
             YSTPAY_VERIFIED_QUERY
         };
-        let n = &received.notice;
         let mut rec = blank::<ystpay_notice>();
         let mut w = Writer::new(c.enc);
         rec.verified = verified;
-        // 5.5 announces a completed payment; an explicit status still rules.
-        rec.outcome = match n.status.as_ref() {
-            None | Some(Status::Success) => YSTPAY_OUTCOME_SUCCESS,
-            Some(Status::Waiting) => YSTPAY_OUTCOME_WAITING,
-            Some(Status::Failed) => YSTPAY_OUTCOME_FAILED,
-            Some(Status::Other(_)) => YSTPAY_OUTCOME_UNKNOWN,
+        // Confirmed by query: the platform said paid for this order.
+        rec.outcome = if verified == YSTPAY_VERIFIED_QUERY {
+            YSTPAY_OUTCOME_SUCCESS
+        } else {
+            money_code(reading.money())
         };
         rec.total_fee = n.total_fee.unwrap_or(-1);
         w.opt_text(&mut rec.channel, n.channel.as_ref().map(|c| c.code()));
@@ -95,7 +105,10 @@ pub unsafe extern "system" fn ystpay_notice_read(
             n.ext_trans_id.as_deref().unwrap_or(""),
             "ext_trans_id",
         )?;
-        w.opt_text(&mut rec.status, n.status.as_ref().map(Status::code));
+        w.opt_text(
+            &mut rec.status,
+            n.status.as_ref().map(crate::protocol::Status::code),
+        );
         w.opt_text(&mut rec.pay_time, n.pay_time.as_deref());
         w.opt_text(&mut rec.server_time, n.server_time.as_deref());
         rec.truncated = w.truncated as i32;

@@ -308,6 +308,8 @@ pub const YSTPAY_DAY_SIZE: usize = 16;
 pub const YSTPAY_SETTLEMENT_SIZE: u32 = 8816;
 /// `sizeof(ystpay_recovery_report)`: the value of its `struct_size`.
 pub const YSTPAY_RECOVERY_REPORT_SIZE: u32 = 32;
+/// `sizeof(ystpay_recovery_entry)`: the value of its `struct_size`.
+pub const YSTPAY_RECOVERY_ENTRY_SIZE: u32 = 400;
 /// `sizeof(ystpay_journal_entry)`: the value of its `struct_size`.
 pub const YSTPAY_JOURNAL_ENTRY_SIZE: u32 = 752;
 /// `sizeof(ystpay_day_totals)`: the value of its `struct_size`.
@@ -379,8 +381,35 @@ pub struct ystpay_recovery_report {
     pub failed: i32,
     /// Of `settled`: revoked.
     pub revoked: i32,
-    /// Always 0 (keeps the size a multiple of 8).
-    pub reserved: i32,
+    /// Every operation recovery touched (settled, still open, or left to a
+    /// live flow): read each with `ystpay_recovery_get`, index 0 to
+    /// `entry_count - 1`.
+    pub entry_count: i32,
+}
+
+/// One operation a recovery touched (`ystpay_recovery_get`): its serial,
+/// kind and state after recovery. Caller-owned; set `struct_size` to
+/// `sizeof(ystpay_recovery_entry)` (`YSTPAY_RECOVERY_ENTRY_SIZE`).
+#[repr(C)]
+pub struct ystpay_recovery_entry {
+    /// In: `sizeof(ystpay_recovery_entry)`. Left unchanged.
+    pub struct_size: u32,
+    /// `YSTPAY_KIND_*`.
+    pub kind: i32,
+    /// `YSTPAY_STATE_*` after recovery.
+    pub state: i32,
+    /// `YSTPAY_OUTCOME_*` that state stands for (`UNKNOWN` while open).
+    pub outcome: i32,
+    /// `YSTPAY_RECOVERED_*`: settled now, still open, or left to a live flow.
+    pub disposition: i32,
+    /// 1 when `detail` was cut to fit, else 0.
+    pub truncated: i32,
+    /// Amount in fen.
+    pub total_fee: i64,
+    /// Its `req_seq`.
+    pub req_seq: [c_char; YSTPAY_SEQ_SIZE],
+    /// Why it ended so, or what is still awaited, in words.
+    pub detail: [c_char; YSTPAY_DETAIL_SIZE],
 }
 
 /// One operation of the journal (`ystpay_journal_get`,
@@ -493,6 +522,7 @@ record!(ystpay_notice, YSTPAY_NOTICE_SIZE);
 record!(ystpay_prod_item, YSTPAY_PROD_ITEM_SIZE);
 record!(ystpay_settlement, YSTPAY_SETTLEMENT_SIZE);
 record!(ystpay_recovery_report, YSTPAY_RECOVERY_REPORT_SIZE);
+record!(ystpay_recovery_entry, YSTPAY_RECOVERY_ENTRY_SIZE);
 record!(ystpay_journal_entry, YSTPAY_JOURNAL_ENTRY_SIZE);
 record!(ystpay_day_totals, YSTPAY_DAY_TOTALS_SIZE);
 record!(ystpay_total_line, YSTPAY_TOTAL_LINE_SIZE);
