@@ -93,7 +93,7 @@ fn run(schedule: PollSchedule, payments: usize, url: &str, journal: &Arc<Journal
                         ..FlowConfig::default()
                     }
                     .scaled(1.0 / SCALE);
-                    let p = Payments::new(Arc::new(client), journal.clone(), flow);
+                    let p = Payments::new(Arc::new(client), journal.clone(), flow).unwrap();
                     // Whole seconds N from the code, minus a random phase u.
                     let n = 1 + (i % 10) as u64;
                     let u = rng.unit();

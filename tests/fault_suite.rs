@@ -151,7 +151,7 @@ impl Worker {
             plan: Mutex::new(VecDeque::new()),
         });
         let client = Client::with_transport(&cfg, transport.clone()).unwrap();
-        let payments = Payments::new(Arc::new(client), journal, flow_config(SCALE));
+        let payments = Payments::new(Arc::new(client), journal, flow_config(SCALE)).unwrap();
         Worker {
             _sim: sim,
             ctl,

@@ -247,7 +247,8 @@ fn an_unreachable_platform_gives_unknown_and_recovery_settles_it() {
         ),
         journal.clone(),
         cfg.clone(),
-    );
+    )
+    .unwrap();
     let s = offline
         .settle_pay(
             &PayOrder::new(100, wechat_code(8, 2)),
@@ -269,7 +270,8 @@ fn an_unreachable_platform_gives_unknown_and_recovery_settles_it() {
         ),
         journal.clone(),
         cfg,
-    );
+    )
+    .unwrap();
     let report = online.recover(&SettleOptions::default()).unwrap();
     assert_eq!(report.settled.len(), 1, "{report:?}");
     assert!(report.still_open.is_empty());
@@ -316,7 +318,7 @@ fn refunds_are_settled_and_capped_locally() {
     // A failed payment cannot be refunded.
     let f = pay(&p, &wechat_code(10, 72), 500);
     assert!(p.settle_refund(&f.req_seq, 1, "x", &o).is_err());
-    let t = p.journal().day_totals(&ystpay::journal::today()).unwrap();
+    let t = p.journal().day_totals(&ystpay::time::today()).unwrap();
     assert_eq!(t.paid_fee, 1000);
     assert_eq!(t.refunded_fee, 1000);
     assert!(mismatches(p.journal(), &ctl).is_empty());

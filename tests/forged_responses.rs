@@ -302,7 +302,8 @@ fn the_payment_flow_queries_after_each_forgery_and_never_reports_a_forged_paid()
                 Arc::new(client(p.clone())),
                 Arc::new(Journal::open_in_memory().unwrap()),
                 FlowConfig::default().scaled(0.01),
-            );
+            )
+            .unwrap();
             let s = payments
                 .settle_pay(
                     &PayOrder::new(100, "134567890123456701"),

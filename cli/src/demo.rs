@@ -15,13 +15,14 @@ use ystpay::flow::{
     CancelToken, FlowConfig, NewOrder, OrderSpec, OrderStart, OrderTicket, Outcome, PayOrder,
     Payments, Progress, SettleOptions, Settlement,
 };
-use ystpay::journal::{today, Journal};
+use ystpay::journal::Journal;
 use ystpay::log::{join, Describe, Logger};
 use ystpay::protocol::messages::QueryRefundRequest;
 use ystpay::protocol::types::{mask, ProdItem};
 use ystpay::protocol::{Channel, PaymentCode, Status};
 use ystpay::qr::{BmpDepth, QrImage, TextStyle};
 use ystpay::receipt::{EscPosOptions, Receipt};
+use ystpay::time::today;
 use ystpay::Client;
 use ystpay_sim::{SimConfig, Simulator, TrueStatus};
 
@@ -94,7 +95,7 @@ pub fn run(a: DemoArgs) -> i32 {
         std::env::temp_dir().join(format!(
             "ystpay-demo-{}-{}",
             std::process::id(),
-            ystpay::journal::now_ms()
+            ystpay::time::now_ms()
         ))
     });
     let mut ctx = match setup(&a, &dir) {
@@ -162,7 +163,8 @@ fn setup(a: &DemoArgs, dir: &Path) -> Step<Ctx> {
     let journal = Arc::new(Journal::open(&journal_path).map_err(|e| Failed(e.to_string()))?);
     // The register waits as much less as the simulated customer does.
     let flow = FlowConfig::default().scaled(1.0 / a.time_scale);
-    let payments = Payments::new(client.clone(), journal.clone(), flow);
+    let payments =
+        Payments::new(client.clone(), journal.clone(), flow).map_err(|e| Failed(e.to_string()))?;
     let receiver = NoticeReceiver::start(listener, client.clone())
         .map_err(|e| Failed(format!("notification receiver: {e}")))?;
 

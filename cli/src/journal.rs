@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 use ystpay::flow::{
     FlowConfig, FlowError, Outcome, Payments, Progress, RevokeReason, SettleOptions, Settlement,
 };
-use ystpay::journal::{today, DayTotals, Journal, OpKind, OpRecord};
+use ystpay::journal::{DayTotals, Journal, OpKind, OpRecord};
 use ystpay::protocol::types::fen_to_yuan;
+use ystpay::time::today;
 
 use crate::report::{exit, yuan, Report, Verdict};
 use crate::setup::{self, Conn, ConnOpts};
@@ -32,10 +33,9 @@ pub fn payments(conn: &Conn, flow: FlowConfig) -> Result<(Payments, Option<Strin
             ),
         ),
     };
-    Ok((
-        Payments::new(conn.client.clone(), Arc::new(journal), flow),
-        note,
-    ))
+    let payments = Payments::new(conn.client.clone(), Arc::new(journal), flow)
+        .map_err(|e| format!("journal: {e}"))?;
+    Ok((payments, note))
 }
 
 /// Why a payment is being revoked, in words.
@@ -215,13 +215,7 @@ fn op_json(r: &OpRecord) -> Value {
 }
 
 fn time_of(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            (t + chrono::Duration::hours(8))
-                .format("%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
+    ystpay::time::china(ms).format("%H:%M:%S").to_string()
 }
 
 fn op_line(r: &OpRecord) -> String {

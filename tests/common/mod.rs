@@ -54,7 +54,10 @@ pub fn payments(sim: &RunningSim, scale: f64, name: &str) -> (Payments, PathBuf)
     let journal = Arc::new(Journal::open(&path).unwrap());
     let cfg = client_config(&sim.api_url(), Duration::from_millis(500), 1);
     let client = Arc::new(Client::new(&cfg).unwrap());
-    (Payments::new(client, journal, flow_config(scale)), path)
+    (
+        Payments::new(client, journal, flow_config(scale)).unwrap(),
+        path,
+    )
 }
 
 /// An 18-digit WeChat payment code ending in `last2` (the simulator's scenario).
