@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod console;
 mod notify;
 mod platform;
 mod server;
@@ -199,6 +200,11 @@ impl RunningSim {
     /// The server's base URL, e.g. `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The console's URL, e.g. `http://127.0.0.1:PORT/sim/` (sim/README.md "Console").
+    pub fn console_url(&self) -> String {
+        format!("{}/sim/", self.base_url())
     }
 
     /// The bound address (with the real port when 0 was asked for).

@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use ystpay::protocol::ResponseEnvelope;
 
+use crate::console;
 use crate::platform::{Platform, Reply};
 use crate::util::{log, timestamp_ms};
 use crate::{Fault, API_PATH};
@@ -38,6 +39,9 @@ type Answer = Result<Response<Full<Bytes>>, DropConnection>;
 
 /// Accepts connections until the runtime shuts down.
 pub(crate) async fn serve(listener: tokio::net::TcpListener, platform: Arc<Platform>) {
+    // Listening on loopback (the default; anything else needs --allow-remote,
+    // sim/README.md "Run") also means only loopback names may reach /sim/.
+    let local_only = listener.local_addr().map_or(true, |a| a.ip().is_loopback());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -49,7 +53,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, platform: Arc<Platf
         };
         let platform = platform.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| route(platform.clone(), req));
+            let svc = service_fn(move |req| route(platform.clone(), local_only, req));
             let conn = http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc);
@@ -81,7 +85,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
         .map_err(|e| format!("cannot read the request body: {e}"))
 }
 
-async fn route(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
+async fn route(platform: Arc<Platform>, local_only: bool, req: Request<Incoming>) -> Answer {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     if path == API_PATH {
@@ -94,8 +98,16 @@ async fn route(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
         }
         return api(platform, req).await;
     }
-    if let Some(rest) = path.strip_prefix("/sim/") {
-        return Ok(control(platform, method, rest.to_string(), req).await);
+    if path == "/sim" || path.starts_with("/sim/") {
+        if let Err(why) = console::admit(&req, local_only) {
+            log(&format!("refused {method} {path}: {why}"));
+            return Ok(error(StatusCode::FORBIDDEN, &why));
+        }
+        if let Some(page) = console::page(&method, &path) {
+            return Ok(page);
+        }
+        let rest = path.strip_prefix("/sim/").unwrap_or_default().to_string();
+        return Ok(control(platform, method, rest, req).await);
     }
     Ok(text(StatusCode::NOT_FOUND, "text/plain", "not found\n"))
 }

@@ -438,6 +438,104 @@ fn http_control_for_the_console() {
     assert_eq!(ctl.merchants(), vec!["demo".to_string()]);
 }
 
+/// Sends one raw HTTP/1.1 request and returns the status code and the body.
+fn raw(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, body.to_string())
+}
+
+#[test]
+fn console_is_served_and_keeps_to_loopback() {
+    let sim = start(0.01);
+    let addr = sim.addr();
+    assert_eq!(sim.console_url(), format!("http://{addr}/sim/"));
+    let mut r = agent().get(&sim.console_url()).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = r.body_mut().read_to_string().unwrap();
+    assert!(html.contains("console.js") && html.contains("fault-kind"));
+    for (path, ty) in [
+        ("console.js", "text/javascript"),
+        ("console.css", "text/css"),
+    ] {
+        let r = agent()
+            .get(&format!("{}{path}", sim.console_url()))
+            .call()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(ty));
+    }
+    // /sim without the slash: relative paths in the page need /sim/.
+    let (st, _) = raw(addr, &format!("GET /sim HTTP/1.1\r\nHost: {addr}"), "");
+    assert_eq!(st, 308);
+
+    // DNS rebinding: a foreign name in Host, for the page and the API alike.
+    let (st, body) = raw(addr, "GET /sim/ HTTP/1.1\r\nHost: evil.example", "");
+    assert_eq!(st, 403, "{body}");
+    let (st, _) = raw(
+        addr,
+        "GET /sim/orders/demo HTTP/1.1\r\nHost: evil.example:80",
+        "",
+    );
+    assert_eq!(st, 403);
+    let (st, _) = raw(addr, "GET /sim/health HTTP/1.1\r\nHost: localhost", "");
+    assert_eq!(st, 200);
+
+    // Another site's script: refused; the console's own origin and curl: fine.
+    let ctl = sim.control();
+    let fault = r#"{"kind":"http_500"}"#;
+    let post = |origin: Option<&str>| {
+        let o = origin
+            .map(|o| format!("\r\nOrigin: {o}"))
+            .unwrap_or_default();
+        raw(
+            addr,
+            &format!("POST /sim/faults HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain{o}"),
+            fault,
+        )
+        .0
+    };
+    assert_eq!(post(Some("http://evil.example")), 403);
+    assert_eq!(post(Some("null")), 403);
+    assert!(ctl.faults().is_empty(), "nothing was queued");
+    assert_eq!(post(Some(&format!("http://{addr}"))), 200);
+    assert_eq!(post(None), 200);
+    assert_eq!(ctl.faults(), vec![Fault::Http500, Fault::Http500]);
+    // The platform API itself is not the console's business: no Host rule there.
+    let (st, _) = raw(
+        addr,
+        "POST /ystpay/service/unitive.api HTTP/1.1\r\nHost: pos.example",
+        &pay_body(&seq("rh")),
+    );
+    assert_eq!(st, 500, "the first queued fault (HTTP 500) answered");
+}
+
 #[test]
 fn keep_alive_and_shutdown() {
     let sim = start(100.0);
