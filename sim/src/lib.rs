@@ -19,6 +19,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod args;
 mod config;
 mod console;
 mod notify;
@@ -30,6 +31,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use args::SimArgs;
 pub use config::{Device, SimConfig};
 pub use util::set_verbose;
 
