@@ -52,6 +52,7 @@
       done_confirm: "顾客已确认 {seq} 的密码。",
       done_walk_away: "顾客已离开 {seq}。",
       refused: "模拟平台拒绝：{why}",
+      failed_request: "请求失败：{why}",
       faults: "故障队列",
       faults_hint: "接下来的接口请求按顺序各消耗一个故障（控制台的请求不算）。",
       fault_kind: "故障",
@@ -116,6 +117,7 @@
       done_confirm: "The customer confirmed {seq}.",
       done_walk_away: "The customer walked away from {seq}.",
       refused: "The simulator refused: {why}",
+      failed_request: "The request failed: {why}",
       faults: "Fault queue",
       faults_hint: "The next API requests each take one fault, first in, first out (console requests do not count).",
       fault_kind: "Fault",
@@ -184,9 +186,13 @@
     return typeof s === "string" && s.length >= 19 ? s.slice(5, 19) : String(s || "");
   }
 
-  function say(text, isError) {
+  // The last message, kept as key + values so a language switch retells it.
+  let said = null;
+
+  function say(key, vars, isError) {
+    said = { key: key, vars: vars, isError: isError };
     const m = $("message");
-    m.textContent = text;
+    m.textContent = t(key, vars);
     m.className = isError ? "error" : "ok";
   }
 
@@ -246,10 +252,10 @@
         merchant: merchant,
         req_seq: reqSeq,
       });
-      if (ok) say(t("done_" + action, { seq: reqSeq }), false);
-      else say(t("refused", { why: answer.error || "?" }), true);
+      if (ok) say("done_" + action, { seq: reqSeq }, false);
+      else say("refused", { why: answer.error || "?" }, true);
     } catch (e) {
-      say(t("offline") + ": " + e.message, true);
+      say("failed_request", { why: e.message }, true);
     }
     refreshSoon();
   }
@@ -373,10 +379,10 @@
     if (kind === "delay") spec.delay_ms = Number($("fault-delay").value) || 0;
     try {
       const [ok, answer] = await send("POST", "faults", spec);
-      if (ok) say(t("queued", { n: answer.queued }), false);
-      else say(t("refused", { why: answer.error || "?" }), true);
+      if (ok) say("queued", { n: answer.queued }, false);
+      else say("refused", { why: answer.error || "?" }, true);
     } catch (e) {
-      say(t("offline") + ": " + e.message, true);
+      say("failed_request", { why: e.message }, true);
     }
     refreshSoon();
   }
@@ -384,10 +390,10 @@
   async function clearFaults() {
     try {
       const [ok, answer] = await send("DELETE", "faults");
-      if (ok) say(t("cleared", { n: answer.cleared }), false);
-      else say(t("refused", { why: answer.error || "?" }), true);
+      if (ok) say("cleared", { n: answer.cleared }, false);
+      else say("refused", { why: answer.error || "?" }, true);
     } catch (e) {
-      say(t("offline") + ": " + e.message, true);
+      say("failed_request", { why: e.message }, true);
     }
     refreshSoon();
   }
@@ -489,6 +495,7 @@
     applyLabels();
     const c = $("conn");
     c.textContent = t(c.dataset.state);
+    if (said) say(said.key, said.vars, said.isError);
     refreshSoon();
   }
 

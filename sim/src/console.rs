@@ -1,4 +1,4 @@
-//! The console at `/sim/`: one HTML page, its script and its style sheet,
+//! The console at `/sim/`: one HTML page, its script, style sheet and icon,
 //! compiled into the binary, that steer the simulator through the JSON
 //! control API only (sim/README.md "Console"), and the rule that keeps
 //! `/sim/` for the machine the simulator runs on.
@@ -11,14 +11,16 @@ use hyper::{Method, Request, Response, StatusCode};
 const INDEX_HTML: &str = include_str!("../console/index.html");
 const CONSOLE_JS: &str = include_str!("../console/console.js");
 const CONSOLE_CSS: &str = include_str!("../console/console.css");
+const FAVICON_SVG: &str = include_str!("../console/favicon.svg");
 
-/// The browser may load and fetch nothing but these three files and the
+/// The browser may load and fetch nothing but these files and the
 /// control API of this same server: no CDN, no inline script, no frames.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                    connect-src 'self'; img-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
 
-/// The console's files, or `None` when `path` is a control endpoint.
+/// The console's files, or `None` when `path` is a control endpoint. The
+/// page names its icon, so the browser does not ask for `/favicon.ico`.
 pub(crate) fn page(method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
     if method != Method::GET {
         return None;
@@ -35,6 +37,7 @@ pub(crate) fn page(method: &Method, path: &str) -> Option<Response<Full<Bytes>>>
         "/sim/" | "/sim/index.html" => ("text/html; charset=utf-8", INDEX_HTML),
         "/sim/console.js" => ("text/javascript; charset=utf-8", CONSOLE_JS),
         "/sim/console.css" => ("text/css; charset=utf-8", CONSOLE_CSS),
+        "/sim/favicon.svg" => ("image/svg+xml", FAVICON_SVG),
         _ => return None,
     };
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
@@ -217,6 +220,7 @@ mod tests {
         assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
         assert!(page(&Method::GET, "/sim/console.js").is_some());
         assert!(page(&Method::GET, "/sim/console.css").is_some());
+        assert!(page(&Method::GET, "/sim/favicon.svg").is_some());
         assert!(page(&Method::POST, "/sim/").is_none());
         assert!(page(&Method::GET, "/sim/orders/demo").is_none());
     }
@@ -229,7 +233,10 @@ mod tests {
             ("index.html", INDEX_HTML),
             ("console.js", CONSOLE_JS),
             ("console.css", CONSOLE_CSS),
+            ("favicon.svg", FAVICON_SVG),
         ] {
+            // An SVG names its XML namespace with a URL that is never fetched.
+            let text = text.replace(r#"xmlns="http://www.w3.org/2000/svg""#, "");
             for bad in ["http:", "https:", "//", "@import", "url("] {
                 // `//` starts a comment in the script; look for it only
                 // inside quotes and attributes.
