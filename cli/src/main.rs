@@ -130,7 +130,7 @@ enum Command {
         conn: ConnOpts,
     },
     /// Run the platform simulator (same flags as ystpay-sim).
-    Sim(SimArgs),
+    Sim(ystpay_sim::SimArgs),
     /// A checkout day end to end against the built-in simulator.
     Demo(demo::DemoArgs),
 }
@@ -184,71 +184,11 @@ enum QrStyle {
     None,
 }
 
-/// The flags of `ystpay-sim`.
-#[derive(Args, Debug)]
-struct SimArgs {
-    /// Address to listen on, e.g. 127.0.0.1:8088 (default from the config file, else 127.0.0.1:0).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
-    /// Simulator configuration file (TOML, or JSON when it ends in .json).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Divide every simulated wait by this factor (20 turns 5 s into 0.25 s).
-    #[arg(long)]
-    time_scale: Option<f64>,
-    /// POST payment notifications (seed 5.5) to this URL.
-    #[arg(long)]
-    notify_url: Option<String>,
-    /// Send notifications as the plain <data> document instead of a signed envelope.
-    #[arg(long)]
-    notify_plain: bool,
-    /// Allow listening on a non-loopback address.
-    #[arg(long)]
-    allow_remote: bool,
-    /// Do not log one line per request on standard error.
-    #[arg(long)]
-    quiet: bool,
-}
-
-fn run_sim(a: SimArgs) -> i32 {
-    let mut cfg = match &a.config {
-        Some(p) => match ystpay_sim::SimConfig::from_file(p) {
-            Ok(c) => c,
-            Err(e) => return fail(&format!("ystpay sim: {e}")),
-        },
-        None => ystpay_sim::SimConfig::default(),
-    };
-    if let Some(l) = a.listen {
-        cfg.listen = l;
-    }
-    if let Some(t) = a.time_scale {
-        cfg.time_scale = t;
-    }
-    if let Some(u) = a.notify_url {
-        cfg.notify_url = Some(u);
-    }
-    cfg.notify_plain |= a.notify_plain;
-    if !cfg.listen.ip().is_loopback() && !a.allow_remote {
-        return fail(&format!(
-            "ystpay sim: refusing to listen on non-loopback address {} (add --allow-remote to do it anyway)",
-            cfg.listen
-        ));
-    }
-    ystpay_sim::set_verbose(!a.quiet);
-    let sim = match ystpay_sim::Simulator::start(cfg) {
-        Ok(s) => s,
-        Err(e) => return fail(&format!("ystpay sim: cannot start: {e}")),
-    };
-    let mut out = std::io::stdout().lock();
-    if writeln!(out, "{}", sim.api_url())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        return exit::USAGE;
-    }
-    drop(out);
-    loop {
-        std::thread::park();
+/// `ystpay sim`: the simulator's own flags and behaviour ([`ystpay_sim::SimArgs`]).
+fn run_sim(a: &ystpay_sim::SimArgs) -> i32 {
+    match a.run() {
+        Ok(never) => match never {},
+        Err(e) => fail(&format!("ystpay sim: {e}")),
     }
 }
 
@@ -535,7 +475,7 @@ fn main() {
         Command::Notify { listen, conn } => run_notify(listen, &conn),
         Command::Qr(a) => run_qr(a),
         Command::Config { keys, conn } => run_config(keys, &conn),
-        Command::Sim(a) => run_sim(a),
+        Command::Sim(a) => run_sim(&a),
         Command::Demo(a) => demo::run(a),
     };
     std::process::exit(code);

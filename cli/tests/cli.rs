@@ -827,6 +827,25 @@ fn sim_subcommand_serves_like_ystpay_sim() {
         .unwrap();
     let url = line.trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/ystpay/service/unitive.api"));
+    // The same server as ystpay-sim, console included (sim/README.md "Console").
+    let host = url["http://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut page = String::new();
+    {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(&host).unwrap();
+        write!(
+            s,
+            "GET /sim/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        s.read_to_string(&mut page).unwrap();
+    }
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("console.js"));
     let d = Device::demo();
     let o = run(
         &[

@@ -19,7 +19,9 @@
 //! ```
 #![warn(missing_docs)]
 
+mod args;
 mod config;
+mod console;
 mod notify;
 mod platform;
 mod server;
@@ -29,6 +31,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use args::SimArgs;
 pub use config::{Device, SimConfig};
 pub use util::set_verbose;
 
@@ -117,6 +120,9 @@ pub struct OrderView {
     pub refunds: Vec<RefundView>,
     /// How many times money was actually taken: never more than 1.
     pub pay_count: u32,
+    /// When the order was created, China time in the `server_time` format
+    /// (`2015-06-09 11:17:48:751`, sim/README.md "Response codes").
+    pub created: String,
 }
 
 /// One attempt to deliver a payment notification (seed 5.5).
@@ -132,6 +138,8 @@ pub struct NoticeAttempt {
     pub delivered: bool,
     /// The receiver's reply body, or why the attempt failed.
     pub detail: String,
+    /// When the attempt ended, China time in the `server_time` format.
+    pub at: String,
 }
 
 /// Starts simulators.
@@ -196,6 +204,11 @@ impl RunningSim {
         format!("http://{}", self.addr)
     }
 
+    /// The console's URL, e.g. `http://127.0.0.1:PORT/sim/` (sim/README.md "Console").
+    pub fn console_url(&self) -> String {
+        format!("{}/sim/", self.base_url())
+    }
+
     /// The bound address (with the real port when 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -253,9 +266,39 @@ impl Control {
         self.platform.customer_pays(merchant, req_seq)
     }
 
+    /// The customer at a barcode payment that waits for the password
+    /// (payment codes ending `50`–`69`) confirms now: the order is paid at
+    /// once, whatever the code's script said. Fails when the order is
+    /// unknown, not a barcode payment, or no longer waiting.
+    pub fn customer_confirms(&self, merchant: &str, req_seq: &str) -> Result<(), String> {
+        self.platform.customer_acts(merchant, req_seq, true)
+    }
+
+    /// The customer at a barcode payment that waits for the password walks
+    /// away now: the order fails (`E12002`, no money taken). Fails like
+    /// [`Control::customer_confirms`].
+    pub fn customer_walks_away(&self, merchant: &str, req_seq: &str) -> Result<(), String> {
+        self.platform.customer_acts(merchant, req_seq, false)
+    }
+
     /// Queues `fault` for each of the next `count` API requests (first in, first out).
     pub fn inject(&self, fault: Fault, count: u32) {
         self.platform.inject(fault, count);
+    }
+
+    /// The faults still queued, the next one first.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.platform.queued_faults()
+    }
+
+    /// Empties the fault queue; returns how many faults were dropped.
+    pub fn clear_faults(&self) -> usize {
+        self.platform.clear_faults()
+    }
+
+    /// The merchants of the configured devices, sorted.
+    pub fn merchants(&self) -> Vec<String> {
+        self.platform.merchants()
     }
 
     /// The true state of one order (`None` when unknown).

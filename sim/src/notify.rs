@@ -8,7 +8,7 @@ use std::time::Duration;
 use ystpay::protocol::{NoticeReply, ResponseEnvelope};
 
 use crate::platform::{Notice, Platform, NOTICE_SCHEDULE};
-use crate::util::timestamp_ms;
+use crate::util::{china_now, server_time, timestamp_ms};
 use crate::NoticeAttempt;
 
 /// Starts delivering `notice` on a background thread.
@@ -29,6 +29,7 @@ pub(crate) fn spawn(platform: Arc<Platform>, url: String, notice: Notice) {
             attempt: 0,
             delivered: false,
             detail: format!("could not start the notifier thread: {e}"),
+            at: server_time(china_now()),
         });
     }
 }
@@ -77,6 +78,7 @@ fn deliver(platform: &Platform, url: &str, notice: &Notice, merchant: &str, req_
             attempt: u32::try_from(i + 1).unwrap_or(u32::MAX),
             delivered,
             detail,
+            at: server_time(china_now()),
         });
         if delivered {
             return;

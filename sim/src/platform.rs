@@ -140,6 +140,7 @@ impl Order {
             refunded_fee: self.refunded_fee,
             refunds: self.refunds.clone(),
             pay_count: self.pay_count,
+            created: server_time(self.created_wall),
         }
     }
 
@@ -431,6 +432,66 @@ impl Platform {
             crate::notify::spawn(self.clone(), url, notice);
         }
         Ok(())
+    }
+
+    /// The customer at a barcode payment that waits for a password
+    /// (scenarios `50`–`69`, sim/README.md) acts now instead of when the
+    /// payment code's script says: `pay` confirms (paid, once), otherwise
+    /// the customer walks away (failed, `E12002`). Barcode payments send no
+    /// notification (API §5.5 is for native/JS/H5 orders).
+    pub(crate) fn customer_acts(
+        &self,
+        merchant: &str,
+        req_seq: &str,
+        pay: bool,
+    ) -> Result<(), String> {
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        let o = st
+            .get_mut(merchant)
+            .and_then(|m| m.orders.get_mut(req_seq))
+            .ok_or_else(|| format!("no order {req_seq} for merchant {merchant}"))?;
+        o.settle(now);
+        if o.kind != OrderKind::Barcode {
+            return Err(
+                "only a barcode payment waits for the customer's password; use customer-pays"
+                    .to_string(),
+            );
+        }
+        if o.status != TrueStatus::Waiting {
+            return Err(format!("order {req_seq} is {:?}, not waiting", o.status));
+        }
+        if pay {
+            o.mark_paid();
+            log(&format!("customer confirmed {merchant}/{req_seq}"));
+        } else {
+            o.status = TrueStatus::Failed;
+            o.reason = Some(R_ABANDONED);
+            o.pending = None;
+            log(&format!("customer walked away from {merchant}/{req_seq}"));
+        }
+        Ok(())
+    }
+
+    /// The faults still queued, next first.
+    pub(crate) fn queued_faults(&self) -> Vec<Fault> {
+        lock(&self.faults).iter().cloned().collect()
+    }
+
+    /// Empties the fault queue; returns how many faults it held.
+    pub(crate) fn clear_faults(&self) -> usize {
+        let mut q = lock(&self.faults);
+        let n = q.len();
+        q.clear();
+        n
+    }
+
+    /// The merchants of the configured devices, sorted, each once.
+    pub(crate) fn merchants(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.devices.values().map(|d| d.merchant.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     // ------------------------------------------------------------ the API

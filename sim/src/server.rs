@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use ystpay::protocol::ResponseEnvelope;
 
+use crate::console;
 use crate::platform::{Platform, Reply};
 use crate::util::{log, timestamp_ms};
 use crate::{Fault, API_PATH};
@@ -38,6 +39,9 @@ type Answer = Result<Response<Full<Bytes>>, DropConnection>;
 
 /// Accepts connections until the runtime shuts down.
 pub(crate) async fn serve(listener: tokio::net::TcpListener, platform: Arc<Platform>) {
+    // Listening on loopback (the default; anything else needs --allow-remote,
+    // sim/README.md "Run") also means only loopback names may reach /sim/.
+    let local_only = listener.local_addr().map_or(true, |a| a.ip().is_loopback());
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -49,7 +53,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, platform: Arc<Platf
         };
         let platform = platform.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| route(platform.clone(), req));
+            let svc = service_fn(move |req| route(platform.clone(), local_only, req));
             let conn = http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc);
@@ -81,7 +85,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
         .map_err(|e| format!("cannot read the request body: {e}"))
 }
 
-async fn route(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
+async fn route(platform: Arc<Platform>, local_only: bool, req: Request<Incoming>) -> Answer {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     if path == API_PATH {
@@ -94,8 +98,16 @@ async fn route(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
         }
         return api(platform, req).await;
     }
-    if let Some(rest) = path.strip_prefix("/sim/") {
-        return Ok(control(platform, method, rest.to_string(), req).await);
+    if path == "/sim" || path.starts_with("/sim/") {
+        if let Err(why) = console::admit(&req, local_only) {
+            log(&format!("refused {method} {path}: {why}"));
+            return Ok(error(StatusCode::FORBIDDEN, &why));
+        }
+        if let Some(page) = console::page(&method, &path) {
+            return Ok(page);
+        }
+        let rest = path.strip_prefix("/sim/").unwrap_or_default().to_string();
+        return Ok(control(platform, method, rest, req).await);
     }
     Ok(text(StatusCode::NOT_FOUND, "text/plain", "not found\n"))
 }
@@ -200,6 +212,7 @@ fn corrupt(sig: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// The body of `customer-pays`, `customer-confirms` and `customer-walks-away`.
 #[derive(serde::Deserialize)]
 struct CustomerPays {
     merchant: Option<String>,
@@ -211,6 +224,42 @@ struct FaultSpec {
     kind: String,
     count: Option<u32>,
     delay_ms: Option<u64>,
+}
+
+/// Every JSON `kind` that [`parse_fault`] accepts, in the order the console
+/// lists them (sim/README.md "Faults").
+const FAULT_KINDS: [&str; 6] = [
+    "delay",
+    "drop_before_commit",
+    "drop_after_commit",
+    "http_500",
+    "garbage",
+    "bad_signature",
+];
+
+/// A queued fault as `GET /sim/faults` shows it: the JSON `kind` that
+/// [`parse_fault`] reads, plus `delay_ms` for a delay.
+fn fault_json(f: &Fault) -> serde_json::Value {
+    let kind = match f {
+        Fault::Delay(d) => {
+            let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            return serde_json::json!({ "kind": "delay", "delay_ms": ms });
+        }
+        Fault::DropBeforeCommit => "drop_before_commit",
+        Fault::DropAfterCommit => "drop_after_commit",
+        Fault::Http500 => "http_500",
+        Fault::Garbage => "garbage",
+        Fault::BadSignature => "bad_signature",
+    };
+    serde_json::json!({ "kind": kind })
+}
+
+/// `?limit=N` of a control request: `None` when absent or not a number.
+fn limit(query: Option<&str>) -> Option<usize> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("limit="))
+        .and_then(|v| v.parse().ok())
 }
 
 fn parse_fault(spec: &FaultSpec) -> Result<Fault, String> {
@@ -241,20 +290,67 @@ async fn control(
     rest: String,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    let query = req.uri().query().map(str::to_string);
     let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match (method, parts.as_slice()) {
         (Method::GET, ["health"]) => json(
             StatusCode::OK,
             &serde_json::json!({ "status": "ok", "requests": platform.request_count() }),
         ),
-        (Method::GET, ["notices"]) => json(
+        (Method::GET, ["notices"]) => {
+            let mut notices = platform.notices();
+            if let Some(n) = limit(query.as_deref()) {
+                // The console's view: the last n attempts.
+                notices.drain(..notices.len().saturating_sub(n));
+            }
+            json(
+                StatusCode::OK,
+                &serde_json::to_value(notices).unwrap_or_default(),
+            )
+        }
+        (Method::GET, ["orders", merchant]) => {
+            let mut orders = platform.orders(merchant);
+            if let Some(n) = limit(query.as_deref()) {
+                // The console's view: the newest first, at most n.
+                orders.sort_by(|a, b| (&b.created, &b.req_seq).cmp(&(&a.created, &a.req_seq)));
+                orders.truncate(n);
+            }
+            json(
+                StatusCode::OK,
+                &serde_json::to_value(orders).unwrap_or_default(),
+            )
+        }
+        (Method::GET, ["merchants"]) => json(
             StatusCode::OK,
-            &serde_json::to_value(platform.notices()).unwrap_or_default(),
+            &serde_json::to_value(platform.merchants()).unwrap_or_default(),
         ),
-        (Method::GET, ["orders", merchant]) => json(
+        (Method::GET, ["faults"]) => json(
             StatusCode::OK,
-            &serde_json::to_value(platform.orders(merchant)).unwrap_or_default(),
+            &serde_json::json!({
+                "queued": platform.queued_faults().iter().map(fault_json).collect::<Vec<_>>(),
+                "kinds": FAULT_KINDS,
+            }),
         ),
+        (Method::DELETE, ["faults"]) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "cleared": platform.clear_faults() }),
+        ),
+        (Method::POST, [act @ ("customer-confirms" | "customer-walks-away")]) => {
+            let pay = *act == "customer-confirms";
+            let body = match read_body(req).await {
+                Ok(b) => b,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+            };
+            let cp: CustomerPays = match serde_json::from_slice(&body) {
+                Ok(c) => c,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+            };
+            let merchant = cp.merchant.unwrap_or_else(|| "demo".to_string());
+            match platform.customer_acts(&merchant, &cp.req_seq, pay) {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({ "ok": true })),
+                Err(e) => error(StatusCode::CONFLICT, &e),
+            }
+        }
         (Method::GET, ["orders", merchant, req_seq]) => match platform.order(merchant, req_seq) {
             Some(o) => json(StatusCode::OK, &serde_json::to_value(o).unwrap_or_default()),
             None => error(StatusCode::NOT_FOUND, "no such order"),

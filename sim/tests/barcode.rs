@@ -473,3 +473,112 @@ fn orders_listing() {
     );
     assert!(sim.control().orders("nobody").is_empty());
 }
+
+/// `Control::customer_confirms` / `customer_walks_away`: the customer at a
+/// password prompt acts now, whatever the payment code's script says.
+#[test]
+fn customer_confirms_or_walks_away_now() {
+    // 0.01: the scripted waits (5 s → 500 s) never end during the test.
+    let sim = start(0.01);
+    let ctl = sim.control();
+
+    // Password scenario, confirmed at once.
+    let s = seq("cf");
+    let r = call(
+        &sim,
+        &PayRequest::new(s.as_str(), 700, "134567890123456755"),
+    );
+    assert_eq!(r.status, Some(Status::Waiting));
+    ctl.customer_confirms("demo", &s).unwrap();
+    let o = ctl.order("demo", &s).unwrap();
+    assert_eq!((o.status, o.pay_count), (TrueStatus::Paid, 1));
+    let q = query(&sim, &s);
+    assert_eq!((q.status, code(&q.head)), (Some(Status::Success), "E11000"));
+    assert!(q.pay_time.is_some());
+    assert!(
+        ctl.customer_confirms("demo", &s).is_err(),
+        "not waiting any more"
+    );
+    assert!(ctl.customer_walks_away("demo", &s).is_err());
+    assert_eq!(ctl.order("demo", &s).unwrap().pay_count, 1);
+
+    // Abandon scenario: the console may still have the customer confirm.
+    let s = seq("cf");
+    call(&sim, &PayRequest::new(s.as_str(), 701, "2812345678901266"));
+    ctl.customer_confirms("demo", &s).unwrap();
+    assert_eq!(ctl.order("demo", &s).unwrap().status, TrueStatus::Paid);
+
+    // Password scenario, the customer walks away.
+    let s = seq("wa");
+    let req = PayRequest::new(s.as_str(), 702, "134567890123456757");
+    call(&sim, &req);
+    ctl.customer_walks_away("demo", &s).unwrap();
+    let o = ctl.order("demo", &s).unwrap();
+    assert_eq!((o.status, o.pay_count), (TrueStatus::Failed, 0));
+    let q = query(&sim, &s);
+    assert_eq!(
+        (q.head.result, q.status),
+        (Some(true), Some(Status::Failed))
+    );
+    assert_eq!(code(&q.head), "E12002");
+    // A retry of the same payment reports the failure; no money is taken.
+    let again = call(&sim, &req);
+    assert_eq!(
+        (again.head.result, code(&again.head)),
+        (Some(false), "E12002")
+    );
+    assert!(ctl.customer_confirms("demo", &s).is_err());
+    assert_eq!(ctl.order("demo", &s).unwrap().pay_count, 0);
+
+    // Only waiting barcode payments.
+    let paid = seq("cf");
+    call(&sim, &PayRequest::new(paid.as_str(), 1, W_PAID));
+    let e = ctl.customer_walks_away("demo", &paid).unwrap_err();
+    assert!(e.contains("not waiting"), "{e}");
+    let native = seq("cfn");
+    call(
+        &sim,
+        &ystpay::protocol::NativePayRequest {
+            req_seq: native.clone(),
+            total_fee: 5,
+            expire_time: None,
+            channel: Channel::WeChat,
+        },
+    );
+    let e = ctl.customer_confirms("demo", &native).unwrap_err();
+    assert!(e.contains("customer-pays"), "{e}");
+    assert_eq!(
+        ctl.order("demo", &native).unwrap().status,
+        TrueStatus::Waiting
+    );
+    assert!(ctl.customer_confirms("demo", "nope").is_err());
+    assert!(ctl.customer_confirms("nobody", &s).is_err());
+}
+
+/// After the customer acted, the payment code's scripted end no longer
+/// happens: a confirmed "abandon" code stays paid, a walked-away "password"
+/// code stays failed.
+#[test]
+fn acting_now_cancels_the_script() {
+    // Scale 4: the scripts end after 10 s / 4 = 2.5 s.
+    let sim = start(4.0);
+    let ctl = sim.control();
+    let confirmed = seq("sc");
+    call(
+        &sim,
+        &PayRequest::new(confirmed.as_str(), 10, "134567890123456760"),
+    );
+    ctl.customer_confirms("demo", &confirmed).unwrap();
+    let gone = seq("sc");
+    call(
+        &sim,
+        &PayRequest::new(gone.as_str(), 11, "134567890123456750"),
+    );
+    ctl.customer_walks_away("demo", &gone).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    let o = ctl.order("demo", &confirmed).unwrap();
+    assert_eq!((o.status, o.pay_count), (TrueStatus::Paid, 1));
+    let o = ctl.order("demo", &gone).unwrap();
+    assert_eq!((o.status, o.pay_count), (TrueStatus::Failed, 0));
+    assert_eq!(code(&query(&sim, &gone).head), "E12002");
+}

@@ -328,6 +328,29 @@ fn plain_notification_and_give_up_after_six() {
         attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
         vec![1, 2, 3, 4, 5, 6]
     );
+    assert!(
+        attempts.iter().all(|a| a.at.len() == 23),
+        "server_time format"
+    );
+    // The console's view: the last attempts only.
+    let mut r = agent()
+        .get(&format!("{}/sim/notices?limit=2", sim.base_url()))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let last: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let last = last.as_array().unwrap();
+    assert_eq!(last.len(), 2);
+    assert_eq!(
+        (last[0]["attempt"].as_u64(), last[1]["attempt"].as_u64()),
+        (Some(5), Some(6))
+    );
+    assert_eq!(last[1]["req_seq"], s.as_str());
+    assert!(last[1]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("<result>N</result>"));
     let first = bodies.lock().unwrap()[0].clone();
     let n = OrderNotice::from_xml(&first).unwrap();
     assert_eq!(n.req_seq.as_deref(), Some(s.as_str()));

@@ -326,6 +326,216 @@ fn http_control_api() {
     assert_eq!(sim.control().request_count(), 4);
 }
 
+fn delete_json(url: &str) -> (u16, serde_json::Value) {
+    let mut resp = agent().delete(url).call().unwrap();
+    let st = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (st, serde_json::from_str(&text).unwrap())
+}
+
+/// What the console uses beyond the original control API: confirm / walk
+/// away, the fault queue, the merchants, `?limit=`.
+#[test]
+fn http_control_for_the_console() {
+    // 0.01: a password prompt (5 s → 500 s) stays open during the test.
+    let sim = start(0.01);
+    let base = sim.base_url();
+    let ctl = sim.control();
+    let (st, m) = get_json(&format!("{base}/sim/merchants"));
+    assert_eq!((st, m), (200, serde_json::json!(["demo"])));
+
+    let creds = demo_creds();
+    let barcode = |s: &str, code: &str| {
+        let body = seal(
+            &creds,
+            PayRequest::REQUEST_TYPE,
+            &PayRequest::new(s, 300, code).to_xml(&creds.dsn),
+        );
+        assert_eq!(post(&sim.api_url(), body).unwrap().0, 200);
+    };
+    let (a, b) = (seq("hc"), seq("hw"));
+    barcode(&a, "134567890123456755");
+    barcode(&b, "134567890123456756");
+    let (st, ok) = post_json(
+        &format!("{base}/sim/customer-confirms"),
+        serde_json::json!({"merchant": "demo", "req_seq": a}),
+    );
+    assert_eq!((st, ok), (200, serde_json::json!({"ok": true})));
+    assert_eq!(ctl.order("demo", &a).unwrap().status, TrueStatus::Paid);
+    // merchant defaults to demo
+    let (st, _) = post_json(
+        &format!("{base}/sim/customer-walks-away"),
+        serde_json::json!({"req_seq": b}),
+    );
+    assert_eq!(st, 200);
+    let o = ctl.order("demo", &b).unwrap();
+    assert_eq!((o.status, o.pay_count), (TrueStatus::Failed, 0));
+    for (what, s) in [("customer-confirms", &a), ("customer-walks-away", &b)] {
+        let (st, e) = post_json(
+            &format!("{base}/sim/{what}"),
+            serde_json::json!({"merchant": "demo", "req_seq": s}),
+        );
+        assert_eq!(st, 409, "{what} on an order that no longer waits");
+        assert!(e["error"].as_str().unwrap().contains("not waiting"), "{e}");
+    }
+    let (st, _) = post_json(
+        &format!("{base}/sim/customer-confirms"),
+        serde_json::json!({"merchant": "demo"}),
+    );
+    assert_eq!(st, 400, "req_seq is required");
+
+    // Orders: `created` in server_time format; ?limit= gives the newest first.
+    let (_, all) = get_json(&format!("{base}/sim/orders/demo"));
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 2);
+    assert!(all
+        .iter()
+        .all(|o| o["created"].as_str().unwrap().len() == 23));
+    let (st, newest) = get_json(&format!("{base}/sim/orders/demo?limit=1"));
+    assert_eq!(st, 200);
+    assert_eq!(newest.as_array().unwrap().len(), 1);
+    assert_eq!(newest[0]["req_seq"], b.as_str(), "{newest}");
+
+    // The fault queue: look, add, clear.
+    let (st, f) = get_json(&format!("{base}/sim/faults"));
+    assert_eq!(st, 200);
+    assert_eq!(f["queued"], serde_json::json!([]));
+    let kinds: Vec<&str> = f["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"http_500") && kinds.contains(&"delay"),
+        "{kinds:?}"
+    );
+    // Every listed kind can be queued, and shows up as itself.
+    for k in &kinds {
+        let (st, _) = post_json(
+            &format!("{base}/sim/faults"),
+            serde_json::json!({"kind": k, "count": 1, "delay_ms": 7}),
+        );
+        assert_eq!(st, 200, "{k}");
+    }
+    let (_, f) = get_json(&format!("{base}/sim/faults"));
+    let shown: Vec<&str> = f["queued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, kinds);
+    assert_eq!(f["queued"][0]["delay_ms"], 7);
+    assert_eq!(ctl.faults()[0], Fault::Delay(Duration::from_millis(7)));
+    let (st, c) = delete_json(&format!("{base}/sim/faults"));
+    assert_eq!((st, c["cleared"].as_u64()), (200, Some(kinds.len() as u64)));
+    assert!(ctl.faults().is_empty());
+    assert_eq!(post(&sim.api_url(), pay_body(&seq("hf"))).unwrap().0, 200);
+    ctl.inject(Fault::Http500, 2);
+    assert_eq!(ctl.faults(), vec![Fault::Http500, Fault::Http500]);
+    assert_eq!(ctl.clear_faults(), 2);
+    assert_eq!(ctl.merchants(), vec!["demo".to_string()]);
+}
+
+/// Sends one raw HTTP/1.1 request and returns the status code and the body.
+fn raw(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, body.to_string())
+}
+
+#[test]
+fn console_is_served_and_keeps_to_loopback() {
+    let sim = start(0.01);
+    let addr = sim.addr();
+    assert_eq!(sim.console_url(), format!("http://{addr}/sim/"));
+    let mut r = agent().get(&sim.console_url()).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = r.body_mut().read_to_string().unwrap();
+    assert!(html.contains("console.js") && html.contains("fault-kind"));
+    for (path, ty) in [
+        ("console.js", "text/javascript"),
+        ("console.css", "text/css"),
+    ] {
+        let r = agent()
+            .get(&format!("{}{path}", sim.console_url()))
+            .call()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(ty));
+    }
+    // /sim without the slash: relative paths in the page need /sim/.
+    let (st, _) = raw(addr, &format!("GET /sim HTTP/1.1\r\nHost: {addr}"), "");
+    assert_eq!(st, 308);
+
+    // DNS rebinding: a foreign name in Host, for the page and the API alike.
+    let (st, body) = raw(addr, "GET /sim/ HTTP/1.1\r\nHost: evil.example", "");
+    assert_eq!(st, 403, "{body}");
+    let (st, _) = raw(
+        addr,
+        "GET /sim/orders/demo HTTP/1.1\r\nHost: evil.example:80",
+        "",
+    );
+    assert_eq!(st, 403);
+    let (st, _) = raw(addr, "GET /sim/health HTTP/1.1\r\nHost: localhost", "");
+    assert_eq!(st, 200);
+
+    // Another site's script: refused; the console's own origin and curl: fine.
+    let ctl = sim.control();
+    let fault = r#"{"kind":"http_500"}"#;
+    let post = |origin: Option<&str>| {
+        let o = origin
+            .map(|o| format!("\r\nOrigin: {o}"))
+            .unwrap_or_default();
+        raw(
+            addr,
+            &format!("POST /sim/faults HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain{o}"),
+            fault,
+        )
+        .0
+    };
+    assert_eq!(post(Some("http://evil.example")), 403);
+    assert_eq!(post(Some("null")), 403);
+    assert!(ctl.faults().is_empty(), "nothing was queued");
+    assert_eq!(post(Some(&format!("http://{addr}"))), 200);
+    assert_eq!(post(None), 200);
+    assert_eq!(ctl.faults(), vec![Fault::Http500, Fault::Http500]);
+    // The platform API itself is not the console's business: no Host rule there.
+    let (st, _) = raw(
+        addr,
+        "POST /ystpay/service/unitive.api HTTP/1.1\r\nHost: pos.example",
+        &pay_body(&seq("rh")),
+    );
+    assert_eq!(st, 500, "the first queued fault (HTTP 500) answered");
+}
+
 #[test]
 fn keep_alive_and_shutdown() {
     let sim = start(100.0);
