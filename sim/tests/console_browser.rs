@@ -356,7 +356,7 @@ fn the_customer_pays_in_the_console_and_the_library_settles_paid() {
         order_poll: PollSchedule::fixed(Duration::from_millis(250)),
         ..FlowConfig::default()
     };
-    let pay = Payments::new(client, journal, flow);
+    let pay = Payments::new(client, journal, flow).unwrap();
     let opts = SettleOptions::default();
 
     let browser = Browser::start(&target.join("sim-console-chromedriver.log"));
