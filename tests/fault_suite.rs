@@ -5,10 +5,24 @@
 //! simulator's own scenarios (password, abandon, refused, busy-but-paid,
 //! slow answers), and cashiers who press Esc at random moments.
 //!
+//! On top of those, the faults the register's real world brings:
+//! - answers about another operation (the simulator's `WrongAmount` and
+//!   `WrongOrder` faults: a signed answer with another amount or order
+//!   number);
+//! - a serial used twice: a journal restored from an old backup pays
+//!   another customer, for another amount, under a serial the platform
+//!   already holds paid;
+//! - the library's wall clock stepping back and forward (by a second, an
+//!   hour, a day) between and during operations;
+//! - a flow killed mid-operation (its thread dies by a panic in the
+//!   transport, before a request leaves or after its answer came, and with
+//!   it its owner), then recovered at once by another flow.
+//!
 //! For every operation: the outcome the flow returned agrees with the
 //! simulator's truth, no payment is taken twice, and after `recover()` with
 //! the platform reachable nothing is left open and the journal equals the
-//! truth (refunds included).
+//! truth (refunds included). No serial is ever issued for two operations,
+//! nor twice for a query, whatever the clock did.
 //!
 //! `YSTPAY_FAULT_SCENARIOS` (default 2000) sets the count and
 //! `YSTPAY_FAULT_SEED` the seed; a mismatch prints the scenario's seed and
@@ -63,25 +77,61 @@ impl Rng {
 }
 
 /// A transport that injects the planned fault into the simulator right
-/// before each request, so that fault k hits exactly request k of the scenario.
+/// before each request, so that fault k hits exactly request k of the
+/// scenario; and that can kill the flow using it (see [`Kill`]).
 struct Faulty {
     inner: HttpTransport,
     ctl: Control,
     plan: Mutex<VecDeque<Option<Fault>>>,
+    kill: Mutex<Option<Kill>>,
 }
+
+/// Kills the flow (its thread panics, dropping its `Payments` and owner)
+/// at request `at` of the flow: before it leaves, or after its answer came.
+#[derive(Clone, Copy)]
+struct Kill {
+    at: u32,
+    after_answer: bool,
+}
+
+const KILLED: &str = "simulated kill of the register";
 
 impl Transport for Faulty {
     fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let kill = {
+            let mut k = self.kill.lock().unwrap();
+            match k.as_mut() {
+                Some(kill) if kill.at == 0 => k.take(),
+                Some(kill) => {
+                    kill.at -= 1;
+                    None
+                }
+                None => None,
+            }
+        };
+        if matches!(
+            kill,
+            Some(Kill {
+                after_answer: false,
+                ..
+            })
+        ) {
+            std::panic::panic_any(KILLED);
+        }
         let next = self.plan.lock().unwrap().pop_front().flatten();
         if let Some(f) = next {
             self.ctl.inject(f, 1);
         }
-        self.inner.post(url, body)
+        let r = self.inner.post(url, body);
+        if kill.is_some() {
+            std::panic::panic_any(KILLED);
+        }
+        r
     }
 }
 
 fn random_fault(rng: &mut Rng) -> Option<Fault> {
-    Some(match rng.below(10) {
+    Some(match rng.below(12) {
         0 => Fault::Delay(Duration::from_millis(150)), // answer after the client gave up
         1 => Fault::Delay(Duration::from_millis(5)),   // slow but in time
         2 => Fault::DropBeforeCommit,
@@ -89,8 +139,25 @@ fn random_fault(rng: &mut Rng) -> Option<Fault> {
         4 => Fault::Http500,
         5 => Fault::Garbage,
         6 => Fault::BadSignature,
+        7 => Fault::WrongAmount, // signed, about another amount
+        8 => Fault::WrongOrder,  // signed, about another order
         _ => return None,
     })
+}
+
+/// One or two faults that cost an answer but no outage.
+fn mild_plan(rng: &mut Rng) -> VecDeque<Option<Fault>> {
+    (0..rng.below(3))
+        .map(|_| match rng.below(7) {
+            0 => Some(Fault::Delay(Duration::from_millis(5))),
+            1 => Some(Fault::BadSignature),
+            2 => Some(Fault::Garbage),
+            3 => Some(Fault::DropAfterCommit),
+            4 => Some(Fault::WrongAmount),
+            5 => Some(Fault::WrongOrder),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A plan for the next requests: mostly clean, sometimes a burst of faults.
@@ -117,6 +184,8 @@ struct Worker {
     ctl: Control,
     transport: Arc<Faulty>,
     payments: Payments,
+    /// What a second client of this register needs: its configuration.
+    config: ystpay::ClientConfig,
     account: String,
     /// How many times each (operation, returned outcome) occurred.
     tally: Mutex<std::collections::BTreeMap<String, usize>>,
@@ -149,6 +218,7 @@ impl Worker {
             inner,
             ctl: ctl.clone(),
             plan: Mutex::new(VecDeque::new()),
+            kill: Mutex::new(None),
         });
         let client = Client::with_transport(&cfg, transport.clone()).unwrap();
         let payments = Payments::new(Arc::new(client), journal, flow_config(SCALE)).unwrap();
@@ -157,6 +227,7 @@ impl Worker {
             ctl,
             transport,
             payments,
+            config: cfg,
             account,
             tally: Mutex::new(Default::default()),
         }
@@ -205,7 +276,7 @@ impl Worker {
         let p = &self.payments;
         match rng.below(100) {
             // Barcode payments (then refunds and revokes of some).
-            0..=84 => {
+            0..=79 => {
                 let last2 = rng.below(100) as u8;
                 let code = if rng.chance(80) {
                     wechat_code(index, last2)
@@ -244,6 +315,10 @@ impl Worker {
                     self.after_paid(&mut rng, &s, fee, &mut problems);
                 }
             }
+            // A flow killed mid-operation, recovered at once by another.
+            80..=85 => self.killed_then_recovered(&mut rng, index, &mut mine, &mut problems),
+            // A serial the platform holds paid, used again for another amount.
+            86..=89 => self.serial_used_twice(&mut rng, index, &mut mine, &mut problems),
             // Native / JS / H5 orders.
             _ => {
                 let channel = if rng.chance(50) {
@@ -367,6 +442,179 @@ impl Worker {
         problems
     }
 
+    /// A second flow of this register (another `Payments` on the same
+    /// journal, with its own owner) pays or creates an order and is killed
+    /// at a random request; this worker's flow recovers at once.
+    fn killed_then_recovered(
+        &self,
+        rng: &mut Rng,
+        index: u64,
+        mine: &mut Vec<String>,
+        problems: &mut Vec<String>,
+    ) {
+        let client = Client::with_transport(&self.config, self.transport.clone()).unwrap();
+        // Another program on the same journal file: its own handle and owner.
+        let path = self.payments.journal().path().unwrap().to_path_buf();
+        let victim = Payments::new(
+            Arc::new(client),
+            Arc::new(Journal::open(path).unwrap()),
+            flow_config(SCALE),
+        )
+        .unwrap();
+        let native = rng.chance(25);
+        let last2 = [0u8, 50, 55, 62, 81, 95][rng.below(6) as usize];
+        let code = wechat_code(index, last2);
+        let fee = 1 + rng.below(100_000) as i64;
+        self.plan(random_plan(rng));
+        *self.transport.kill.lock().unwrap() = Some(Kill {
+            at: rng.below(4) as u32,
+            after_answer: rng.chance(50),
+        });
+        let before: std::collections::HashSet<String> = self
+            .payments
+            .journal()
+            .open_ops(&self.account)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.req_seq)
+            .collect();
+        let ended = std::thread::spawn(move || {
+            if native {
+                let order = NewOrder {
+                    total_fee: fee,
+                    channel: Channel::WeChat,
+                    spec: OrderSpec::Native {
+                        expire_secs: Some(300),
+                    },
+                };
+                let opts = SettleOptions {
+                    deadline: Some(Duration::from_millis(60)),
+                    ..SettleOptions::default()
+                };
+                victim.settle_order(&order, &opts).map(|s| s.req_seq)
+            } else {
+                victim
+                    .settle_pay(&PayOrder::new(fee, code), &SettleOptions::default())
+                    .map(|s| s.req_seq)
+            }
+        })
+        .join();
+        *self.transport.kill.lock().unwrap() = None;
+        match ended {
+            // Not killed: it ran out of requests first (paid at once).
+            Ok(r) => mine.push(r.unwrap()),
+            Err(panic) => {
+                assert_eq!(panic.downcast_ref::<&str>(), Some(&KILLED));
+                *self
+                    .tally
+                    .lock()
+                    .unwrap()
+                    .entry("killed".into())
+                    .or_default() += 1;
+            }
+        }
+        // What the dead flow left open; recovery must take it at once.
+        let left: Vec<String> = self
+            .payments
+            .journal()
+            .open_ops(&self.account)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.req_seq)
+            .filter(|s| !before.contains(s))
+            .collect();
+        self.plan(random_plan(rng));
+        let report = self.payments.recover(&SettleOptions::default()).unwrap();
+        for b in &report.busy_elsewhere {
+            if left.contains(&b.req_seq) {
+                problems.push(format!("{} left to a dead flow", b.req_seq));
+            }
+        }
+        for seq in &left {
+            if !report.ops.iter().any(|o| &o.req_seq == seq) {
+                problems.push(format!("recovery did not list {seq}"));
+            }
+        }
+        mine.extend(left);
+    }
+
+    /// A journal restored from an old backup no longer holds a paid
+    /// payment, and the register pays another customer, for another
+    /// amount, under the same serial. Never PAID: UNKNOWN, in conflict,
+    /// and the first customer's payment stays as it was.
+    fn serial_used_twice(
+        &self,
+        rng: &mut Rng,
+        index: u64,
+        mine: &mut Vec<String>,
+        problems: &mut Vec<String>,
+    ) {
+        let fee = 2 + rng.below(100_000) as i64;
+        self.plan(VecDeque::new());
+        let first = self
+            .payments
+            .settle_pay(
+                &PayOrder::new(fee, wechat_code(index, 1)),
+                &SettleOptions::default(),
+            )
+            .unwrap();
+        mine.push(first.req_seq.clone());
+        self.check_now(&first, problems);
+        if first.outcome != Outcome::Paid {
+            return;
+        }
+        let restored = Arc::new(Journal::open_in_memory().unwrap());
+        let client = Client::with_transport(&self.config, self.transport.clone()).unwrap();
+        let register =
+            Payments::new(Arc::new(client), restored.clone(), flow_config(SCALE)).unwrap();
+        let other = if rng.chance(50) {
+            fee - 1
+        } else {
+            fee + 1 + rng.below(1000) as i64
+        };
+        let last2 = [0u8, 53, 81, 95][rng.below(4) as usize];
+        // Answers must get through before the deadline: a revoke sent at
+        // the deadline without one would revoke the first customer's
+        // payment under the shared serial (docs/DESIGN.md, "Serials").
+        self.plan(mild_plan(rng));
+        let s = register
+            .settle_pay_as(
+                Some(&first.req_seq),
+                &PayOrder::new(other, alipay_code(index, last2)),
+                &SettleOptions::default(),
+            )
+            .unwrap();
+        *self
+            .tally
+            .lock()
+            .unwrap()
+            .entry(format!("serial used twice: {}", s.outcome))
+            .or_default() += 1;
+        if s.outcome != Outcome::Unknown {
+            problems.push(format!(
+                "a serial used twice for {other} fen (platform holds {fee}) ended {}: {}",
+                s.outcome, s.detail
+            ));
+        }
+        let rec = restored.get(&self.account, &s.req_seq).unwrap().unwrap();
+        if rec.state != OpState::Conflict && rec.state.is_open() {
+            // Unreachable until its deadline: recovery must then find the conflict.
+            self.plan(VecDeque::new());
+            register.recover(&SettleOptions::default()).unwrap();
+        }
+        let rec = restored.get(&self.account, &s.req_seq).unwrap().unwrap();
+        if rec.state != OpState::Conflict || rec.trans_seq.is_some() {
+            problems.push(format!(
+                "serial used twice: the restored journal says {} ({}), trans_seq {:?}",
+                rec.state, rec.detail, rec.trans_seq
+            ));
+        }
+        match self.ctl.order("demo", &first.req_seq) {
+            Some(t) if t.total_fee == fee && t.status == ystpay_sim::TrueStatus::Paid => {}
+            t => problems.push(format!("the first customer's payment changed: {t:?}")),
+        }
+    }
+
     /// Refunds (some too large, refused locally) and revokes of a paid payment.
     fn after_paid(
         &self,
@@ -426,6 +674,39 @@ impl Worker {
     }
 }
 
+/// Every serial the journal saw go out: an operation's own (sent again on
+/// retries), its revoke's (sent again on retries), and each query's. None
+/// may belong to two operations, and no query's may have gone out twice.
+fn serials_issued_twice(journal: &Journal) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut owner: HashMap<(String, String), String> = HashMap::new();
+    let mut problems = Vec::new();
+    let mut claim = |account: &str, serial: &str, op: &str, problems: &mut Vec<String>| {
+        let key = (account.to_string(), serial.to_string());
+        match owner.get(&key) {
+            Some(o) if o != op => problems.push(format!("serial {serial} issued for {o} and {op}")),
+            Some(_) => {}
+            None => {
+                owner.insert(key, op.to_string());
+            }
+        }
+    };
+    for op in journal.all_ops().unwrap() {
+        claim(&op.account, &op.req_seq, &op.req_seq, &mut problems);
+        if let Some(r) = &op.revoke_seq {
+            claim(&op.account, r, &op.req_seq, &mut problems);
+        }
+        let mut queries = std::collections::HashSet::new();
+        for a in journal.attempts(&op.account, &op.req_seq).unwrap() {
+            claim(&op.account, &a.req_seq, &op.req_seq, &mut problems);
+            if a.what.starts_with("query") && !queries.insert(a.req_seq.clone()) {
+                problems.push(format!("query serial {} sent twice", a.req_seq));
+            }
+        }
+    }
+    problems
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -443,6 +724,42 @@ fn randomized_faults_end_with_the_platforms_truth() {
     let dir = temp_dir("fault-suite");
     let path = dir.join("journal.db");
     let started = Instant::now();
+    // A killed flow's panic is the simulated kill, not news.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<&str>() != Some(&KILLED) {
+            default_hook(info);
+        }
+    }));
+    // The library's wall clock steps back and forward while the workers
+    // pay: by a second, five minutes, an hour, a day; now and then it is
+    // set right again.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stepper = {
+        let stop = stop.clone();
+        let mut rng = Rng::new(seed ^ 0xC10C);
+        std::thread::spawn(move || {
+            let mut steps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(5 + rng.below(60)));
+                let delta = match rng.below(9) {
+                    0 => -1_000,
+                    1 => 1_000,
+                    2 => -300_000,
+                    3 => 300_000,
+                    4 => -3_600_000,
+                    5 => 3_600_000,
+                    6 => -86_400_000,
+                    7 => 86_400_000,
+                    _ => -ystpay::time::testing::clock_offset_ms(),
+                };
+                ystpay::time::testing::step_clock(delta);
+                steps += 1;
+            }
+            ystpay::time::testing::step_clock(-ystpay::time::testing::clock_offset_ms());
+            steps
+        })
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let handles: Vec<_> = (0..WORKERS)
@@ -484,8 +801,11 @@ fn randomized_faults_end_with_the_platforms_truth() {
             *tally.entry(k).or_default() += v;
         }
     }
-    let failures = failures.lock().unwrap().clone();
+    stop.store(true, Ordering::Relaxed);
+    let clock_steps = stepper.join().unwrap();
+    let mut failures = failures.lock().unwrap().clone();
     let journal = Journal::open(&path).unwrap();
+    failures.extend(serials_issued_twice(&journal));
     let ops = journal.all_ops().unwrap();
     let by_state = |s: OpState| ops.iter().filter(|o| o.state == s).count();
     let mut err = std::io::stderr();
@@ -503,6 +823,7 @@ fn randomized_faults_end_with_the_platforms_truth() {
         ops.iter().filter(|o| o.state.is_open()).count(),
     );
     let _ = writeln!(err, "returned outcomes: {tally:?}");
+    let _ = writeln!(err, "clock steps: {clock_steps}");
     let _ = writeln!(err, "scenarios run: {ran}, mismatches: {}", failures.len());
     for f in failures.iter().take(30) {
         let _ = writeln!(err, "  {f}");

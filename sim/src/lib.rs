@@ -56,6 +56,13 @@ pub enum Fault {
     Garbage,
     /// Process and commit the request, then answer with a corrupted signature.
     BadSignature,
+    /// Process and commit the request, then answer, correctly signed, with
+    /// an amount (`total_fee`, `refund_fee`) one fen more than the order's:
+    /// an answer about another operation under the same serial.
+    WrongAmount,
+    /// Process and commit the request, then answer, correctly signed,
+    /// naming another order (`trans_seq`, `refund_seq` changed).
+    WrongOrder,
 }
 
 /// Which interface created an order.

@@ -245,6 +245,10 @@ pub(crate) struct Platform {
     requests: AtomicU64,
     notices: Mutex<Vec<NoticeAttempt>>,
     serial: AtomicU64,
+    /// Order and refund numbers already told to a client in an intact
+    /// answer: the `WrongOrder` fault names another one only in their
+    /// place (sim/README.md, "Faults").
+    told: Mutex<std::collections::HashSet<String>>,
     pub stop: Stop,
 }
 
@@ -286,6 +290,7 @@ impl Platform {
             faults: Mutex::new(VecDeque::new()),
             requests: AtomicU64::new(0),
             notices: Mutex::new(Vec::new()),
+            told: Mutex::default(),
             serial: AtomicU64::new(1),
             stop: Stop::default(),
         }
@@ -479,6 +484,17 @@ impl Platform {
     }
 
     /// Empties the fault queue; returns how many faults it held.
+    /// Notes that `number` (a `trans_seq` or `refund_seq`) went out in an
+    /// intact answer.
+    pub(crate) fn tell(&self, number: &str) {
+        lock(&self.told).insert(number.to_string());
+    }
+
+    /// True once `number` went out in an intact answer.
+    pub(crate) fn was_told(&self, number: &str) -> bool {
+        lock(&self.told).contains(number)
+    }
+
     pub(crate) fn clear_faults(&self) -> usize {
         let mut q = lock(&self.faults);
         let n = q.len();

@@ -166,6 +166,41 @@ async fn api(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
+    let plain = match fault {
+        Some(Fault::WrongAmount) => {
+            log("fault: processed, answering with another amount");
+            let plus_one = |v: &str| {
+                v.parse::<i64>()
+                    .map_or(v.to_string(), |n| (n + 1).to_string())
+            };
+            let p = alter_element(&plain, "total_fee", plus_one);
+            alter_element(&p, "refund_fee", plus_one)
+        }
+        Some(Fault::WrongOrder) => {
+            log("fault: processed, answering about another order");
+            // Only a number the client was told already is replaced: the
+            // answer then names another order than this serial's.
+            let other = |v: &str| {
+                if platform.was_told(v) {
+                    other_number(v)
+                } else {
+                    platform.tell(v);
+                    v.to_string()
+                }
+            };
+            let p = alter_element(&plain, "trans_seq", other);
+            alter_element(&p, "refund_seq", other)
+        }
+        _ => plain,
+    };
+    if matches!(fault, None | Some(Fault::Delay(_) | Fault::WrongAmount)) {
+        for name in ["trans_seq", "refund_seq"] {
+            alter_element(&plain, name, |v| {
+                platform.tell(v);
+                v.to_string()
+            });
+        }
+    }
     let mut env = match ResponseEnvelope::seal(&dsn, &timestamp_ms(), &plain) {
         Ok(e) => e,
         Err(e) => {
@@ -202,6 +237,41 @@ async fn api(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
     ))
 }
 
+/// Replaces the text of every `<name>…</name>` element of an answer's
+/// plain XML (the simulator writes them without attributes) by `f(text)`.
+fn alter_element(xml: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    let mut out = String::with_capacity(xml.len() + 8);
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let start = i + open.len();
+        let Some(len) = rest[start..].find(&close) else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&f(&rest[start..start + len]));
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Another number of the same length: the last digit moved on by one.
+fn other_number(v: &str) -> String {
+    let mut s: Vec<char> = v.chars().collect();
+    match s.last_mut() {
+        Some(c) => {
+            *c = if *c == '9' {
+                '0'
+            } else {
+                char::from_u32(*c as u32 + 1).unwrap_or('0')
+            }
+        }
+        None => s.push('1'),
+    }
+    s.into_iter().collect()
+}
+
 /// Changes the first character of a signature so it no longer verifies.
 fn corrupt(sig: &str) -> String {
     let mut chars: Vec<char> = sig.chars().collect();
@@ -228,13 +298,15 @@ struct FaultSpec {
 
 /// Every JSON `kind` that [`parse_fault`] accepts, in the order the console
 /// lists them (sim/README.md "Faults").
-const FAULT_KINDS: [&str; 6] = [
+const FAULT_KINDS: [&str; 8] = [
     "delay",
     "drop_before_commit",
     "drop_after_commit",
     "http_500",
     "garbage",
     "bad_signature",
+    "wrong_amount",
+    "wrong_order",
 ];
 
 /// A queued fault as `GET /sim/faults` shows it: the JSON `kind` that
@@ -250,6 +322,8 @@ fn fault_json(f: &Fault) -> serde_json::Value {
         Fault::Http500 => "http_500",
         Fault::Garbage => "garbage",
         Fault::BadSignature => "bad_signature",
+        Fault::WrongAmount => "wrong_amount",
+        Fault::WrongOrder => "wrong_order",
     };
     serde_json::json!({ "kind": kind })
 }
@@ -272,6 +346,8 @@ fn parse_fault(spec: &FaultSpec) -> Result<Fault, String> {
         "http_500" => Fault::Http500,
         "garbage" => Fault::Garbage,
         "bad_signature" => Fault::BadSignature,
+        "wrong_amount" => Fault::WrongAmount,
+        "wrong_order" => Fault::WrongOrder,
         other => {
             return Err(format!(
                 "unknown kind {other:?}: use delay, drop_before_commit, drop_after_commit, http_500, garbage or bad_signature"

@@ -223,6 +223,49 @@ fn faults_each_kind() {
 }
 
 #[test]
+fn faults_that_answer_about_another_order() {
+    let sim = start(100.0);
+    let ctl = sim.control();
+    let dsn = demo_creds().dsn;
+    let url = sim.api_url();
+    let answer = |body: &str| PayResponse::from_xml(&open(&dsn, body).unwrap()).unwrap();
+
+    ctl.inject(Fault::WrongAmount, 1);
+    let s = seq("fw");
+    let (_, body) = post(&url, pay_body(&s)).unwrap();
+    let lie = answer(&body);
+    let truth = ctl.order("demo", &s).unwrap();
+    assert_eq!((truth.total_fee, truth.pay_count), (100, 1));
+    assert_eq!(lie.total_fee, Some(101), "signed, but one fen more");
+    assert_eq!(lie.trans_seq.as_deref(), Some(truth.trans_seq.as_str()));
+
+    // A number never told is left alone: nobody could tell it from the truth.
+    ctl.inject(Fault::WrongOrder, 1);
+    let s = seq("fo");
+    let (_, body) = post(&url, pay_body(&s)).unwrap();
+    let truth = ctl.order("demo", &s).unwrap();
+    assert_eq!(
+        answer(&body).trans_seq.as_deref(),
+        Some(truth.trans_seq.as_str())
+    );
+    // Once told, the next answer about the same serial names another order.
+    ctl.inject(Fault::WrongOrder, 1);
+    let (_, body) = post(&url, pay_body(&s)).unwrap();
+    let lie = answer(&body);
+    assert_eq!(lie.total_fee, Some(100));
+    let named = lie.trans_seq.unwrap();
+    assert_ne!(named, truth.trans_seq);
+    assert_eq!(named.len(), truth.trans_seq.len());
+    assert_eq!(ctl.order("demo", &s).unwrap().pay_count, 1);
+    // The next answer is true again.
+    let (_, body) = post(&url, pay_body(&s)).unwrap();
+    assert_eq!(
+        answer(&body).trans_seq.as_deref(),
+        Some(truth.trans_seq.as_str())
+    );
+}
+
+#[test]
 fn faults_are_fifo_and_counted() {
     let sim = start(100.0);
     let ctl = sim.control();
