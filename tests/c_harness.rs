@@ -143,3 +143,43 @@ fn pos_example_pays_and_reports_refusals() {
     let bad = run("-5", "134567890123456701");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The money truth through the C ABI (examples-c/money.c): a serial used
+/// twice is never PAID; recovery right after a SIGKILL settles the payment;
+/// the recovery report lists it. Every journal state the program reports
+/// is compared here with the simulator's truth.
+#[test]
+fn c_money_truth_under_a_reused_serial_and_a_kill() {
+    let money = build("money");
+    let sim = start_sim();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("money-journals");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = program(&money)
+        .arg(sim.api_url())
+        .arg(&dir)
+        .current_dir(&dir)
+        .output()
+        .expect("run money");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the C money checks failed");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" 0 failed"), "unexpected summary: {last}");
+    let ctl = sim.control();
+    let mut truths = 0;
+    for line in stdout.lines().filter_map(|l| l.strip_prefix("TRUTH ")) {
+        let (seq, state) = line.split_once(' ').unwrap();
+        let t = ctl.order("demo", seq).expect("the platform knows it");
+        let status = format!("{:?}", t.status).to_lowercase();
+        let agrees = match state {
+            "paid" => status == "paid" && t.pay_count == 1,
+            // Revoked by the register: the money returned or never taken.
+            "revoked" => status == "revoked" || status == "closed",
+            other => panic!("{seq}: journal {other}"),
+        };
+        assert!(agrees, "{seq}: journal {state}, platform {status}");
+        truths += 1;
+    }
+    assert_eq!(truths, 3, "{stdout}");
+}
