@@ -230,6 +230,19 @@ pub fn read_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String>, R
 }
 
 impl Settings {
+    /// Settings for a client configured as `client`: UTF-8, no journal, no
+    /// log, the default settle deadline.
+    pub fn new(client: ClientConfig) -> Settings {
+        Settings {
+            client,
+            encoding: Encoding::Utf8,
+            journal: None,
+            log_file: None,
+            log_level: LogLevel::Info,
+            settle_deadline: crate::flow::FlowConfig::default().pay_deadline,
+        }
+    }
+
     /// Reads configuration text (see the module docs).
     pub fn parse(text: &str) -> Result<Settings, ConfigError> {
         Settings::from_pairs(parse_pairs(text)?)
@@ -257,14 +270,7 @@ impl Settings {
     }
 
     fn from_pairs_ref(pairs: &[(String, String, usize)]) -> Result<Settings, ConfigError> {
-        let mut s = Settings {
-            client: ClientConfig::new("", "", "", ""),
-            encoding: Encoding::Utf8,
-            journal: None,
-            log_file: None,
-            log_level: LogLevel::Info,
-            settle_deadline: crate::flow::FlowConfig::default().pay_deadline,
-        };
+        let mut s = Settings::new(ClientConfig::new("", "", "", ""));
         s.client.password = None;
         for (key, value, line) in pairs {
             s.set(key, value).map_err(|message| ConfigError {

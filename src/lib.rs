@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod qr;
 pub mod reading;
 pub mod receipt;
+pub mod register;
 pub mod reqseq;
 pub mod time;
 pub mod transport;

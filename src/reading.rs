@@ -22,6 +22,7 @@
 //!   [`Reading::Refused`]: refused without saying whether money moved.
 
 use crate::error::{Error, Refusal};
+use crate::journal::{OpKind, OpRecord};
 use crate::protocol::messages::{
     H5PayResponse, JsPayResponse, NativePayResponse, OrderNotice, PayResponse, RefundResponse,
     RevokeResponse,
@@ -47,6 +48,17 @@ impl Expected {
             fee: Some(fee),
             number: number.map(str::to_string),
         }
+    }
+
+    /// What the journal records for an operation: its amount, and its
+    /// platform number once known (a refund's `refund_seq`, else the
+    /// order's `trans_seq`).
+    pub fn of_record(rec: &OpRecord) -> Expected {
+        let number = match rec.kind {
+            OpKind::Refund => rec.refund_seq.as_deref(),
+            _ => rec.trans_seq.as_deref(),
+        };
+        Expected::new(rec.total_fee, number)
     }
 }
 
@@ -131,6 +143,19 @@ pub enum Money {
     Revoked,
     /// Not known: query before concluding.
     Unclear,
+}
+
+impl Money {
+    /// `paid`, `failed`, `waiting`, `revoked` or `unclear`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Money::Paid => "paid",
+            Money::Failed => "failed",
+            Money::Waiting => "waiting",
+            Money::Revoked => "revoked",
+            Money::Unclear => "unclear",
+        }
+    }
 }
 
 impl Reading {

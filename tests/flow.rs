@@ -133,6 +133,7 @@ fn cancel_from_another_thread_stops_waiting_and_revokes() {
         cancel: Some(&token),
         progress: Some(&on_progress),
         deadline: Some(Duration::from_secs(10)),
+        poll: None,
     };
     let s = p
         .settle_pay(&PayOrder::new(990, wechat_code(3, 50)), &opts)

@@ -6,24 +6,22 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use ystpay::config::{LogLevel, Settings};
 use ystpay::flow::{
     CancelToken, FlowConfig, NewOrder, OrderSpec, OrderStart, OrderTicket, Outcome, PayOrder,
-    Payments, Progress, SettleOptions, Settlement,
+    Progress, SettleOptions, Settlement,
 };
-use ystpay::journal::Journal;
-use ystpay::log::{join, Describe, Logger};
+use ystpay::log::{join, Describe};
 use ystpay::protocol::messages::QueryRefundRequest;
 use ystpay::protocol::types::{mask, ProdItem};
 use ystpay::protocol::{Channel, PaymentCode, Status};
 use ystpay::qr::{BmpDepth, QrImage, TextStyle};
 use ystpay::receipt::{EscPosOptions, Receipt};
+use ystpay::register::{Register, Wiring};
 use ystpay::time::today;
-use ystpay::Client;
 use ystpay_sim::{SimConfig, Simulator, TrueStatus};
 
 use crate::notify::NoticeReceiver;
@@ -73,10 +71,7 @@ fn section(n: u32, title: &str) {
 }
 
 struct Ctx {
-    client: Arc<Client>,
-    payments: Payments,
-    journal: Arc<Journal>,
-    log: Arc<Logger>,
+    register: Register,
     sim: ystpay_sim::RunningSim,
     receiver: NoticeReceiver,
     scale: f64,
@@ -158,14 +153,15 @@ fn setup(a: &DemoArgs, dir: &Path) -> Step<Ctx> {
             .collect(),
     )
     .map_err(|e| Failed(e.to_string()))?;
-    let log = Logger::from_settings(&settings).map_err(|e| Failed(e.to_string()))?;
-    let client = Arc::new(Client::new(&settings.client).map_err(|e| Failed(e.to_string()))?);
-    let journal = Arc::new(Journal::open(&journal_path).map_err(|e| Failed(e.to_string()))?);
     // The register waits as much less as the simulated customer does.
-    let flow = FlowConfig::default().scaled(1.0 / a.time_scale);
-    let payments =
-        Payments::new(client.clone(), journal.clone(), flow).map_err(|e| Failed(e.to_string()))?;
-    let receiver = NoticeReceiver::start(listener, client.clone())
+    let mut settings = settings;
+    settings.settle_deadline = settings.settle_deadline.div_f64(a.time_scale);
+    let wiring = Wiring {
+        flow: FlowConfig::default().scaled(1.0 / a.time_scale),
+        ..Wiring::default()
+    };
+    let register = Register::open(&settings, wiring).map_err(|e| Failed(e.to_string()))?;
+    let receiver = NoticeReceiver::start(listener, register.client().clone())
         .map_err(|e| Failed(format!("notification receiver: {e}")))?;
 
     out("ystpay demo — a day at register 1 of the 'demo' shop, against the built-in 赢商通 simulator");
@@ -184,15 +180,14 @@ fn setup(a: &DemoArgs, dir: &Path) -> Step<Ctx> {
     out(&format!("  journal       {}", journal_path.display()));
     out(&format!(
         "  log           {}",
-        log.current_file()
+        register
+            .log()
+            .current_file()
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     ));
     Ok(Ctx {
-        client,
-        payments,
-        journal,
-        log: Arc::new(log),
+        register,
         sim,
         receiver,
         scale: a.time_scale,
@@ -242,16 +237,6 @@ fn printer(start: Instant) -> impl Fn(&Progress) + Sync {
     }
 }
 
-/// Logs a settlement in the daily log.
-fn log_settled(ctx: &Ctx, op: &str, s: &Settlement) {
-    let level = match s.outcome {
-        Outcome::Paid | Outcome::Revoked => LogLevel::Info,
-        Outcome::Failed | Outcome::Unknown => LogLevel::Error,
-    };
-    ctx.log
-        .write(level, op, &format!("settled {}", join(&s.fields())));
-}
-
 fn settle_pay(
     ctx: &Ctx,
     order: &PayOrder,
@@ -263,14 +248,11 @@ fn settle_pay(
     let opts = SettleOptions {
         progress: Some(if quiet { &silent } else { &show }),
         cancel,
-        deadline: None,
+        ..SettleOptions::default()
     };
-    let s = ctx
-        .payments
-        .settle_pay(order, &opts)
-        .map_err(|e| Failed(format!("payment: {e}")))?;
-    log_settled(ctx, "pay", &s);
-    Ok(s)
+    ctx.register
+        .settle_pay(None, order, &opts)
+        .map_err(|e| Failed(format!("payment: {e}")))
 }
 
 /// A paid barcode payment.
@@ -417,10 +399,9 @@ fn refunds(ctx: &mut Ctx, paid: &Paid) -> Step<()> {
     for (fee, reason) in [(1760, "奶油曲奇 退货"), (500, "小石头 有瑕疵，部分退款")]
     {
         let s = ctx
-            .payments
-            .settle_refund(&paid.req_seq, fee, reason, &SettleOptions::default())
+            .register
+            .settle_refund(None, &paid.req_seq, fee, reason, &SettleOptions::default())
             .map_err(|e| Failed(format!("refund: {e}")))?;
-        log_settled(ctx, "refund", &s);
         check(
             s.outcome == Outcome::Paid,
             format!("refund ended {}: {}", s.outcome, s.detail),
@@ -440,9 +421,10 @@ fn refunds(ctx: &mut Ctx, paid: &Paid) -> Step<()> {
         trans_seq: paid.trans_seq.clone(),
         ori_seq: last,
     };
+    let expect = ctx.register.expected_for(&q.ori_seq);
     let r = ctx
-        .log
-        .send(&ctx.client, "refund-query", &mut q)
+        .register
+        .send(&mut q, &expect)
         .map_err(|e| Failed(format!("refund query: {e}")))?;
     check(
         r.status == Some(Status::Success),
@@ -473,7 +455,7 @@ fn refunds(ctx: &mut Ctx, paid: &Paid) -> Step<()> {
 
 fn create(ctx: &Ctx, order: &NewOrder) -> Step<OrderTicket> {
     match ctx
-        .payments
+        .register
         .create_order(order, &SettleOptions::default())
         .map_err(|e| Failed(format!("order: {e}")))?
     {
@@ -532,7 +514,7 @@ fn native_payment(ctx: &mut Ctx) -> Step<()> {
     });
     let show = printer(Instant::now());
     let s = ctx
-        .payments
+        .register
         .await_order(
             &ticket.req_seq,
             &SettleOptions {
@@ -541,7 +523,6 @@ fn native_payment(ctx: &mut Ctx) -> Step<()> {
             },
         )
         .map_err(|e| Failed(format!("QR order: {e}")))?;
-    log_settled(ctx, "native", &s);
     payer
         .join()
         .map_err(|_| Failed("the customer's thread panicked".into()))?
@@ -564,7 +545,7 @@ fn native_payment(ctx: &mut Ctx) -> Step<()> {
         notice.notice.trans_seq == s.trans_seq,
         "the notification names another order",
     )?;
-    ctx.log.write(
+    ctx.register.log().write(
         LogLevel::Info,
         "notice",
         &format!("{} -> answered Y", join(&notice.notice.fields())),
@@ -641,7 +622,9 @@ fn h5_and_js(ctx: &mut Ctx) -> Step<()> {
 fn totals(ctx: &mut Ctx) -> Step<()> {
     section(7, "The day's totals, from the journal");
     let t = ctx
-        .journal
+        .register
+        .journal()
+        .ok_or_else(|| Failed("the demo register has no journal".into()))?
         .day_totals(&today())
         .map_err(|e| Failed(format!("journal: {e}")))?;
     for line in crate::journal::print_totals(&t).lines() {
@@ -679,7 +662,7 @@ fn totals(ctx: &mut Ctx) -> Step<()> {
 }
 
 fn log_check(ctx: &mut Ctx) -> Step<()> {
-    let Some(path) = ctx.log.current_file() else {
+    let Some(path) = ctx.register.log().current_file() else {
         return Ok(());
     };
     let text = std::fs::read_to_string(&path).map_err(|e| Failed(format!("log: {e}")))?;
@@ -705,7 +688,7 @@ fn log_check(ctx: &mut Ctx) -> Step<()> {
         path.display(),
         text.lines().count()
     ));
-    if let Some(line) = text.lines().find(|l| l.contains(" pay settled")) {
+    if let Some(line) = text.lines().find(|l| l.contains(" settle-pay settled")) {
         out(&format!("  e.g. {line}"));
     }
     Ok(())

@@ -2,40 +2,25 @@
 //! `journal list`, `journal totals`, `journal recover`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Subcommand;
 use serde_json::{json, Value};
-use ystpay::flow::{
-    FlowConfig, FlowError, Outcome, Payments, Progress, RevokeReason, SettleOptions, Settlement,
-};
+use ystpay::flow::{Disposition, Outcome, Progress, RevokeReason, SettleOptions, Settlement};
 use ystpay::journal::{DayTotals, Journal, OpKind, OpRecord};
 use ystpay::protocol::types::fen_to_yuan;
+use ystpay::register::RegisterError;
 use ystpay::time::today;
 
 use crate::report::{exit, yuan, Report, Verdict};
 use crate::setup::{self, Conn, ConnOpts};
 
-/// The flow over the configured journal, or over one kept in memory (with a
-/// note saying so) when none is configured.
-pub fn payments(conn: &Conn, flow: FlowConfig) -> Result<(Payments, Option<String>), String> {
-    let (journal, note) = match &conn.settings.journal {
-        Some(path) => (
-            Journal::open(path).map_err(|e| format!("journal {}: {e}", path.display()))?,
-            None,
-        ),
-        None => (
-            Journal::open_in_memory().map_err(|e| format!("journal: {e}"))?,
-            Some(
-                "No journal is configured (journal = PATH): this payment was not recorded for recovery after a crash."
-                    .to_string(),
-            ),
-        ),
-    };
-    let payments = Payments::new(conn.client.clone(), Arc::new(journal), flow)
-        .map_err(|e| format!("journal: {e}"))?;
-    Ok((payments, note))
+/// What to tell the cashier when the register keeps no journal file.
+pub fn no_journal_note(conn: &Conn) -> Option<String> {
+    conn.settings.journal.is_none().then(|| {
+        "No journal is configured (journal = PATH): this payment was not recorded for recovery after a crash."
+            .to_string()
+    })
 }
 
 /// Why a payment is being revoked, in words.
@@ -79,14 +64,12 @@ fn verdict_of(o: Outcome) -> Verdict {
     }
 }
 
-/// Describes a settlement (and logs it).
+/// Describes a settlement (the register logged it already).
 pub fn settle_report(
     op: &'static str,
-    conn: &Conn,
     code: Option<&str>,
-    result: Result<Settlement, FlowError>,
+    result: Result<Settlement, RegisterError>,
 ) -> Report {
-    conn.log.settlement(op, &result);
     match result {
         Ok(s) => {
             let mut verdict = verdict_of(s.outcome);
@@ -140,8 +123,8 @@ pub fn settle_report(
             }
             rep
         }
-        Err(FlowError::Client(e)) => Report::error(op, &e, true),
-        Err(FlowError::Journal(e)) => Report::new(
+        Err(RegisterError::Client(e)) => Report::error(op, &e, true),
+        Err(e) => Report::new(
             op,
             Verdict::NotSent,
             format!("the journal refused, nothing was sent: {e}"),
@@ -350,10 +333,6 @@ fn recover(opts: &ConnOpts) -> i32 {
         Ok(c) => c,
         Err(e) => return usage("journal recover", &e.to_string()),
     };
-    let (payments, _) = match payments(&conn, FlowConfig::default()) {
-        Ok(p) => p,
-        Err(e) => return usage("journal recover", &e),
-    };
     let json_mode = opts.json;
     let show = |p: &Progress| {
         if let (false, Some(line)) = (json_mode, progress_text(p)) {
@@ -361,7 +340,7 @@ fn recover(opts: &ConnOpts) -> i32 {
         }
     };
     let started = Instant::now();
-    let report = match payments.recover(&SettleOptions {
+    let report = match conn.register.recover(&SettleOptions {
         progress: Some(&show),
         ..SettleOptions::default()
     }) {
@@ -371,9 +350,6 @@ fn recover(opts: &ConnOpts) -> i32 {
             return exit::UNKNOWN;
         }
     };
-    for s in &report.settled {
-        conn.log.settled("recover", s);
-    }
     let unfinished = report.still_open.len() + report.busy_elsewhere.len();
     if json_mode {
         println!(
@@ -388,27 +364,44 @@ fn recover(opts: &ConnOpts) -> i32 {
                     "trans_seq": s.trans_seq,
                     "detail": s.detail,
                 })).collect::<Vec<_>>(),
+                "ops": report.ops.iter().map(|o| json!({
+                    "req_seq": o.req_seq,
+                    "kind": o.kind.as_str(),
+                    "state": o.state.as_str(),
+                    "outcome": o.outcome.as_str().to_ascii_lowercase(),
+                    "disposition": match o.disposition {
+                        Disposition::Settled => "settled",
+                        Disposition::StillOpen => "still_open",
+                        Disposition::BusyElsewhere => "busy_elsewhere",
+                    },
+                    "total_fee": o.total_fee,
+                    "detail": o.detail,
+                })).collect::<Vec<_>>(),
                 "still_open": report.still_open.iter().map(op_json).collect::<Vec<_>>(),
                 "busy_elsewhere": report.busy_elsewhere.iter().map(op_json).collect::<Vec<_>>(),
                 "seconds": started.elapsed().as_secs_f64(),
             })
         );
     } else {
-        for s in &report.settled {
+        // Each operation recovery touched, in the order it took them, with
+        // the state it ends in.
+        for o in &report.ops {
+            let what = match o.disposition {
+                Disposition::Settled => o.outcome.as_str(),
+                Disposition::StillOpen => "OPEN",
+                Disposition::BusyElsewhere => "BUSY",
+            };
+            let detail = match o.disposition {
+                Disposition::BusyElsewhere => "another live program is settling it",
+                _ => o.detail.as_str(),
+            };
             println!(
-                "{:<8} {:<6} {} {:>10}  {}",
-                s.outcome.as_str(),
-                s.kind.as_str(),
-                s.req_seq,
-                fen_to_yuan(s.total_fee),
-                s.detail
+                "{what:<8} {:<6} {}  {:<9} {:>10}  {detail}",
+                o.kind.as_str(),
+                o.req_seq,
+                o.state.as_str(),
+                fen_to_yuan(o.total_fee),
             );
-        }
-        for o in &report.still_open {
-            println!("OPEN     {}", op_line(o));
-        }
-        for o in &report.busy_elsewhere {
-            println!("BUSY     {}  (another process is settling it)", op_line(o));
         }
         println!(
             "{} settled, {} still open, {} busy elsewhere",

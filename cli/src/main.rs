@@ -255,8 +255,8 @@ fn run_notify(listen: SocketAddr, conn_opts: &ConnOpts) -> i32 {
         Ok(b) => b,
         Err(e) => return fail(&format!("ystpay notify: cannot listen on {listen}: {e}")),
     };
-    let log = conn.log.clone();
-    let receiver = match notify::NoticeReceiver::start(listener, conn.client.clone()) {
+    let log = conn.register.log();
+    let receiver = match notify::NoticeReceiver::start(listener, conn.register.client().clone()) {
         Ok(r) => r,
         Err(e) => return fail(&format!("ystpay notify: {e}")),
     };
@@ -397,7 +397,7 @@ fn run_op(
     }
     let rep = f(&conn).unwrap_or_else(|why| Report::new(op, Verdict::Usage, why));
     let codes: Vec<&str> = codes.iter().flatten().copied().collect();
-    print_report(&rep, json_mode, &conn.log, &codes)
+    print_report(&rep, json_mode, conn.register.log(), &codes)
 }
 
 /// Prints a report with every secret scrubbed and every full payment code

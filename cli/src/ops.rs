@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use ystpay::config::Encoding;
-use ystpay::flow::{FlowConfig, PayOrder, PollSchedule, Progress, SettleOptions};
+use ystpay::flow::{PayOrder, PollSchedule, Progress, SettleOptions};
 use ystpay::protocol::messages::{
     H5PayRequest, JsPayRequest, NativePayRequest, NativePayResponse, NativeQueryRequest,
     PayRequest, PayResponse, QueryPayRequest, QueryRefundRequest, RefundRequest, RefundResponse,
@@ -17,6 +17,7 @@ use ystpay::protocol::messages::{
 use ystpay::protocol::types::{mask, parse_prod_details, yuan_to_fen};
 use ystpay::protocol::{Channel, PaymentCode, Status};
 use ystpay::qr::{BmpDepth, QrImage, TextStyle};
+use ystpay::reading::{read, Expected, Reading};
 use ystpay::receipt::{EscPosOptions, Receipt};
 
 use crate::report::{yuan, Report, Verdict};
@@ -146,6 +147,15 @@ pub struct PayArgs {
     pub receipt: ReceiptOut,
 }
 
+/// The report of an order's creation (API §6.1, §7.1): created (`W`), or
+/// what the answer proved instead.
+fn created_report(op: &'static str, reading: &Reading, created: String) -> Report {
+    match Verdict::of_reading(reading, Verdict::Paid) {
+        Verdict::Waiting => Report::new(op, Verdict::Ok, created),
+        other => Report::new(op, other, reading.words()),
+    }
+}
+
 /// Reads a payment code argument (`-` = one line of standard input).
 pub fn read_code(arg: &str) -> Result<String, String> {
     if arg != "-" {
@@ -173,9 +183,16 @@ fn channel_name(c: Option<&Channel>) -> &'static str {
     }
 }
 
-/// Describes a payment answer.
-pub fn pay_report(op: &'static str, req_seq: &str, code: Option<&str>, r: &PayResponse) -> Report {
-    let verdict = Verdict::of_status(r.status.as_ref(), Verdict::Paid);
+/// Describes a payment answer, read for an operation that expects `expect`.
+pub fn pay_report(
+    op: &'static str,
+    req_seq: &str,
+    code: Option<&str>,
+    r: &PayResponse,
+    expect: &Expected,
+) -> Report {
+    let reading = read(r, expect);
+    let verdict = Verdict::of_reading(&reading, Verdict::Paid);
     let fee = r.total_fee.map(yuan).unwrap_or_default();
     let headline = match verdict {
         Verdict::Paid => format!("{fee} {}", channel_name(r.channel.as_ref())),
@@ -184,7 +201,7 @@ pub fn pay_report(op: &'static str, req_seq: &str, code: Option<&str>, r: &PayRe
             "not paid: {}",
             r.head.msg.clone().unwrap_or_else(|| "status F".into())
         ),
-        _ => format!("status {}", r.status.as_ref().map_or("?", |s| s.code())),
+        _ => reading.words(),
     };
     let mut rep = Report::new(op, verdict, headline.trim().to_string());
     rep.field("req_seq", req_seq);
@@ -247,14 +264,13 @@ pub fn pay(conn: &Conn, a: &PayArgs, json_mode: bool) -> Result<Report, String> 
         req.prod_details = parse_prod_details(&text).map_err(|e| format!("--goods: {e}"))?;
     }
     let mut rep = if a.wait {
-        let mut flow = FlowConfig::default();
-        if let Some(i) = a.interval {
-            if !(i.is_finite() && i > 0.0) {
+        let poll = match a.interval {
+            Some(i) if !(i.is_finite() && i > 0.0) => {
                 return Err("--interval must be a positive number of seconds".into());
             }
-            flow.poll = PollSchedule::fixed(Duration::from_secs_f64(i));
-        }
-        let (payments, note) = crate::journal::payments(conn, flow)?;
+            Some(i) => Some(PollSchedule::fixed(Duration::from_secs_f64(i))),
+            None => None,
+        };
         let order = PayOrder {
             total_fee: req.total_fee,
             auth_code: req.auth_code.clone(),
@@ -268,20 +284,20 @@ pub fn pay(conn: &Conn, a: &PayArgs, json_mode: bool) -> Result<Report, String> 
         };
         let opts = SettleOptions {
             progress: Some(&show),
-            cancel: None,
-            deadline: Some(conn.settings.settle_deadline),
+            poll,
+            ..SettleOptions::default()
         };
         let mut rep = crate::journal::settle_report(
             "pay",
-            conn,
             Some(&code),
-            payments.settle_pay(&order, &opts),
+            conn.register.settle_pay(None, &order, &opts),
         );
-        rep.notes.extend(note);
+        rep.notes.extend(crate::journal::no_journal_note(conn));
         rep
     } else {
-        match conn.log.send(&conn.client, "pay", &mut req) {
-            Ok(r) => pay_report("pay", &req.req_seq, Some(&code), &r),
+        let expect = Expected::new(fee, None);
+        match conn.register.send(&mut req, &expect) {
+            Ok(r) => pay_report("pay", &req.req_seq, Some(&code), &r, &expect),
             Err(e) => {
                 let mut rep = Report::error("pay", &e, true);
                 rep.fields.insert(0, ("req_seq", json!(req.req_seq)));
@@ -312,8 +328,9 @@ pub fn query(conn: &Conn, a: &QueryArgs) -> Result<Report, String> {
         auth_code: code.clone().map(PaymentCode::new),
         ori_seq: a.ori_seq.clone(),
     };
-    Ok(match conn.log.send(&conn.client, "query", &mut req) {
-        Ok(r) => pay_report("query", &a.ori_seq, code.as_deref(), &r),
+    let expect = conn.register.expected_for(&a.ori_seq);
+    Ok(match conn.register.send(&mut req, &expect) {
+        Ok(r) => pay_report("query", &a.ori_seq, code.as_deref(), &r, &expect),
         Err(e) => Report::error("query", &e, false),
     })
 }
@@ -335,13 +352,20 @@ pub struct RefundArgs {
     pub receipt: ReceiptOut,
 }
 
-fn refund_report(op: &'static str, req_seq: &str, trans_seq: &str, r: &RefundResponse) -> Report {
-    let verdict = Verdict::of_status(r.status.as_ref(), Verdict::Ok);
+fn refund_report(
+    op: &'static str,
+    req_seq: &str,
+    trans_seq: &str,
+    r: &RefundResponse,
+    expect: &Expected,
+) -> Report {
+    let reading = read(r, expect);
+    let verdict = Verdict::of_reading(&reading, Verdict::Ok);
     let headline = match verdict {
         Verdict::Ok => format!("refunded {}", r.refund_fee.map(yuan).unwrap_or_default()),
         Verdict::Waiting => "refund in progress".into(),
         Verdict::Failed => format!("refund failed: {}", r.head.msg.clone().unwrap_or_default()),
-        _ => "refund status unknown".into(),
+        _ => format!("refund status unknown: {}", reading.words()),
     };
     let mut rep = Report::new(op, verdict, headline);
     rep.field("req_seq", req_seq);
@@ -365,13 +389,14 @@ pub fn refund(conn: &Conn, a: &RefundArgs) -> Result<Report, String> {
         req_seq: a
             .req_seq
             .clone()
-            .unwrap_or_else(|| conn.client.next_req_seq()),
+            .unwrap_or_else(|| conn.register.client().next_req_seq()),
         trans_seq: a.trans_seq.clone(),
         refund_fee: a.amount.fen()?,
         reason: a.reason.clone(),
     };
-    let mut rep = match conn.log.send(&conn.client, "refund", &mut req) {
-        Ok(r) => refund_report("refund", &req.req_seq, &req.trans_seq, &r),
+    let expect = Expected::new(req.refund_fee, None);
+    let mut rep = match conn.register.send(&mut req, &expect) {
+        Ok(r) => refund_report("refund", &req.req_seq, &req.trans_seq, &r, &expect),
         Err(e) => {
             let mut rep = Report::error("refund", &e, false);
             rep.fields.insert(0, ("req_seq", json!(req.req_seq)));
@@ -405,12 +430,11 @@ pub fn refund_query(conn: &Conn, a: &RefundQueryArgs) -> Result<Report, String> 
         trans_seq: a.trans_seq.clone(),
         ori_seq: a.refund_req_seq.clone(),
     };
-    Ok(
-        match conn.log.send(&conn.client, "refund-query", &mut req) {
-            Ok(r) => refund_report("refund-query", &a.refund_req_seq, &a.trans_seq, &r),
-            Err(e) => Report::error("refund-query", &e, false),
-        },
-    )
+    let expect = conn.register.expected_for(&a.refund_req_seq);
+    Ok(match conn.register.send(&mut req, &expect) {
+        Ok(r) => refund_report("refund-query", &a.refund_req_seq, &a.trans_seq, &r, &expect),
+        Err(e) => Report::error("refund-query", &e, false),
+    })
 }
 
 /// `revoke` arguments.
@@ -435,16 +459,21 @@ pub fn revoke(conn: &Conn, a: &RevokeArgs) -> Result<Report, String> {
         channel: a.channel.map(ChannelArg::channel),
         auth_code: code.clone().map(PaymentCode::new),
     };
-    Ok(match conn.log.send(&conn.client, "revoke", &mut req) {
+    let expect = Expected::default();
+    Ok(match conn.register.send(&mut req, &expect) {
         Ok(r) => {
-            let mut rep = Report::new(
-                "revoke",
-                Verdict::Revoked,
-                format!(
-                    "payment {} revoked: no money taken, or all of it returned",
-                    a.ori_seq
+            let reading = read(&r, &expect);
+            let mut rep = match Verdict::of_reading(&reading, Verdict::Revoked) {
+                Verdict::Revoked => Report::new(
+                    "revoke",
+                    Verdict::Revoked,
+                    format!(
+                        "payment {} revoked: no money taken, or all of it returned",
+                        a.ori_seq
+                    ),
                 ),
-            );
+                other => Report::new("revoke", other, reading.words()),
+            };
             rep.field("ori_seq", a.ori_seq.clone());
             rep.field("req_seq", req.req_seq.clone());
             rep.field("auth_code", code.as_deref().map(mask));
@@ -508,9 +537,16 @@ pub fn render_qr(url: &str, q: &QrOut, rep: &mut Report, draw: bool) -> Result<(
     Ok(())
 }
 
-fn order_report(op: &'static str, req_seq: &str, r: &NativePayResponse, created: bool) -> Report {
+fn order_report(
+    op: &'static str,
+    req_seq: &str,
+    r: &NativePayResponse,
+    created: bool,
+    expect: &Expected,
+) -> Report {
     let ok = if created { Verdict::Ok } else { Verdict::Paid };
-    let mut verdict = Verdict::of_status(r.status.as_ref(), ok);
+    let reading = read(r, expect);
+    let mut verdict = Verdict::of_reading(&reading, ok);
     if created && verdict == Verdict::Waiting {
         verdict = Verdict::Ok;
     }
@@ -527,7 +563,12 @@ fn order_report(op: &'static str, req_seq: &str, r: &NativePayResponse, created:
             "not paid: {}",
             r.head.msg.clone().unwrap_or_else(|| "closed".into())
         ),
-        _ => "status unknown".into(),
+        _ => reading.words(),
+    };
+    let headline = if verdict == Verdict::Unknown {
+        reading.words()
+    } else {
+        headline
     };
     let mut rep = Report::new(op, verdict, headline.trim().to_string());
     rep.field("req_seq", req_seq);
@@ -551,14 +592,15 @@ pub fn native_pay(conn: &Conn, a: &NativePayArgs, json_mode: bool) -> Result<Rep
         req_seq: a
             .req_seq
             .clone()
-            .unwrap_or_else(|| conn.client.next_req_seq()),
+            .unwrap_or_else(|| conn.register.client().next_req_seq()),
         total_fee: a.amount.fen()?,
         expire_time: a.expire_time,
         channel: a.channel.channel(),
     };
-    match conn.log.send(&conn.client, "native-pay", &mut req) {
+    let expect = Expected::new(req.total_fee, None);
+    match conn.register.send(&mut req, &expect) {
         Ok(r) => {
-            let mut rep = order_report("native-pay", &req.req_seq, &r, true);
+            let mut rep = order_report("native-pay", &req.req_seq, &r, true, &expect);
             if let Some(url) = &r.pay_url {
                 render_qr(url, &a.qr, &mut rep, !json_mode)?;
             }
@@ -593,12 +635,11 @@ pub fn native_query(conn: &Conn, a: &NativeQueryArgs) -> Result<Report, String> 
         channel: a.channel.map(ChannelArg::channel),
         ori_seq: a.ori_seq.clone(),
     };
-    Ok(
-        match conn.log.send(&conn.client, "native-query", &mut req) {
-            Ok(r) => order_report("native-query", &a.ori_seq, &r, false),
-            Err(e) => Report::error("native-query", &e, false),
-        },
-    )
+    let expect = conn.register.expected_for(&a.ori_seq);
+    Ok(match conn.register.send(&mut req, &expect) {
+        Ok(r) => order_report("native-query", &a.ori_seq, &r, false, &expect),
+        Err(e) => Report::error("native-query", &e, false),
+    })
 }
 
 /// `js-pay` arguments.
@@ -623,16 +664,17 @@ pub fn js_pay(conn: &Conn, a: &JsPayArgs) -> Result<Report, String> {
         req_seq: a
             .req_seq
             .clone()
-            .unwrap_or_else(|| conn.client.next_req_seq()),
+            .unwrap_or_else(|| conn.register.client().next_req_seq()),
         total_fee: a.amount.fen()?,
         channel: a.channel.channel(),
         subopen_id: a.subopen_id.clone(),
     };
-    Ok(match conn.log.send(&conn.client, "js-pay", &mut req) {
+    let expect = Expected::new(req.total_fee, None);
+    Ok(match conn.register.send(&mut req, &expect) {
         Ok(r) => {
-            let mut rep = Report::new(
+            let mut rep = created_report(
                 "js-pay",
-                Verdict::Ok,
+                &read(&r, &expect),
                 format!(
                     "order created: {} — hand signature_info to the JS payment API",
                     yuan(req.total_fee)
@@ -688,17 +730,18 @@ pub fn h5_pay(conn: &Conn, a: &H5PayArgs) -> Result<Report, String> {
         req_seq: a
             .req_seq
             .clone()
-            .unwrap_or_else(|| conn.client.next_req_seq()),
+            .unwrap_or_else(|| conn.register.client().next_req_seq()),
         total_fee: a.amount.fen()?,
         channel: a.channel.channel(),
         ip: a.ip.clone(),
         redirect_url: a.redirect_url.clone(),
     };
-    match conn.log.send(&conn.client, "h5-pay", &mut req) {
+    let expect = Expected::new(req.total_fee, None);
+    match conn.register.send(&mut req, &expect) {
         Ok(r) => {
-            let mut rep = Report::new(
+            let mut rep = created_report(
                 "h5-pay",
-                Verdict::Ok,
+                &read(&r, &expect),
                 format!(
                     "order created: {} — open pay_info in the customer's phone browser",
                     yuan(req.total_fee)

@@ -4,6 +4,7 @@ use serde_json::{json, Map, Value};
 use ystpay::error::Error;
 use ystpay::protocol::types::fen_to_yuan;
 use ystpay::protocol::Status;
+use ystpay::reading::{Money, Reading};
 
 /// Exit codes (documented in `--help` and the README).
 pub mod exit {
@@ -69,16 +70,17 @@ impl Verdict {
         }
     }
 
-    /// The verdict an order status gives.
-    pub fn of_status(status: Option<&Status>, ok_word: Verdict) -> Verdict {
-        match status {
-            Some(Status::Success) => ok_word,
-            Some(Status::Waiting) => Verdict::Waiting,
-            Some(Status::Failed) => Verdict::Failed,
-            // No status, or one we do not know: the answer itself was fine,
-            // but it says nothing definite about the money.
-            None => ok_word,
-            Some(Status::Other(_)) => Verdict::Unknown,
+    /// The verdict of what an answer proved ([`ystpay::reading`]); a
+    /// paid (or refunded) one is `paid_word`.
+    pub fn of_reading(reading: &Reading, paid_word: Verdict) -> Verdict {
+        match reading.money() {
+            Money::Paid => paid_word,
+            Money::Waiting => Verdict::Waiting,
+            Money::Failed => Verdict::Failed,
+            Money::Revoked => Verdict::Revoked,
+            // No status, an undefined one, or about another operation: the
+            // answer itself was fine, but it proves nothing about the money.
+            Money::Unclear => Verdict::Unknown,
         }
     }
 

@@ -3,12 +3,10 @@
 //! simulator inside the process and points the client at it.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 use ystpay::config::{parse_pairs, Settings, KEYS};
-use ystpay::log::Logger;
-use ystpay::Client;
+use ystpay::register::{Register, RegisterError, Wiring};
 use ystpay_sim::{Device, RunningSim, SimConfig, Simulator};
 
 /// The device the simulator knows without a configuration file.
@@ -72,10 +70,9 @@ impl std::fmt::Display for SetupError {
 pub struct Conn {
     /// The effective settings.
     pub settings: Settings,
-    /// The client.
-    pub client: Arc<Client>,
-    /// The log (off unless configured).
-    pub log: Arc<Logger>,
+    /// The register they describe: client, log (off unless configured),
+    /// the journal (kept in memory when none is configured) and its flows.
+    pub register: Register,
     /// The embedded simulator, kept alive while the command runs.
     pub sim: Option<RunningSim>,
 }
@@ -262,12 +259,19 @@ pub fn connect(opts: &ConnOpts) -> Result<Conn, SetupError> {
         None
     };
     let settings = settings_from(g)?;
-    let log = Logger::from_settings(&settings).map_err(|e| SetupError(format!("log: {e}")))?;
-    let client = Arc::new(Client::new(&settings.client).map_err(|e| SetupError(e.to_string()))?);
+    let wiring = Wiring {
+        memory_journal: true,
+        ..Wiring::default()
+    };
+    let register = Register::open(&settings, wiring).map_err(|e| match &settings.journal {
+        Some(path) if matches!(e, RegisterError::Journal(_)) => {
+            SetupError(format!("journal {}: {e}", path.display()))
+        }
+        _ => SetupError(e.to_string()),
+    })?;
     Ok(Conn {
         settings,
-        client,
-        log: Arc::new(log),
+        register,
         sim,
     })
 }

@@ -262,6 +262,46 @@ fn pay_outcomes_have_distinct_exit_codes() {
         &["query", "5550001", "--code", "134567890123456753"],
     );
     assert!(o.code == 4 || o.code == 0, "{}", o.stdout);
+    // A signed "paid" about another amount proves nothing: unknown (3),
+    // never paid (the one reading of answers, src/reading.rs).
+    sim.control().inject(Fault::WrongAmount, 1);
+    let o = op(
+        &sim,
+        &dir,
+        &["pay", "--fee", "100", "--code", "134567890123456702"],
+    );
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    assert_eq!(o.json()["outcome"], "unknown");
+    assert_eq!(o.json()["total_fee"], 101);
+    let o = op(
+        &sim,
+        &dir,
+        &[
+            "pay",
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456703",
+            "--req-seq",
+            "5550002",
+        ],
+    );
+    assert_eq!((o.code, o.json()["outcome"].as_str()), (0, Some("paid")));
+    sim.control().inject(Fault::WrongAmount, 1);
+    let o = run(
+        &[
+            "pay",
+            "--fee",
+            "100",
+            "--code",
+            "134567890123456703",
+            "--req-seq",
+            "5550002",
+        ],
+        &envs(&env_for(&sim)),
+    );
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    assert!(o.stdout.contains("¥1.01, not ¥1.00"), "{}", o.stdout);
     // A field rule broken: usage (2), nothing sent.
     let o = op(
         &sim,
@@ -736,7 +776,7 @@ fn log_file_records_operations_without_secrets() {
     assert!(name.starts_with("pos-") && name.ends_with(".log"), "{name}");
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(text.contains("auth_code=1345**********6701"), "{text}");
-    assert!(text.contains("-> OK status=S"), "{text}");
+    assert!(text.contains("-> OK money=paid status=S"), "{text}");
     assert!(
         text.contains("ERROR pay") && text.contains("REFUSED"),
         "{text}"
@@ -920,7 +960,7 @@ fn demo_runs_a_checkout_day_quickly() {
         .filter(|p| p.extension().is_some_and(|e| e == "log"))
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect::<String>();
-    assert!(logged.contains("INFO  refund settled"), "{logged}");
+    assert!(logged.contains("INFO  settle-refund settled"), "{logged}");
     // The journal it leaves behind lists the day.
     let journal = dir.join("journal.db");
     let o = run(
@@ -1117,8 +1157,31 @@ fn journal_list_totals_and_recover() {
     assert_eq!(r["settled"][0]["req_seq"], req.req_seq.as_str());
     assert_eq!(r["settled"][0]["outcome"], "paid");
     assert_eq!(r["still_open"].as_array().unwrap().len(), 0);
+    assert_eq!(r["ops"][0]["req_seq"], req.req_seq.as_str());
+    assert_eq!(r["ops"][0]["state"], "paid");
+    assert_eq!(r["ops"][0]["disposition"], "settled");
+    // In words: each operation touched, with its kind and final state.
+    let mut req = ystpay::protocol::PayRequest::new("", 300, "134567890123456704");
+    client.pay(&mut req).unwrap();
+    {
+        let j = ystpay::journal::Journal::open(&journal).unwrap();
+        let op =
+            ystpay::journal::NewOp::new(&d.acct, &req.req_seq, ystpay::journal::OpKind::Pay, 300);
+        j.begin(&op).unwrap();
+    }
+    let o = run(&["journal", "recover", "--config", cfg_s], &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.contains(&req.req_seq))
+        .unwrap_or_else(|| panic!("{}", o.stdout));
+    assert!(
+        line.starts_with("PAID") && line.contains(" pay ") && line.contains(" paid "),
+        "{line}"
+    );
     let o = run(&["journal", "totals", "--config", cfg_s, "--json"], &[]);
-    assert_eq!(o.json()["paid_fee"], 1700);
+    assert_eq!(o.json()["paid_fee"], 2000);
 
     // Usage errors: no journal named, a journal that does not exist, a bad day.
     assert_eq!(run(&["journal", "list"], &[]).code, 2);

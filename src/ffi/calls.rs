@@ -487,7 +487,7 @@ pub unsafe extern "system" fn ystpay_pay(
             }
         };
         let expect = Expected::new(total_fee, None);
-        let (a, outcome) = answer(c.log.send(&c.client, "pay", &mut req), &expect)?;
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = payment_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -527,8 +527,8 @@ pub unsafe extern "system" fn ystpay_query_pay(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let expect = c.expected_for(&req.ori_seq);
-        let (a, outcome) = answer(c.log.send(&c.client, "query", &mut req), &expect)?;
+        let expect = c.register.expected_for(&req.ori_seq);
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = payment_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -573,7 +573,7 @@ pub unsafe extern "system" fn ystpay_refund(
             }
         };
         let expect = Expected::new(refund_fee, None);
-        let (a, outcome) = answer(c.log.send(&c.client, "refund", &mut req), &expect)?;
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = refund_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -612,8 +612,8 @@ pub unsafe extern "system" fn ystpay_query_refund(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let expect = c.expected_for(&req.ori_seq);
-        let (a, outcome) = answer(c.log.send(&c.client, "refund-query", &mut req), &expect)?;
+        let expect = c.register.expected_for(&req.ori_seq);
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = refund_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -657,10 +657,8 @@ pub unsafe extern "system" fn ystpay_revoke(
                 auth_code: text::optional(e, auth_code, "auth_code")?.map(PaymentCode::new),
             }
         };
-        let (a, outcome) = answer(
-            c.log.send(&c.client, "revoke", &mut req),
-            &Expected::default(),
-        )?;
+        let expect = Expected::default();
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = revoke_record(e, &req.req_seq, &a, outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -706,7 +704,7 @@ pub unsafe extern "system" fn ystpay_native_pay(
             }
         };
         let expect = Expected::new(total_fee, None);
-        let (a, outcome) = answer(c.log.send(&c.client, "native-pay", &mut req), &expect)?;
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -746,8 +744,8 @@ pub unsafe extern "system" fn ystpay_native_query(
                 ori_seq: text::required(e, ori_seq, "ori_seq")?,
             }
         };
-        let expect = c.expected_for(&req.ori_seq);
-        let (a, outcome) = answer(c.log.send(&c.client, "native-query", &mut req), &expect)?;
+        let expect = c.register.expected_for(&req.ori_seq);
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -791,7 +789,7 @@ pub unsafe extern "system" fn ystpay_js_pay(
             }
         };
         let expect = Expected::new(total_fee, None);
-        let (a, outcome) = answer(c.log.send(&c.client, "js-pay", &mut req), &expect)?;
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };
@@ -838,7 +836,7 @@ pub unsafe extern "system" fn ystpay_h5_pay(
             }
         };
         let expect = Expected::new(total_fee, None);
-        let (a, outcome) = answer(c.log.send(&c.client, "h5-pay", &mut req), &expect)?;
+        let (a, outcome) = answer(c.register.send(&mut req, &expect), &expect)?;
         let rec = order_record(e, &req.req_seq, (&a).into(), outcome)?;
         // SAFETY: checked above.
         unsafe { deliver(out, &rec) };

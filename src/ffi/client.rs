@@ -1,7 +1,6 @@
 //! The opaque client handle: constructors, destructor, and `req_seq`.
 
 use std::os::raw::c_char;
-use std::sync::Arc;
 
 use super::codes::*;
 use super::config::{self, Settings};
@@ -9,8 +8,7 @@ use super::error::{guard, guard_void, set_call_encoding, Failure, Outcome};
 use super::text::{self, Enc};
 use crate::client::{Client, ClientConfig};
 use crate::flow::{Payments, SettleOptions};
-use crate::journal::Journal;
-use crate::log::Logger;
+use crate::register::{Register, Wiring};
 
 const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 
@@ -23,46 +21,21 @@ const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 /// be freed while another thread is still using it.
 pub struct ystpay_client {
     tag: u64,
-    /// The Rust client.
-    pub(crate) client: Arc<Client>,
+    /// The register: client, log, journal and settle flows.
+    pub(crate) register: Register,
     /// Strings in and out of this client's calls.
     pub(crate) enc: Enc,
-    /// The settle flow over the journal, when the client has one.
-    pub(crate) payments: Option<Payments>,
-    /// The daily log (`Logger::off` without `log_file`).
-    pub(crate) log: Logger,
-    /// What the last recovery of this client did (at creation, or the last
-    /// `ystpay_recover` to finish), for `ystpay_recovery_get`.
-    pub(crate) last_recovery: std::sync::Mutex<crate::flow::RecoveryReport>,
 }
 
 impl ystpay_client {
-    /// What an answer about operation `req_seq` must say, as far as this
-    /// client's journal (if any) records it: its amount and platform number.
-    pub(crate) fn expected_for(&self, req_seq: &str) -> crate::reading::Expected {
-        let rec = self.payments.as_ref().and_then(|p| {
-            p.journal()
-                .get(self.client.account(), req_seq)
-                .ok()
-                .flatten()
-        });
-        match rec {
-            Some(r) if r.kind == crate::journal::OpKind::Refund => {
-                crate::reading::Expected::new(r.total_fee, r.refund_seq.as_deref())
-            }
-            Some(r) => crate::reading::Expected::new(r.total_fee, r.trans_seq.as_deref()),
-            None => crate::reading::Expected::default(),
-        }
+    /// The Rust client.
+    pub(crate) fn client(&self) -> &Client {
+        self.register.client()
     }
 
-    /// The settle flow, or `YSTPAY_ERR_NO_JOURNAL`.
+    /// The settle flows, or `YSTPAY_ERR_NO_JOURNAL`.
     pub(crate) fn payments(&self) -> Result<&Payments, Failure> {
-        self.payments.as_ref().ok_or_else(|| {
-            Failure::new(
-                YSTPAY_ERR_NO_JOURNAL,
-                "this client has no journal (configure 'journal' or pass journal_path)",
-            )
-        })
+        Ok(self.register.payments()?)
     }
 }
 
@@ -99,37 +72,20 @@ pub(crate) unsafe fn deref<'a>(
 }
 
 fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
-    let client = Arc::new(Client::new(&settings.config)?);
-    let log = Logger::for_client(
-        settings.log_file.as_deref(),
-        settings.log_level,
-        &settings.config,
-    )
-    .map_err(|e| Failure::new(YSTPAY_ERR_FILE_WRITE, e.to_string()))?;
-    let mut recovered = crate::flow::RecoveryReport::default();
-    let payments = match &settings.journal {
-        None => None,
-        Some(path) => {
-            let journal = Arc::new(Journal::open(path)?);
-            let p = Payments::new(client.clone(), journal, settings.flow.clone())?;
-            if settings.recover_on_start {
-                // Operations left open by a crash or power cut are settled
-                // before the register takes new payments.
-                recovered = p.recover(&SettleOptions::default())?;
-                for s in &recovered.settled {
-                    log.settled("recover", s);
-                }
-            }
-            Some(p)
-        }
+    let wiring = Wiring {
+        flow: settings.flow.clone(),
+        ..Wiring::default()
     };
+    let register = Register::open(&settings.shared, wiring)?;
+    if settings.recover_on_start && register.journal().is_some() {
+        // Operations left open by a crash or power cut are settled
+        // before the register takes new payments.
+        register.recover(&SettleOptions::default())?;
+    }
     let handle = Box::new(ystpay_client {
         tag: TAG,
-        client,
+        register,
         enc: settings.enc,
-        payments,
-        log,
-        last_recovery: std::sync::Mutex::new(recovered),
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };
@@ -236,11 +192,11 @@ unsafe fn new_client(
     )?;
     config.allow_http = flags & YSTPAY_FLAG_ALLOW_HTTP != 0;
     let mut settings = Settings::new(config, enc);
-    settings.journal = journal.map(std::path::PathBuf::from);
-    settings.flow.pay_deadline = config::millis(
+    settings.shared.journal = journal.map(std::path::PathBuf::from);
+    settings.shared.settle_deadline = config::millis(
         settle_deadline_ms.into(),
         "settle_deadline_ms",
-        settings.flow.pay_deadline,
+        settings.shared.settle_deadline,
     )?;
     settings.recover_on_start = flags & YSTPAY_FLAG_NO_RECOVER == 0;
     build(settings, out)
@@ -427,7 +383,7 @@ pub unsafe extern "system" fn ystpay_next_req_seq(
 ) -> i32 {
     guard(|| {
         let c = client_ref!(client);
-        let seq = c.client.next_req_seq();
+        let seq = c.client().next_req_seq();
         // SAFETY: caller contract.
         unsafe { text::copy_out(&text::encode(c.enc, &seq), buf, buf_size, needed) }
     })

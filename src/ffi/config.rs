@@ -17,47 +17,44 @@
 //!
 //! Errors name the line and never repeat a secret's value.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::codes::*;
 use super::error::Failure;
 use super::text::Enc;
 use crate::client::ClientConfig;
-use crate::config::{self as shared, ConfigError, Encoding, LogLevel};
+use crate::config::{self as shared, ConfigError, Encoding};
 use crate::flow::FlowConfig;
 
-/// A client's settings as read from C: the Rust configuration plus the
-/// string encoding of the C side.
+/// A client's settings as read from C: the library's settings plus what
+/// only a C client has (its string encoding, the flow's timing, whether
+/// to recover on creation).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The Rust client's configuration.
-    pub config: ClientConfig,
+    /// The settings every register has ([`crate::config::Settings`]).
+    pub shared: shared::Settings,
     /// Strings in and out of this client's calls.
     pub enc: Enc,
-    /// The journal file, when the settle flow and recovery are wanted.
-    pub journal: Option<PathBuf>,
     /// Timing of the settle flow.
     pub flow: FlowConfig,
     /// Settle the journal's open operations while creating the client.
     pub recover_on_start: bool,
-    /// The daily log file, when one is written.
-    pub log_file: Option<PathBuf>,
-    /// What the log records.
-    pub log_level: LogLevel,
 }
 
 impl Settings {
-    /// Settings for `config` and `enc`: no journal, no log, default timing.
+    /// Settings for a client configured as `config`, with strings in `enc`:
+    /// no journal, no log, default timing.
     pub fn new(config: ClientConfig, enc: Enc) -> Settings {
+        let mut shared = shared::Settings::new(config);
+        shared.encoding = match enc {
+            Enc::Utf8 => Encoding::Utf8,
+            Enc::Gbk => Encoding::Gbk,
+        };
         Settings {
-            config,
+            shared,
             enc,
-            journal: None,
             flow: FlowConfig::default(),
             recover_on_start: true,
-            log_file: None,
-            log_level: LogLevel::Info,
         }
     }
 }
@@ -158,19 +155,18 @@ pub fn load(path: &std::path::Path) -> Result<Settings, Failure> {
     parse(&text)
 }
 
-fn from_shared(s: shared::Settings, recover_on_start: bool, time_scale: f64) -> Settings {
+fn from_shared(mut s: shared::Settings, recover_on_start: bool, time_scale: f64) -> Settings {
     let enc = match s.encoding {
         Encoding::Utf8 => Enc::Utf8,
         Encoding::Gbk => Enc::Gbk,
     };
-    let mut out = Settings::new(s.client, enc);
-    out.journal = s.journal;
-    out.recover_on_start = recover_on_start;
-    out.log_file = s.log_file;
-    out.log_level = s.log_level;
-    out.flow.pay_deadline = s.settle_deadline;
-    out.flow = out.flow.scaled(1.0 / time_scale);
-    out
+    s.settle_deadline = s.settle_deadline.div_f64(time_scale);
+    Settings {
+        shared: s,
+        enc,
+        flow: FlowConfig::default().scaled(1.0 / time_scale),
+        recover_on_start,
+    }
 }
 
 #[cfg(test)]
@@ -185,24 +181,25 @@ mod tests {
              ca_file = /etc/ystpay/ca.pem\nlog_file=/var/log/ystpay.log\nlog_level=debug\nrecover_on_start=0\n",
         )
         .unwrap();
-        assert_eq!(s.config.account, "demo");
-        assert_eq!(s.config.password.as_deref(), Some("demo123"));
-        assert_eq!(s.config.read_timeout, Duration::from_millis(1500));
-        assert_eq!(s.config.connect_timeout, Duration::from_secs(5));
-        assert_eq!(s.config.register_no, Some(12));
-        assert!(s.config.allow_http);
+        let c = &s.shared.client;
+        assert_eq!(c.account, "demo");
+        assert_eq!(c.password.as_deref(), Some("demo123"));
+        assert_eq!(c.read_timeout, Duration::from_millis(1500));
+        assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.register_no, Some(12));
+        assert!(c.allow_http);
         assert_eq!(
-            s.config.ca_file.as_deref(),
+            c.ca_file.as_deref(),
             Some(std::path::Path::new("/etc/ystpay/ca.pem"))
         );
         assert_eq!(s.enc, Enc::Gbk);
         assert_eq!(
-            s.log_file.as_deref(),
+            s.shared.log_file.as_deref(),
             Some(std::path::Path::new("/var/log/ystpay.log"))
         );
-        assert_eq!(s.log_level, LogLevel::Debug);
+        assert_eq!(s.shared.log_level, shared::LogLevel::Debug);
         assert!(!s.recover_on_start);
-        assert_eq!(s.flow.pay_deadline, FlowConfig::default().pay_deadline);
+        assert_eq!(s.shared.settle_deadline, FlowConfig::default().pay_deadline);
     }
 
     #[test]
@@ -237,6 +234,6 @@ mod tests {
              settle_deadline_s=40\nflow_time_scale=20\n",
         )
         .unwrap();
-        assert_eq!(s.flow.pay_deadline, Duration::from_secs(2));
+        assert_eq!(s.shared.settle_deadline, Duration::from_secs(2));
     }
 }

@@ -62,6 +62,21 @@ impl From<crate::journal::JournalError> for Failure {
     }
 }
 
+impl From<crate::register::RegisterError> for Failure {
+    fn from(e: crate::register::RegisterError) -> Self {
+        use crate::register::RegisterError as R;
+        match e {
+            R::Client(e) => e.into(),
+            R::Journal(e) => e.into(),
+            R::Log(e) => Failure::new(YSTPAY_ERR_FILE_WRITE, format!("log: {e}")),
+            R::NoJournal => Failure::new(
+                YSTPAY_ERR_NO_JOURNAL,
+                "this client has no journal (configure 'journal' or pass journal_path)",
+            ),
+        }
+    }
+}
+
 impl From<crate::flow::FlowError> for Failure {
     fn from(e: crate::flow::FlowError) -> Self {
         match e {

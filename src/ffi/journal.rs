@@ -168,7 +168,7 @@ pub unsafe extern "system" fn ystpay_journal_find(
         let seq = unsafe { text::required(c.enc, req_seq, "req_seq")? };
         let rec = p
             .journal()
-            .get(c.client.account(), &seq)?
+            .get(c.client().account(), &seq)?
             .ok_or_else(|| Failure::new(YSTPAY_ERR_NOT_FOUND, "no such operation"))?;
         let rec = entry_record(c.enc, &rec)?;
         // SAFETY: checked by out_record!.
@@ -196,7 +196,7 @@ pub unsafe extern "system" fn ystpay_journal_refund_count(
         let seq = unsafe { text::required(c.enc, pay_req_seq, "pay_req_seq")? };
         out_count(
             count,
-            p.journal().refunds_of(c.client.account(), &seq)?.len(),
+            p.journal().refunds_of(c.client().account(), &seq)?.len(),
         );
         Ok(())
     })
@@ -221,7 +221,7 @@ pub unsafe extern "system" fn ystpay_journal_refund_get(
         let p = c.payments()?;
         // SAFETY: caller contract.
         let seq = unsafe { text::required(c.enc, pay_req_seq, "pay_req_seq")? };
-        let list = p.journal().refunds_of(c.client.account(), &seq)?;
+        let list = p.journal().refunds_of(c.client().account(), &seq)?;
         let rec = entry_record(c.enc, &pick(list, index)?)?;
         // SAFETY: checked by out_record!.
         unsafe { deliver(out, &rec) };

@@ -60,12 +60,12 @@ pub unsafe extern "system" fn ystpay_notice_read(
                 format!("the notification body is larger than {MAX_BODY} bytes"),
             ));
         }
-        let received = c.client.read_notice(bytes)?;
+        let received = c.client().read_notice(bytes)?;
         let n = &received.notice;
         // What the notice proves by itself (`crate::reading`): a signed one
         // that says `S` for the amount and order this client's journal
         // records. Anything less is confirmed by a query first.
-        let expect = c.expected_for(n.req_seq.as_deref().unwrap_or(""));
+        let expect = c.register.expected_for(n.req_seq.as_deref().unwrap_or(""));
         let reading = read(n, &expect);
         if let Reading::Foreign(_, why) = &reading {
             return Err(Failure::new(
@@ -76,7 +76,7 @@ pub unsafe extern "system" fn ystpay_notice_read(
         let verified = if received.signed && reading.money() != Money::Unclear {
             YSTPAY_VERIFIED_SIGNATURE
         } else {
-            c.client.confirm_notice(n)?;
+            c.client().confirm_notice(n)?;
             YSTPAY_VERIFIED_QUERY
         };
         let mut rec = blank::<ystpay_notice>();

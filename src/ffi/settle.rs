@@ -214,6 +214,7 @@ fn with_options<T>(
             .then_some(&report as &(dyn Fn(&Progress) + Sync)),
         cancel,
         deadline: (deadline_ms > 0).then(|| Duration::from_millis(deadline_ms as u64)),
+        poll: None,
     };
     Ok(body(&opts))
 }
@@ -429,7 +430,7 @@ pub unsafe extern "system" fn ystpay_settle_pay(
         let c = client_ref!(client);
         let out = out_record!(out);
         let e = c.enc;
-        let p = c.payments()?;
+        c.payments()?;
         // SAFETY: caller contract for every pointer argument.
         let (seq, order, cancel) = unsafe {
             let seq = req_seq_arg(e, req_seq)?;
@@ -443,10 +444,8 @@ pub unsafe extern "system" fn ystpay_settle_pay(
         };
         let seq = (!seq.is_empty()).then_some(seq);
         let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
-            p.settle_pay_as(seq.as_deref(), &order, o)
-        })?;
-        c.log.settlement("settle-pay", &s);
-        let s = s?;
+            c.register.settle_pay(seq.as_deref(), &order, o)
+        })??;
         deliver_settlement(e, out, &s)
     })
 }
@@ -484,7 +483,7 @@ pub unsafe extern "system" fn ystpay_settle_refund(
         let c = client_ref!(client);
         let out = out_record!(out);
         let e = c.enc;
-        let p = c.payments()?;
+        c.payments()?;
         // SAFETY: caller contract.
         let (seq, pay_seq, reason, cancel) = unsafe {
             (
@@ -496,10 +495,9 @@ pub unsafe extern "system" fn ystpay_settle_refund(
         };
         let seq = (!seq.is_empty()).then_some(seq);
         let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
-            p.settle_refund_as(seq.as_deref(), &pay_seq, refund_fee, &reason, o)
-        })?;
-        c.log.settlement("settle-refund", &s);
-        let s = s?;
+            c.register
+                .settle_refund(seq.as_deref(), &pay_seq, refund_fee, &reason, o)
+        })??;
         deliver_settlement(e, out, &s)
     })
 }
@@ -528,14 +526,12 @@ pub unsafe extern "system" fn ystpay_settle_revoke(
         let c = client_ref!(client);
         let out = out_record!(out);
         let e = c.enc;
-        let p = c.payments()?;
+        c.payments()?;
         // SAFETY: caller contract.
         let seq = unsafe { text::required(e, req_seq, "req_seq")? };
         let s = with_options(e, None, progress, user_data, 0, |o| {
-            p.revoke_payment(&seq, o)
-        })?;
-        c.log.settlement("settle-revoke", &s);
-        let s = s?;
+            c.register.revoke(&seq, o)
+        })??;
         deliver_settlement(e, out, &s)
     })
 }
@@ -582,7 +578,7 @@ pub unsafe extern "system" fn ystpay_settle_order(
         let c = client_ref!(client);
         let out = out_record!(out);
         let e = c.enc;
-        let p = c.payments()?;
+        c.payments()?;
         // SAFETY: caller contract.
         let (order, cancel) = unsafe {
             let spec = match kind {
@@ -611,10 +607,8 @@ pub unsafe extern "system" fn ystpay_settle_order(
             (order, cancel_ref(cancel)?)
         };
         let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
-            p.settle_order(&order, o)
-        })?;
-        c.log.settlement("settle-order", &s);
-        let s = s?;
+            c.register.settle_order(&order, o)
+        })??;
         deliver_settlement(e, out, &s)
     })
 }
@@ -653,13 +647,11 @@ pub unsafe extern "system" fn ystpay_recover(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let p = c.payments()?;
-        let report = with_options(c.enc, None, progress, user_data, 0, |o| p.recover(o))??;
-        for s in &report.settled {
-            c.log.settled("recover", s);
-        }
+        c.payments()?;
+        let report = with_options(c.enc, None, progress, user_data, 0, |o| {
+            c.register.recover(o)
+        })??;
         let r = report_record(&report);
-        *c.last_recovery.lock().unwrap_or_else(|e| e.into_inner()) = report;
         // SAFETY: checked by out_record!.
         unsafe { deliver(out, &r) };
         Ok(())
@@ -700,7 +692,7 @@ pub unsafe extern "system" fn ystpay_last_recovery(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let r = report_record(&c.last_recovery.lock().unwrap_or_else(|e| e.into_inner()));
+        let r = report_record(&c.register.last_recovery());
         // SAFETY: checked by out_record!.
         unsafe { deliver(out, &r) };
         Ok(())
@@ -729,7 +721,7 @@ pub unsafe extern "system" fn ystpay_recovery_get(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let report = c.last_recovery.lock().unwrap_or_else(|e| e.into_inner());
+        let report = c.register.last_recovery();
         let op = usize::try_from(index)
             .ok()
             .and_then(|i| report.ops.get(i))

@@ -49,10 +49,7 @@ impl Payments {
                 "{req_seq} is a refund in the journal, not an order"
             ));
         }
-        let expect = match &known {
-            Some(r) => Expected::new(r.total_fee, r.trans_seq.as_deref()),
-            None => Expected::default(),
-        };
+        let expect = known.as_ref().map(Expected::of_record).unwrap_or_default();
         let proven = match read(n, &expect) {
             Reading::Paid(_) if received.signed => Ok(()),
             Reading::Paid(_) | Reading::Unclear(_) => {

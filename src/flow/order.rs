@@ -143,7 +143,7 @@ impl Payments {
         let deadline = run.started + wait;
         let mut polls = 0u32;
         let reason = loop {
-            let step = self.config.order_poll.interval(polls);
+            let step = run.poll(self.config.order_poll).interval(polls);
             let last = match run.pause(step, deadline, OnCancel::Stop) {
                 Pause::Go => false,
                 Pause::Deadline => true,

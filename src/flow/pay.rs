@@ -107,7 +107,7 @@ impl Payments {
             let step = if phase == Phase::NotDelivered {
                 self.config.retry.interval(resends)
             } else {
-                self.config.poll.interval(polls)
+                run.poll(self.config.poll).interval(polls)
             };
             match run.pause(step, deadline, OnCancel::Stop) {
                 Pause::Go => {}

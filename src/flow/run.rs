@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::crash::crash_point;
 use super::types::{Outcome, Progress, SettleOptions, Settlement};
-use super::{CancelToken, Payments};
+use super::{CancelToken, Payments, PollSchedule};
 use crate::error::Error;
 use crate::journal::{JournalError, OpKind, OpRecord, OpState, OpUpdate};
 use crate::reading::{read_result, Answer, Expected, Facts, Reading};
@@ -55,10 +55,6 @@ impl<'a> Run<'a> {
     /// A run over `rec`, which this flow has marked as driven
     /// ([`Payments::start_driving`]); the mark goes when the run does.
     pub(super) fn new(p: &'a Payments, rec: &OpRecord, opts: &SettleOptions<'a>) -> Run<'a> {
-        let number = match rec.kind {
-            OpKind::Refund => rec.refund_seq.as_deref(),
-            _ => rec.trans_seq.as_deref(),
-        };
         Run {
             p,
             opts: *opts,
@@ -66,7 +62,7 @@ impl<'a> Run<'a> {
             kind: rec.kind,
             seq: rec.req_seq.clone(),
             started: Instant::now(),
-            expect: Expected::new(rec.total_fee, number),
+            expect: Expected::of_record(rec),
             journal_error: None,
         }
     }
@@ -75,6 +71,11 @@ impl<'a> Run<'a> {
         if let Some(f) = self.opts.progress {
             f(&p);
         }
+    }
+
+    /// When to ask while the customer pays: the call's schedule, else `configured`.
+    pub(super) fn poll(&self, configured: PollSchedule) -> PollSchedule {
+        self.opts.poll.unwrap_or(configured)
     }
 
     pub(super) fn cancelled(&self) -> bool {

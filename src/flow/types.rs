@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::timing::CancelToken;
+use super::timing::{CancelToken, PollSchedule};
 use crate::error::Error;
 use crate::journal::{JournalError, OpKind, OpRecord, OpState};
 use crate::protocol::{Channel, PaymentCode, ProdItem};
@@ -83,6 +83,9 @@ pub struct SettleOptions<'a> {
     /// Replaces the configured deadline (payment: `pay_deadline`; order:
     /// how long to wait for the customer).
     pub deadline: Option<Duration>,
+    /// Replaces the configured schedule of queries while the customer
+    /// pays (a barcode payment's `poll`, an order's `order_poll`).
+    pub poll: Option<PollSchedule>,
 }
 
 impl std::fmt::Debug for SettleOptions<'_> {
@@ -91,6 +94,7 @@ impl std::fmt::Debug for SettleOptions<'_> {
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .field("deadline", &self.deadline)
+            .field("poll", &self.poll)
             .finish()
     }
 }

@@ -6,7 +6,7 @@
 //! at midnight, local time. Lines look like
 //!
 //! ```text
-//! 2025-11-25 17:30:01.123 INFO  pay req_seq=25112517300100010001 total_fee=1250 auth_code=1345**********6789 -> OK status=S trans_seq=15060911165638124989 (42 ms)
+//! 2025-11-25 17:30:01.123 INFO  pay req_seq=25112517300100010001 total_fee=1250 auth_code=1345**********6789 -> OK money=paid status=S trans_seq=15060911165638124989 (42 ms)
 //! ```
 //!
 //! What is never written, whatever the level:
@@ -29,16 +29,15 @@ use std::time::Instant;
 
 use chrono::{Local, NaiveDate};
 
+mod describe;
+
 use crate::client::Client;
 use crate::config::{LogLevel, Settings};
 use crate::error::Error;
-use crate::protocol::messages::{
-    H5PayRequest, H5PayResponse, JsPayRequest, JsPayResponse, NativePayRequest, NativePayResponse,
-    NativeQueryRequest, PayRequest, PayResponse, QueryPayRequest, QueryRefundRequest,
-    RefundRequest, RefundResponse, Request, Response, ResponseHead, RevokeRequest, RevokeResponse,
-};
-use crate::protocol::types::mask;
-use crate::protocol::OrderNotice;
+use crate::protocol::messages::{Request, Response};
+use crate::reading::{read_result, Answer, Expected, Money};
+
+pub use describe::Named;
 
 /// Replaces a secret in a written line.
 pub const HIDDEN: &str = "<hidden>";
@@ -51,273 +50,6 @@ pub trait Describe {
     /// instead (e.g. the full payment code and its masked form).
     fn sensitive(&self) -> Vec<(String, String)> {
         Vec::new()
-    }
-}
-
-fn push<T: ToString>(v: &mut Vec<(&'static str, String)>, k: &'static str, x: Option<T>) {
-    if let Some(x) = x {
-        v.push((k, x.to_string()));
-    }
-}
-
-impl Describe for PayRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("req_seq", self.req_seq.clone()),
-            ("total_fee", self.total_fee.to_string()),
-            ("auth_code", self.auth_code.masked()),
-        ];
-        push(&mut v, "channel", self.channel.as_ref());
-        if !self.prod_details.is_empty() {
-            v.push(("prod_lines", self.prod_details.len().to_string()));
-        }
-        v
-    }
-    fn sensitive(&self) -> Vec<(String, String)> {
-        code_pair(self.auth_code.expose())
-    }
-}
-
-impl Describe for QueryPayRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("req_seq", self.req_seq.clone()),
-            ("ori_seq", self.ori_seq.clone()),
-        ];
-        push(
-            &mut v,
-            "auth_code",
-            self.auth_code.as_ref().map(|c| c.masked()),
-        );
-        v
-    }
-    fn sensitive(&self) -> Vec<(String, String)> {
-        self.auth_code
-            .as_ref()
-            .map(|c| code_pair(c.expose()))
-            .unwrap_or_default()
-    }
-}
-
-impl Describe for RefundRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("req_seq", self.req_seq.clone()),
-            ("trans_seq", self.trans_seq.clone()),
-            ("refund_fee", self.refund_fee.to_string()),
-            ("reason", self.reason.clone()),
-        ]
-    }
-}
-
-impl Describe for QueryRefundRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("req_seq", self.req_seq.clone()),
-            ("trans_seq", self.trans_seq.clone()),
-            ("ori_seq", self.ori_seq.clone()),
-        ]
-    }
-}
-
-impl Describe for RevokeRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("req_seq", self.req_seq.clone()),
-            ("ori_seq", self.ori_seq.clone()),
-        ];
-        push(&mut v, "channel", self.channel.as_ref());
-        push(
-            &mut v,
-            "auth_code",
-            self.auth_code.as_ref().map(|c| c.masked()),
-        );
-        v
-    }
-    fn sensitive(&self) -> Vec<(String, String)> {
-        self.auth_code
-            .as_ref()
-            .map(|c| code_pair(c.expose()))
-            .unwrap_or_default()
-    }
-}
-
-impl Describe for NativePayRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("req_seq", self.req_seq.clone()),
-            ("total_fee", self.total_fee.to_string()),
-            ("channel", self.channel.to_string()),
-        ];
-        push(&mut v, "expire_time", self.expire_time);
-        v
-    }
-}
-
-impl Describe for NativeQueryRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("req_seq", self.req_seq.clone()),
-            ("ori_seq", self.ori_seq.clone()),
-        ];
-        push(&mut v, "channel", self.channel.as_ref());
-        v
-    }
-}
-
-impl Describe for JsPayRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("req_seq", self.req_seq.clone()),
-            ("total_fee", self.total_fee.to_string()),
-            ("channel", self.channel.to_string()),
-            // The customer's app user id: personal data, masked like a code.
-            ("subopen_id", mask(&self.subopen_id)),
-        ]
-    }
-    fn sensitive(&self) -> Vec<(String, String)> {
-        code_pair(&self.subopen_id)
-    }
-}
-
-impl Describe for H5PayRequest {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        // The customer's IP address is personal data and is not written.
-        vec![
-            ("req_seq", self.req_seq.clone()),
-            ("total_fee", self.total_fee.to_string()),
-            ("channel", self.channel.to_string()),
-            ("redirect_url", self.redirect_url.clone()),
-        ]
-    }
-    fn sensitive(&self) -> Vec<(String, String)> {
-        self.ip
-            .as_ref()
-            .map(|ip| vec![(ip.clone(), "<ip>".to_string())])
-            .unwrap_or_default()
-    }
-}
-
-fn code_pair(full: &str) -> Vec<(String, String)> {
-    if full.chars().count() >= 4 {
-        vec![(full.to_string(), mask(full))]
-    } else {
-        Vec::new()
-    }
-}
-
-fn head_fields(h: &ResponseHead, v: &mut Vec<(&'static str, String)>) {
-    push(v, "code", h.code.as_ref());
-    push(v, "msg", h.msg.as_ref());
-}
-
-impl Describe for PayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "total_fee", self.total_fee);
-        push(&mut v, "channel", self.channel.as_ref());
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for RefundResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "refund_seq", self.refund_seq.as_ref());
-        push(&mut v, "refund_fee", self.refund_fee);
-        push(&mut v, "total_fee", self.total_fee);
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for RevokeResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(
-            &mut v,
-            "result",
-            self.head.result.map(|r| if r { "Y" } else { "N" }),
-        );
-        push(&mut v, "status", self.status.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for NativePayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "total_fee", self.total_fee);
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        push(&mut v, "pay_url", self.pay_url.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for JsPayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "pay_url", self.pay_url.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for H5PayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "pay_info", self.pay_info.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-/// A settled operation of the payment flow ([`crate::flow`]).
-impl Describe for crate::flow::Settlement {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("outcome", self.outcome.as_str().to_string()),
-            ("state", self.state.as_str().to_string()),
-            ("kind", self.kind.as_str().to_string()),
-            ("req_seq", self.req_seq.clone()),
-            ("total_fee", self.total_fee.to_string()),
-        ];
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "refund_seq", self.refund_seq.as_ref());
-        push(&mut v, "channel", self.channel.as_ref());
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        push(&mut v, "code", self.code.as_ref());
-        if !self.detail.is_empty() {
-            v.push(("detail", self.detail.clone()));
-        }
-        push(&mut v, "journal_error", self.journal_error.as_ref());
-        v
-    }
-}
-
-impl Describe for OrderNotice {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "req_seq", self.req_seq.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "total_fee", self.total_fee);
-        push(&mut v, "channel", self.channel.as_ref());
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        v
     }
 }
 
@@ -542,14 +274,16 @@ impl Logger {
     }
 
     /// Writes the outcome of an operation described by `what` (from
-    /// [`Describe`]): `INFO` on success, `ERROR` on failure. `sensitive`
-    /// values are replaced in the error text.
-    pub fn outcome<T: Describe>(
+    /// [`Describe`]): `INFO` on an answer, with what it proves about the
+    /// money of an operation that expects `expect` ([`crate::reading`]),
+    /// `ERROR` on a failure. `sensitive` values are replaced in the error text.
+    pub fn outcome<T: Describe + Answer>(
         &self,
         op: &str,
         what: &[(&'static str, String)],
         sensitive: &[(String, String)],
         result: &Result<T, Error>,
+        expect: &Expected,
         started: Instant,
     ) {
         let level = match result {
@@ -560,10 +294,11 @@ impl Logger {
             return;
         }
         let ms = started.elapsed().as_millis();
+        let money = read_result(result, expect).money();
         let mut text = join(what);
         match result {
             Ok(answer) => {
-                text.push_str(" -> OK ");
+                text.push_str(&format!(" -> OK money={} ", money.as_str()));
                 text.push_str(&join(&answer.fields()));
                 text.push_str(&format!(" ({ms} ms)"));
                 self.write(LogLevel::Info, op, &text);
@@ -573,7 +308,11 @@ impl Logger {
                 for (full, shown) in sensitive {
                     why = why.replace(full.as_str(), shown);
                 }
-                text.push_str(&format!(" -> {} {why} ({ms} ms)", error_kind(e)));
+                let money = match money {
+                    Money::Unclear => String::new(),
+                    m => format!(" money={}", m.as_str()),
+                };
+                text.push_str(&format!(" -> {}{money} {why} ({ms} ms)", error_kind(e)));
                 self.write(LogLevel::Error, op, &text);
             }
         }
@@ -612,12 +351,19 @@ impl Logger {
         }
     }
 
-    /// Sends `req` with `client` and logs it: at `DEBUG` the request before
-    /// it leaves, then the outcome (see [`Logger::outcome`]).
-    pub fn send<R>(&self, client: &Client, op: &str, req: &mut R) -> Result<R::Response, Error>
+    /// Sends `req` with `client` and logs it under its name
+    /// ([`Named::OP`]): at `DEBUG` the request before it leaves, then the
+    /// outcome read for an operation that expects `expect` (see
+    /// [`Logger::outcome`]).
+    pub fn send<R>(
+        &self,
+        client: &Client,
+        req: &mut R,
+        expect: &Expected,
+    ) -> Result<R::Response, Error>
     where
-        R: Request + Describe,
-        R::Response: Response + Describe,
+        R: Request + Describe + Named,
+        R::Response: Response + Describe + Answer,
     {
         if req.req_seq().is_empty() {
             req.set_req_seq(client.next_req_seq());
@@ -630,11 +376,15 @@ impl Logger {
         let what = req.fields();
         let sensitive = req.sensitive();
         if self.enabled(LogLevel::Debug) {
-            self.write(LogLevel::Debug, op, &format!("{} -> sending", join(&what)));
+            self.write(
+                LogLevel::Debug,
+                R::OP,
+                &format!("{} -> sending", join(&what)),
+            );
         }
         let started = Instant::now();
         let result = client.send(req);
-        self.outcome(op, &what, &sensitive, &result, started);
+        self.outcome(R::OP, &what, &sensitive, &result, expect, started);
         result
     }
 }
@@ -690,6 +440,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::messages::{PayRequest, PayResponse, RefundResponse};
     use crate::protocol::Status;
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -727,21 +478,30 @@ mod tests {
             trans_seq: Some("15060911165638124989".into()),
             ..PayResponse::default()
         };
+        let expect = Expected::new(1250, None);
         log.outcome(
             "pay",
             &req.fields(),
             &req.sensitive(),
             &Ok::<_, Error>(resp),
+            &expect,
             Instant::now(),
         );
         let err: Result<PayResponse, Error> = Err(Error::OutcomeUnknown(format!(
             "timeout; code 134567890123456789, key 0123456789ABCDEF, dsn {dsn}, pass demo123"
         )));
-        log.outcome("pay", &req.fields(), &req.sensitive(), &err, Instant::now());
+        log.outcome(
+            "pay",
+            &req.fields(),
+            &req.sensitive(),
+            &err,
+            &expect,
+            Instant::now(),
+        );
         log.write(LogLevel::Debug, "note", &dsn.to_ascii_lowercase());
         let text = std::fs::read_to_string(log.current_file().unwrap()).unwrap();
         assert_eq!(text.lines().count(), 3, "{text}");
-        assert!(text.contains("INFO  pay req_seq=2511250001 total_fee=1250 auth_code=1345**********6789 -> OK status=S trans_seq=15060911165638124989"));
+        assert!(text.contains("INFO  pay req_seq=2511250001 total_fee=1250 auth_code=1345**********6789 -> OK money=paid status=S trans_seq=15060911165638124989"));
         assert!(text.contains("ERROR pay"));
         assert!(text.contains("UNKNOWN"));
         for secret in ["134567890123456789", "0123456789ABCDEF", "demo123", &dsn] {
@@ -759,11 +519,25 @@ mod tests {
         let dir = temp_dir("levels");
         let log = Logger::open(&dir.join("a.log"), LogLevel::Error).unwrap();
         let ok: Result<RefundResponse, Error> = Ok(RefundResponse::default());
-        log.outcome("refund", &[], &[], &ok, Instant::now());
+        log.outcome(
+            "refund",
+            &[],
+            &[],
+            &ok,
+            &Expected::default(),
+            Instant::now(),
+        );
         log.write(LogLevel::Debug, "x", "debug line");
         let failed: Result<RefundResponse, Error> =
             Err(Error::NotSent("connection refused".into()));
-        log.outcome("refund", &[], &[], &failed, Instant::now());
+        log.outcome(
+            "refund",
+            &[],
+            &[],
+            &failed,
+            &Expected::default(),
+            Instant::now(),
+        );
         let text = std::fs::read_to_string(log.current_file().unwrap()).unwrap();
         assert_eq!(text.lines().count(), 1);
         assert!(

@@ -1,0 +1,309 @@
+//! One register (收银台), wired in one place: from one [`Settings`], the
+//! client, its log, and, with a journal, its payment flows. The C ABI, the
+//! command-line tool and the demo all open a [`Register`], and every
+//! operation logs itself through it under its own name (docs/DESIGN.md,
+//! "Layers").
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::client::Client;
+use crate::config::Settings;
+use crate::error::Error;
+use crate::flow::{
+    FlowConfig, FlowError, NewOrder, NoticeHandled, OrderStart, PayOrder, Payments, RecoveryReport,
+    SettleOptions, Settlement,
+};
+use crate::journal::{Journal, JournalError};
+use crate::log::{Describe, LogError, Logger, Named};
+use crate::protocol::messages::{Request, Response};
+use crate::reading::{Answer, Expected};
+use crate::transport::Transport;
+
+/// How a register is put together beyond its [`Settings`].
+#[derive(Clone, Default)]
+pub struct Wiring {
+    /// Timing of the payment flows (`settle_deadline` of the settings
+    /// replaces its `pay_deadline`).
+    pub flow: FlowConfig,
+    /// A transport in place of HTTP (tests inject faults with it).
+    pub transport: Option<Arc<dyn Transport>>,
+    /// Without a configured journal, keep one in memory, so that the
+    /// payment flows still run (nothing survives the process: no recovery
+    /// after a crash). Without it, such a register has no flows.
+    pub memory_journal: bool,
+}
+
+impl std::fmt::Debug for Wiring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wiring")
+            .field("flow", &self.flow)
+            .field("transport", &self.transport.is_some())
+            .field("memory_journal", &self.memory_journal)
+            .finish()
+    }
+}
+
+/// Why a register could not be opened, or an operation not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterError {
+    /// The client's configuration is unusable, or a request field broke a
+    /// rule (nothing sent).
+    Client(Error),
+    /// The log file cannot be opened.
+    Log(LogError),
+    /// The journal refused or failed (nothing sent).
+    Journal(JournalError),
+    /// The operation needs the journal, and this register has none.
+    NoJournal,
+}
+
+impl std::fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegisterError::Client(e) => e.fmt(f),
+            RegisterError::Log(e) => write!(f, "log: {e}"),
+            RegisterError::Journal(e) => e.fmt(f),
+            RegisterError::NoJournal => {
+                f.write_str("this register has no journal (configure 'journal = PATH')")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RegisterError {}
+
+impl From<FlowError> for RegisterError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Client(e) => RegisterError::Client(e),
+            FlowError::Journal(e) => RegisterError::Journal(e),
+        }
+    }
+}
+
+impl From<JournalError> for RegisterError {
+    fn from(e: JournalError) -> Self {
+        RegisterError::Journal(e)
+    }
+}
+
+impl From<Error> for RegisterError {
+    fn from(e: Error) -> Self {
+        RegisterError::Client(e)
+    }
+}
+
+/// A client, its log and its payment flows.
+pub struct Register {
+    client: Arc<Client>,
+    log: Logger,
+    payments: Option<Payments>,
+    /// What the last recovery finished did.
+    last_recovery: Mutex<RecoveryReport>,
+}
+
+impl std::fmt::Debug for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Register")
+            .field("client", &self.client)
+            .field("payments", &self.payments)
+            .finish()
+    }
+}
+
+impl Register {
+    /// Opens the register `settings` describe: the client (over HTTP unless
+    /// `wiring` gives a transport), the log, and, with a journal (or
+    /// `wiring.memory_journal`), the payment flows. Recovers nothing: call
+    /// [`Register::recover`].
+    pub fn open(settings: &Settings, wiring: Wiring) -> Result<Register, RegisterError> {
+        let client = Arc::new(match wiring.transport {
+            Some(t) => Client::with_transport(&settings.client, t)?,
+            None => Client::new(&settings.client)?,
+        });
+        let log = Logger::from_settings(settings).map_err(RegisterError::Log)?;
+        let journal = match (&settings.journal, wiring.memory_journal) {
+            (Some(path), _) => Some(Journal::open(path)?),
+            (None, true) => Some(Journal::open_in_memory()?),
+            (None, false) => None,
+        };
+        let mut flow = wiring.flow;
+        flow.pay_deadline = settings.settle_deadline;
+        let payments = match journal {
+            Some(j) => Some(Payments::new(client.clone(), Arc::new(j), flow)?),
+            None => None,
+        };
+        Ok(Register {
+            client,
+            log,
+            payments,
+            last_recovery: Mutex::default(),
+        })
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    /// The log.
+    pub fn log(&self) -> &Logger {
+        &self.log
+    }
+
+    /// The payment flows, or [`RegisterError::NoJournal`].
+    pub fn payments(&self) -> Result<&Payments, RegisterError> {
+        self.payments.as_ref().ok_or(RegisterError::NoJournal)
+    }
+
+    /// The journal, when the register has one.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.payments.as_ref().map(Payments::journal)
+    }
+
+    /// What an answer about operation `req_seq` must say, as far as the
+    /// journal records it (nothing without a journal, or when it does not
+    /// hold the operation).
+    pub fn expected_for(&self, req_seq: &str) -> Expected {
+        self.journal()
+            .and_then(|j| j.get(self.client.account(), req_seq).ok().flatten())
+            .as_ref()
+            .map(Expected::of_record)
+            .unwrap_or_default()
+    }
+
+    /// Sends one request and logs it under its name, read for an
+    /// operation that expects `expect` ([`crate::reading`]).
+    pub fn send<R>(&self, req: &mut R, expect: &Expected) -> Result<R::Response, Error>
+    where
+        R: Request + Describe + Named,
+        R::Response: Response + Describe + Answer,
+    {
+        self.log.send(&self.client, req, expect)
+    }
+
+    /// Settles every open operation of the journal
+    /// ([`Payments::recover`]), logs what it settled, and keeps the report
+    /// for [`Register::last_recovery`].
+    pub fn recover(&self, opts: &SettleOptions<'_>) -> Result<RecoveryReport, RegisterError> {
+        let report = self.payments()?.recover(opts)?;
+        for s in &report.settled {
+            self.log.settled("recover", s);
+        }
+        *self.lock_recovery() = report.clone();
+        Ok(report)
+    }
+
+    /// The report of the last recovery this register finished (empty
+    /// before the first).
+    pub fn last_recovery(&self) -> MutexGuard<'_, RecoveryReport> {
+        self.lock_recovery()
+    }
+
+    fn lock_recovery(&self) -> MutexGuard<'_, RecoveryReport> {
+        self.last_recovery.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn logged(
+        &self,
+        op: &str,
+        r: Result<Settlement, FlowError>,
+    ) -> Result<Settlement, RegisterError> {
+        self.log.settlement(op, &r);
+        Ok(r?)
+    }
+
+    /// [`Payments::settle_pay_as`], logged as `settle-pay`.
+    pub fn settle_pay(
+        &self,
+        req_seq: Option<&str>,
+        order: &PayOrder,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, RegisterError> {
+        let r = self.payments()?.settle_pay_as(req_seq, order, opts);
+        self.logged("settle-pay", r)
+    }
+
+    /// [`Payments::settle_refund_as`], logged as `settle-refund`.
+    pub fn settle_refund(
+        &self,
+        req_seq: Option<&str>,
+        pay_req_seq: &str,
+        refund_fee: i64,
+        reason: &str,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, RegisterError> {
+        let p = self.payments()?;
+        let r = p.settle_refund_as(req_seq, pay_req_seq, refund_fee, reason, opts);
+        self.logged("settle-refund", r)
+    }
+
+    /// [`Payments::revoke_payment`], logged as `settle-revoke`.
+    pub fn revoke(
+        &self,
+        req_seq: &str,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, RegisterError> {
+        let r = self.payments()?.revoke_payment(req_seq, opts);
+        self.logged("settle-revoke", r)
+    }
+
+    /// [`Payments::create_order`]; an order that ended at once is logged
+    /// as `settle-order`.
+    pub fn create_order(
+        &self,
+        order: &NewOrder,
+        opts: &SettleOptions<'_>,
+    ) -> Result<OrderStart, RegisterError> {
+        let start = self.payments()?.create_order(order, opts);
+        match start {
+            Ok(OrderStart::Ended(s)) => Ok(OrderStart::Ended(self.logged("settle-order", Ok(s))?)),
+            Ok(waiting) => Ok(waiting),
+            Err(e) => {
+                self.log.settlement("settle-order", &Err(e.clone()));
+                Err(e.into())
+            }
+        }
+    }
+
+    /// [`Payments::await_order`], logged as `settle-order`.
+    pub fn await_order(
+        &self,
+        req_seq: &str,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, RegisterError> {
+        let r = self.payments()?.await_order(req_seq, opts);
+        self.logged("settle-order", r)
+    }
+
+    /// [`Payments::settle_order`], logged as `settle-order`.
+    pub fn settle_order(
+        &self,
+        order: &NewOrder,
+        opts: &SettleOptions<'_>,
+    ) -> Result<Settlement, RegisterError> {
+        let r = self.payments()?.settle_order(order, opts);
+        self.logged("settle-order", r)
+    }
+
+    /// [`Payments::handle_notice`], logged as `notice`.
+    pub fn handle_notice(&self, body: &[u8]) -> Result<NoticeHandled, RegisterError> {
+        let h = self.payments()?.handle_notice(body);
+        let level = if h.accepted {
+            crate::config::LogLevel::Info
+        } else {
+            crate::config::LogLevel::Error
+        };
+        let reported = h
+            .report
+            .as_ref()
+            .map(|r| format!(" req_seq={} trans_seq={}", r.req_seq, r.trans_seq))
+            .unwrap_or_default();
+        self.log.write(
+            level,
+            "notice",
+            &format!("accepted={}{reported} {}", h.accepted, h.detail),
+        );
+        Ok(h)
+    }
+}
