@@ -20,6 +20,9 @@
 
 use std::os::raw::c_char;
 
+use crate::flow::Outcome;
+use crate::journal::{OpKind, OpState};
+
 /// The call succeeded: the platform answered and the answer verified. The
 /// business outcome is in the result record's `outcome` field (a refused
 /// payment is `YSTPAY_OK` with `outcome == YSTPAY_OUTCOME_FAILED`).
@@ -137,6 +140,43 @@ pub const YSTPAY_OUTCOME_REVOKED: i32 = 4;
 /// Settle calls: paid (a refund: refunded). Same value as
 /// `YSTPAY_OUTCOME_SUCCESS`.
 pub const YSTPAY_OUTCOME_PAID: i32 = 1;
+
+/// The `YSTPAY_KIND_*` of an operation kind.
+pub(crate) fn kind_code(k: OpKind) -> i32 {
+    match k {
+        OpKind::Pay => YSTPAY_KIND_PAY,
+        OpKind::Refund => YSTPAY_KIND_REFUND,
+        OpKind::Native => YSTPAY_KIND_NATIVE,
+        OpKind::Js => YSTPAY_KIND_JS,
+        OpKind::H5 => YSTPAY_KIND_H5,
+    }
+}
+
+/// The `YSTPAY_STATE_*` of a journal state.
+pub(crate) fn state_code(s: OpState) -> i32 {
+    match s {
+        OpState::Pending => YSTPAY_STATE_PENDING,
+        OpState::Waiting => YSTPAY_STATE_WAITING,
+        OpState::Revoking => YSTPAY_STATE_REVOKING,
+        OpState::Unknown => YSTPAY_STATE_UNKNOWN,
+        OpState::Paid => YSTPAY_STATE_PAID,
+        OpState::Refunded => YSTPAY_STATE_REFUNDED,
+        OpState::Failed => YSTPAY_STATE_FAILED,
+        OpState::Revoked => YSTPAY_STATE_REVOKED,
+        OpState::Closed => YSTPAY_STATE_CLOSED,
+        OpState::Conflict => YSTPAY_STATE_CONFLICT,
+    }
+}
+
+/// The `YSTPAY_OUTCOME_*` of a flow's outcome.
+pub(crate) fn outcome_code(o: Outcome) -> i32 {
+    match o {
+        Outcome::Paid => YSTPAY_OUTCOME_PAID,
+        Outcome::Failed => YSTPAY_OUTCOME_FAILED,
+        Outcome::Revoked => YSTPAY_OUTCOME_REVOKED,
+        Outcome::Unknown => YSTPAY_OUTCOME_UNKNOWN,
+    }
+}
 
 /// The `YSTPAY_OUTCOME_*` of what an answer proved (`crate::reading`).
 pub(crate) fn money_code(m: crate::reading::Money) -> i32 {

@@ -11,20 +11,9 @@ use super::client::ystpay_client;
 use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
-use super::settle::{kind_code, outcome_code, state_code};
 use super::text::{self, Enc, Writer};
 use crate::flow::Outcome;
 use crate::journal::OpRecord;
-
-/// Checks an output record argument: not NULL, right `struct_size`.
-macro_rules! out_record {
-    ($p:ident) => {{
-        let p = non_null!($p);
-        // SAFETY: non-NULL; the caller passes a record of this type.
-        unsafe { check_size(p)? };
-        p
-    }};
-}
 
 /// A `day` argument: NULL/`""` is today (China time), else `YYYY-MM-DD`.
 unsafe fn day_arg(enc: Enc, p: *const c_char) -> Result<String, Failure> {

@@ -21,10 +21,11 @@
 //! Modules: [`codes`] (result codes, outcomes, options), [`error`] (the
 //! guard and the per-thread message), [`text`] (strings in and out, UTF-8 or
 //! GBK), [`records`] (the result records), [`config`] (the INI-style
-//! configuration), [`client`] (the handle), [`calls`] (one export per seed
-//! interface), [`notice`] (payment notifications), [`settle`] (the settle
-//! flow: settle calls, cancel, progress, recovery), [`journal`] (listing and
-//! day totals), [`version`].
+//! configuration), [`client`] (the handle), [`calls`] (one export per API
+//! interface) and [`answers`] (their result records), [`notice`] (payment
+//! notifications), [`settle`] (the settle flow: settle calls, cancel,
+//! progress), [`recovery`], [`journal`] (listing and day totals),
+//! [`qr`], [`version`].
 #![allow(non_camel_case_types)]
 
 /// Returns early with a `YSTPAY_ERR_NULL_ARGUMENT` failure when a pointer
@@ -53,6 +54,18 @@ macro_rules! client_ref {
     };
 }
 
+/// Checks an output record argument (not NULL, its `struct_size` this
+/// version's) and evaluates to the pointer.
+macro_rules! out_record {
+    ($p:ident) => {{
+        let p = non_null!($p);
+        // SAFETY: non-NULL; the caller passes a record of this type.
+        unsafe { $crate::ffi::records::check_size(p)? };
+        p
+    }};
+}
+
+pub mod answers;
 pub mod calls;
 pub mod client;
 pub mod codes;
@@ -62,6 +75,7 @@ pub mod journal;
 pub mod notice;
 pub mod qr;
 pub mod records;
+pub mod recovery;
 pub mod settle;
 pub mod text;
 pub mod version;
