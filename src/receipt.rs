@@ -196,7 +196,7 @@ impl From<Vec<String>> for Receipt {
 }
 
 /// `text` in `encoding`; in GBK, characters GBK lacks become `?`.
-pub fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
+fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::Utf8 => text.as_bytes().to_vec(),
         Encoding::Gbk => {

@@ -141,7 +141,7 @@ impl Logger {
     /// file named after `log_file` at `level` (off when `None`), with `c`'s
     /// secrets registered: `pass`, `MD5(pass)`, `private_key` and the dsn,
     /// configured or derived.
-    pub fn for_client(
+    fn for_client(
         log_file: Option<&Path>,
         level: LogLevel,
         c: &crate::client::ClientConfig,
@@ -197,7 +197,7 @@ impl Logger {
     }
 
     /// The file used on `date` (none when off).
-    pub fn file_for(&self, date: NaiveDate) -> Option<PathBuf> {
+    fn file_for(&self, date: NaiveDate) -> Option<PathBuf> {
         self.base.as_deref().map(|b| dated_path(b, date))
     }
 
@@ -417,7 +417,7 @@ pub fn join(fields: &[(&'static str, String)]) -> String {
 }
 
 /// `base` with `-YYYY-MM-DD` inserted before its extension.
-pub fn dated_path(base: &Path, date: NaiveDate) -> PathBuf {
+fn dated_path(base: &Path, date: NaiveDate) -> PathBuf {
     let stem = base
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -17,13 +17,6 @@ pub enum FieldProblem {
         /// Length given.
         actual: usize,
     },
-    /// An `F` field does not have its fixed length.
-    WrongLength {
-        /// Required length.
-        expected: usize,
-        /// Length given.
-        actual: usize,
-    },
     /// A numeric field holds something other than decimal digits.
     NotNumeric,
     /// A fee is zero or negative.
@@ -83,12 +76,6 @@ impl std::fmt::Display for FieldError {
             FieldProblem::TooLong { max, actual } => {
                 write!(f, "{name} is {actual} characters, at most {max} allowed")
             }
-            FieldProblem::WrongLength { expected, actual } => {
-                write!(
-                    f,
-                    "{name} is {actual} characters, exactly {expected} required"
-                )
-            }
             FieldProblem::NotNumeric => write!(f, "{name} must be decimal digits"),
             FieldProblem::NotPositive => write!(f, "{name} must be greater than 0"),
             FieldProblem::TooManyDigits { max } => {
@@ -143,24 +130,6 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Checked {
     let n = value.chars().count();
     if n > max {
         return err(field, FieldProblem::TooLong { max, actual: n });
-    }
-    no_control_chars(field, value)
-}
-
-/// A required `String(Fn)` field: exactly `len` characters.
-pub fn fixed_text(field: &str, value: &str, len: usize) -> Checked {
-    if value.is_empty() {
-        return err(field, FieldProblem::Missing);
-    }
-    let n = value.chars().count();
-    if n != len {
-        return err(
-            field,
-            FieldProblem::WrongLength {
-                expected: len,
-                actual: n,
-            },
-        );
     }
     no_control_chars(field, value)
 }
@@ -264,13 +233,6 @@ mod tests {
         assert_eq!(
             required_text("reason", "  ", 255).unwrap_err().problem,
             FieldProblem::Missing
-        );
-        assert_eq!(
-            fixed_text("dsn", "ABC", 32).unwrap_err().problem,
-            FieldProblem::WrongLength {
-                expected: 32,
-                actual: 3
-            }
         );
         assert_eq!(
             optional_text("msg", Some("a\u{1}b"), 10)
