@@ -196,7 +196,7 @@ fn main() {
         write(&dir, "sealed_answer", &answer);
     }
 
-    // Notices (seed 5.5) from the paid native order, in both forms.
+    // Notices (API §5.5) from the paid native order, in both forms.
     if let Ok(a) = settled {
         let n = OrderNotice {
             request_type: Some(NOTICE_TYPE.into()),

@@ -971,7 +971,7 @@ typedef struct ystpay_notice {
     uint32_t struct_size;
     /**
      * `YSTPAY_OUTCOME_SUCCESS` for a paid order (a notification without
-     * `status` announces a payment, seed 5.5).
+     * `status` announces a payment, API §5.5).
      */
     int32_t outcome;
     /**
@@ -996,7 +996,7 @@ typedef struct ystpay_notice {
      */
     int32_t reserved;
     /**
-     * `req_seq`: the order's `req_seq` (the seed's example calls it `req`).
+     * `req_seq`: the order's `req_seq` (the API document's example calls it `req`).
      */
     char req_seq[YSTPAY_SEQ_SIZE];
     /**
@@ -1603,7 +1603,7 @@ int32_t YSTPAY_CALL ystpay_client_new_ex(const char *server_url,
 
 /**
  * **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
- * browser; send the browser to `out->pay_url` (the seed's `pay_info`).
+ * browser; send the browser to `out->pay_url` (the API's `pay_info`).
  *
  * - `req_seq`: the order's serial (NULL/`""`: generated).
  * - `total_fee`: fen, 1 to 9999999999.

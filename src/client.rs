@@ -1,7 +1,7 @@
 //! One request → one verified, typed answer.
 //!
-//! [`Client::send`] seals a request (seed 2.5), posts it, opens the answer
-//! (seed 2.6: signature first, then decryption), reads the typed message,
+//! [`Client::send`] seals a request (API §2.5), posts it, opens the answer
+//! (API §2.6: signature first, then decryption), reads the typed message,
 //! checks that it answers *this* request, and maps `result=N` to
 //! [`Error::Refused`]. It never retries and never guesses: deciding what an
 //! unclear outcome means is the payment flow's job.
@@ -20,7 +20,7 @@ use crate::protocol::{rules, Credentials, RequestEnvelope, ResponseEnvelope};
 use crate::reqseq::ReqSeqGen;
 use crate::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 
-/// The path of the API on the platform (seed 3: `/ystpay/service/unitive.api`).
+/// The path of the API on the platform (API §3: `/ystpay/service/unitive.api`).
 pub const API_PATH: &str = "/ystpay/service/unitive.api";
 
 /// How the client identifies itself and reaches the platform.
@@ -48,7 +48,7 @@ pub struct ClientConfig {
     pub register_no: Option<u16>,
     /// Permit `http://` to a host other than loopback. The payload is
     /// encrypted and signed either way, but the dsn travels in clear in every
-    /// request and is also the response key (seed 2.5, 2.6): on plain http an
+    /// request and is also the response key (API §2.5, §2.6): on plain http an
     /// on-path attacker can forge answers. Only `https://` (certificate
     /// checked) makes answers trustworthy; see `docs/SECURITY.md`.
     pub allow_http: bool,
@@ -359,8 +359,8 @@ impl Client {
 
 /// Every `response_type` this library knows; an answer naming one of these
 /// other than the expected one answers a different operation. Names outside
-/// this list (the seed's examples also show `transaction_response`) are
-/// accepted, since the seed does not fix them.
+/// this list (the API document's examples also show `transaction_response`) are
+/// accepted, since the API document does not fix them.
 const KNOWN_RESPONSE_TYPES: &[&str] = &[
     <PayRequest as Request>::RESPONSE_TYPE,
     <QueryPayRequest as Request>::RESPONSE_TYPE,
@@ -373,7 +373,7 @@ const KNOWN_RESPONSE_TYPES: &[&str] = &[
     <H5PayRequest as Request>::RESPONSE_TYPE,
 ];
 
-/// Ties an answer to our request (seed 4.1 response table: `req_seq` "服务器
+/// Ties an answer to our request (API §4.1 response table: `req_seq` "服务器
 /// 返回该数据可用作校验"). Decision: `req_seq` is required and must equal
 /// ours byte for byte; without it a replayed answer could not be told apart.
 fn check_answers(
@@ -399,7 +399,7 @@ fn check_answers(
     Ok(())
 }
 
-/// A payment notification (seed 5.5) as received by the shop's server.
+/// A payment notification (API §5.5) as received by the shop's server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedNotice {
     /// The notice's fields.
@@ -412,7 +412,7 @@ pub struct ReceivedNotice {
 
 impl Client {
     /// Reads a notification body in either form the platform may send
-    /// (DESIGN.md: a signed `<response>` envelope, or a plain `<data>`).
+    /// (docs/DESIGN.md: a signed `<response>` envelope, or a plain `<data>`).
     /// A bad signature is [`Rejection::BadSignature`]; anything unreadable is
     /// [`Rejection::Malformed`].
     ///
@@ -476,7 +476,7 @@ impl Client {
     }
 }
 
-/// The reply the platform expects to a notice (seed 5.5): `Y` stops its
+/// The reply the platform expects to a notice (API §5.5): `Y` stops its
 /// retries. Answer `Y` to a duplicate too.
 pub fn notice_reply(accepted: bool, message: &str) -> String {
     crate::protocol::NoticeReply {

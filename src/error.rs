@@ -74,7 +74,7 @@ pub struct Refusal {
 pub enum Error {
     /// The client configuration is unusable (nothing sent).
     Config(String),
-    /// A request field breaks a rule of the seed (nothing sent).
+    /// A request field breaks a rule of the API document (nothing sent).
     InvalidInput(FieldError),
     /// The transport failed before the request left (nothing sent; retry is safe).
     NotSent(String),

@@ -1,5 +1,5 @@
 //! Receipts: the `<receipts><line>…</line></receipts>` lines a payment or
-//! refund answer carries (seed 2.6.1, 4.1 `receipts`), as lines, as text in
+//! refund answer carries (API §2.6.1, §4.1 `receipts`), as lines, as text in
 //! UTF-8 or GBK, and as ESC/POS bytes ready for a thermal printer.
 //!
 //! The platform sends the merchant's copy (【商户联】) and the customer's copy
@@ -234,7 +234,7 @@ pub fn decode_gbk(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    /// The seed's example receipt (2.6.1), both copies.
+    /// The API document's example receipt (2.6.1), both copies.
     fn seed() -> Receipt {
         Receipt::new(
             [

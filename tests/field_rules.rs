@@ -1,4 +1,4 @@
-//! Every field rule of the seed's request tables is checked before anything
+//! Every field rule of the API document's request tables is checked before anything
 //! is sent: each violation is a distinct error naming the field, and the
 //! transport is never touched.
 
@@ -320,7 +320,7 @@ fn h5_rules() {
             actual: 267,
         },
     );
-    // Alipay may leave ip out (seed 7.1: "channel 为 A 可不传入").
+    // Alipay may leave ip out (API §7.1: "channel 为 A 可不传入").
     let (c, t) = client();
     let mut h = base;
     h.channel = Channel::Alipay;

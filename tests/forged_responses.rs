@@ -206,7 +206,7 @@ fn a_replayed_query_answer_is_rejected() {
     }
 }
 
-/// Notifications (seed 5.5): a signed one whose signature fails is rejected;
+/// Notifications (API §5.5): a signed one whose signature fails is rejected;
 /// a plain one is marked unsigned and believed only when the platform's own
 /// query confirms it; a forged answer to that query is rejected.
 #[test]

@@ -8,7 +8,7 @@
 //!    length. Answers round-trip back through the client the same way.
 //!    Values are "valid" in the sense of the field rules; the one shape that
 //!    does not round-trip by design is surrounding whitespace, which the
-//!    tolerant reader trims (seed examples are pretty-printed), so the
+//!    tolerant reader trims (the API document's examples are pretty-printed), so the
 //!    generators never put whitespace at either end of a single-valued field.
 //! 2. The AES/base64 layer round-trips arbitrary bytes, with zero padding
 //!    stated precisely: `decrypt(encrypt(p)) == p` with its trailing NUL

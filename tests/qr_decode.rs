@@ -6,7 +6,7 @@
 use ystpay::qr::{BmpDepth, QrImage, TextStyle};
 
 const URLS: &[&str] = &[
-    // The seed's examples (5.1 native pay_url, 7.1 H5 pay_info).
+    // The API document's examples (5.1 native pay_url, 7.1 H5 pay_info).
     "weixin://wxpay/bizpayurl?pr=jLbHdkp",
     "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx20171122103456f64260ef020009468000&package=1630946716&redirect_url=http%3A%2F%2Fxxx.com%2Fcall.html",
     "https://qr.alipay.com/bax01234567890abcdefghij",

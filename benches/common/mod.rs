@@ -34,7 +34,7 @@ pub fn config(url: &str) -> ClientConfig {
 }
 
 /// The HTTP body the `Client` sends for `req`: the same bytes, since the
-/// cipher's IV is fixed by the protocol (seed 2.5.1).
+/// cipher's IV is fixed by the protocol (API §2.5.1).
 pub fn sealed_body<R: Request>(req: &R) -> Vec<u8> {
     let creds = credentials();
     let plain = req.to_xml(&creds.dsn);

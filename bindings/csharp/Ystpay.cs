@@ -838,7 +838,7 @@ namespace YstpayInterop
         public uint struct_size;
         /// <summary>
         /// `YSTPAY_OUTCOME_SUCCESS` for a paid order (a notification without
-        /// `status` announces a payment, seed 5.5).
+        /// `status` announces a payment, API §5.5).
         /// </summary>
         public int outcome;
         /// <summary>
@@ -864,7 +864,7 @@ namespace YstpayInterop
         /// </summary>
         public int reserved;
         /// <summary>
-        /// `req_seq`: the order's `req_seq` (the seed's example calls it `req`).
+        /// `req_seq`: the order's `req_seq` (the API document's example calls it `req`).
         /// </summary>
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
         public byte[] req_seq;
@@ -1476,7 +1476,7 @@ namespace YstpayInterop
 
         /// <summary>
         /// **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
-        /// browser; send the browser to `out-&gt;pay_url` (the seed's `pay_info`).
+        /// browser; send the browser to `out-&gt;pay_url` (the API's `pay_info`).
         /// 
         /// - `req_seq`: the order's serial (NULL/`""`: generated).
         /// - `total_fee`: fen, 1 to 9999999999.

@@ -841,7 +841,7 @@ type
     struct_size: Cardinal;
     {
       `YSTPAY_OUTCOME_SUCCESS` for a paid order (a notification without
-      `status` announces a payment, seed 5.5).
+      `status` announces a payment, API §5.5).
     }
     outcome: Integer;
     {
@@ -866,7 +866,7 @@ type
     }
     reserved: Integer;
     {
-      `req_seq`: the order's `req_seq` (the seed's example calls it `req`).
+      `req_seq`: the order's `req_seq` (the API document's example calls it `req`).
     }
     req_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
     {
@@ -1405,7 +1405,7 @@ function ystpay_client_new_ex(server_url: PAnsiChar; acct: PAnsiChar; pass: PAns
 
 {
   **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
-  browser; send the browser to `out->pay_url` (the seed's `pay_info`).
+  browser; send the browser to `out->pay_url` (the API's `pay_info`).
 
   - `req_seq`: the order's serial (NULL/`""`: generated).
   - `total_fee`: fen, 1 to 9999999999.

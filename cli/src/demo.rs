@@ -264,7 +264,7 @@ struct Paid {
 
 fn instant_payment(ctx: &mut Ctx) -> Step<Paid> {
     section(1, "Barcode payment, paid at once");
-    // The seed's own example basket (4.1).
+    // The API document's own example basket (4.1).
     let mut cookie = ProdItem::new("2900002400915", "奶油曲奇", 1760, "1");
     cookie.goods_fee_fen = Some(1760);
     let mut stone = ProdItem::new("2900002400922", "小石头", 2560, "1");

@@ -1,4 +1,4 @@
-//! A small loopback receiver for payment notifications (seed 5.5), as a
+//! A small loopback receiver for payment notifications (API §5.5), as a
 //! shop's server would run one: read the body, let the client verify it
 //! (`Client::read_notice`; a plain body is confirmed with a query first),
 //! answer `<result>Y</result>` — duplicates too — and report each order once.

@@ -130,7 +130,7 @@ pub struct PayArgs {
     /// a fresh one and records it in the journal first).
     #[arg(long, value_name = "SEQ", conflicts_with = "wait")]
     pub req_seq: Option<String>,
-    /// Product lines: a JSON array as in seed 4.1 (goodsId, goodsName, price, quantity[, goodsFee]), or @FILE.
+    /// Product lines: a JSON array as in API §4.1 (goodsId, goodsName, price, quantity[, goodsFee]), or @FILE.
     #[arg(long, value_name = "JSON")]
     pub goods: Option<String>,
     /// Settle the payment with the payment flow: record it in the journal

@@ -86,7 +86,7 @@ impl Verdict {
 
     /// The verdict of an error. `moves_money` is true for the pay
     /// interfaces: there a refusal without an explicit status `F` does not
-    /// prove that no money was taken (DESIGN.md: never report FAILED unless
+    /// prove that no money was taken (docs/DESIGN.md: never report FAILED unless
     /// the platform said so), so it is UNKNOWN.
     pub fn of_error(e: &Error, moves_money: bool) -> Verdict {
         match e {

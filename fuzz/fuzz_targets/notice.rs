@@ -1,4 +1,4 @@
-//! Payment notification bodies (seed 5.5) in both forms: as received (plain
+//! Payment notification bodies (API §5.5) in both forms: as received (plain
 //! `<data>` or a `<response>` envelope), and the same text sealed by the
 //! platform so the signed form's reader is reached too.
 #![no_main]

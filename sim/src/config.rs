@@ -14,7 +14,7 @@ pub struct SimConfig {
     /// Divides every simulated wait (password entry, delayed answer, QR
     /// expiry, notification retries): 20.0 turns 5 s into 0.25 s.
     pub time_scale: f64,
-    /// Where payment notifications (seed 5.5) are POSTed; none when `None`.
+    /// Where payment notifications (API §5.5) are POSTed; none when `None`.
     pub notify_url: Option<String>,
     /// Send notifications as the plain `<data>` document instead of a
     /// signed `<response>` envelope.
@@ -38,7 +38,7 @@ impl Default for SimConfig {
 pub struct Device {
     /// Merchant name; orders are kept per merchant.
     pub merchant: String,
-    /// Device login account (`acct`, seed 2.5.1).
+    /// Device login account (`acct`, API §2.5.1).
     pub acct: String,
     /// Device login password (`pass`).
     pub pass: String,

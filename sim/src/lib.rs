@@ -1,10 +1,10 @@
 //! ystpay-sim: a simulator of the 赢商通 (Yingshangtong) payment platform,
 //! the server side of the wire protocol that `ystpay::protocol` implements.
 //!
-//! It answers every interface of the seed API document v1.3.1 (barcode pay,
+//! It answers every interface of the API document v1.3.1 (barcode pay,
 //! query, refund, refund query, revoke, native/QR pay and query, JS pay, H5
 //! pay), keeps a true order state per merchant, sends payment notifications
-//! (seed 5.5) with the seed's retry schedule, and can inject network faults.
+//! (API §5.5) with the API document's retry schedule, and can inject network faults.
 //! Behaviour is chosen by the payment code (see `sim/README.md`).
 //!
 //! The public API is synchronous: [`Simulator::start`] runs an HTTP/1.1
@@ -37,7 +37,7 @@ pub use util::set_verbose;
 
 use platform::Platform;
 
-/// The path of the platform API (seed 3: `/ystpay/service/unitive.api`).
+/// The path of the platform API (API §3: `/ystpay/service/unitive.api`).
 pub const API_PATH: &str = "/ystpay/service/unitive.api";
 
 /// A fault applied to one API request instead of (or on top of) normal
@@ -132,7 +132,7 @@ pub struct OrderView {
     pub created: String,
 }
 
-/// One attempt to deliver a payment notification (seed 5.5).
+/// One attempt to deliver a payment notification (API §5.5).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NoticeAttempt {
     /// The order's merchant.

@@ -1,6 +1,6 @@
-//! Payment notifications (seed 5.5): POST `native_order_notice` to the
+//! Payment notifications (API §5.5): POST `native_order_notice` to the
 //! configured URL until the receiver answers `<result>Y</result>`, on the
-//! seed's schedule 0/30/30/60/300/900 s divided by the time scale.
+//! API document's schedule 0/30/30/60/300/900 s divided by the time scale.
 
 use std::sync::Arc;
 use std::time::Duration;

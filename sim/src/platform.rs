@@ -56,7 +56,7 @@ const R_MISMATCH: Reason = (code::CHANNEL_MISMATCH, "付款码与支付渠道不
 const R_CLOSED: Reason = (code::CLOSED, "订单已关闭");
 const R_REVOKED: Reason = (code::REVOKED, "订单已撤销");
 
-/// The seed's notification retry schedule (5.5), in seconds before each attempt.
+/// The API document's notification retry schedule (5.5), in seconds before each attempt.
 pub(crate) const NOTICE_SCHEDULE: [u64; 6] = [0, 30, 30, 60, 300, 900];
 
 /// A registered device.

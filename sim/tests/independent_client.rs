@@ -1,5 +1,5 @@
 //! An independent client (tests/independent/client.py: Python's hashlib and
-//! the `openssl enc` command, written from the seed alone, sharing no code
+//! the `openssl enc` command, written from the API document alone, sharing no code
 //! with ystpay) pays, queries, refunds, refund-queries, revokes and
 //! native-pays against the `ystpay-sim` binary started as a user would:
 //! `ystpay-sim --listen 127.0.0.1:0`.

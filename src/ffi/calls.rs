@@ -26,7 +26,7 @@ use crate::protocol::messages::*;
 use crate::protocol::{Channel, PaymentCode, ProdItem};
 use crate::reading::Expected;
 
-/// Most product lines one payment may carry (the seed caps the JSON at
+/// Most product lines one payment may carry (the API document caps the JSON at
 /// 8192 characters, about 80 lines).
 const MAX_ITEMS: i32 = 1000;
 
@@ -441,7 +441,7 @@ pub unsafe extern "system" fn ystpay_js_pay(
 }
 
 /// **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
-/// browser; send the browser to `out->pay_url` (the seed's `pay_info`).
+/// browser; send the browser to `out->pay_url` (the API's `pay_info`).
 ///
 /// - `req_seq`: the order's serial (NULL/`""`: generated).
 /// - `total_fee`: fen, 1 to 9999999999.

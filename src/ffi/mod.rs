@@ -5,7 +5,7 @@
 //! things: **convert** C arguments to Rust values (checking NULL, encodings
 //! and record sizes), **call** the Rust API, **convert** the answer back into
 //! a fixed-layout record, and turn every failure into a result code plus a
-//! per-thread message. Conventions (DESIGN.md, "C ABI conventions"):
+//! per-thread message. Conventions (docs/DESIGN.md, "C ABI conventions"):
 //!
 //! - Every symbol, type and constant starts with `ystpay_` / `YSTPAY_`.
 //! - Every export is `extern "system"`: `__stdcall` on 32-bit Windows (what

@@ -250,7 +250,7 @@ pub struct ystpay_notice {
     /// In: `sizeof(ystpay_notice)`. Left unchanged.
     pub struct_size: u32,
     /// `YSTPAY_OUTCOME_SUCCESS` for a paid order (a notification without
-    /// `status` announces a payment, seed 5.5).
+    /// `status` announces a payment, API §5.5).
     pub outcome: i32,
     /// `total_fee` (fen), or -1.
     pub total_fee: i64,
@@ -263,7 +263,7 @@ pub struct ystpay_notice {
     pub channel: [c_char; YSTPAY_FLAG_SIZE],
     /// Always 0 (keeps the size a multiple of 8).
     pub reserved: i32,
-    /// `req_seq`: the order's `req_seq` (the seed's example calls it `req`).
+    /// `req_seq`: the order's `req_seq` (the API document's example calls it `req`).
     pub req_seq: [c_char; YSTPAY_SEQ_SIZE],
     /// `trans_seq`: the platform's order number.
     pub trans_seq: [c_char; YSTPAY_SEQ_SIZE],

@@ -4,15 +4,15 @@
 /// What kind of operation a row records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OpKind {
-    /// Barcode payment (seed 4.1): the customer showed a payment code.
+    /// Barcode payment (API §4.1): the customer showed a payment code.
     Pay,
-    /// Refund of a paid order (seed 4.3).
+    /// Refund of a paid order (API §4.3).
     Refund,
-    /// QR-code order (seed 5.1).
+    /// QR-code order (API §5.1).
     Native,
-    /// JS (in-app browser) order (seed 6.1).
+    /// JS (in-app browser) order (API §6.1).
     Js,
-    /// H5 (phone browser) order (seed 7.1).
+    /// H5 (phone browser) order (API §7.1).
     H5,
 }
 

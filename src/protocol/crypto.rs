@@ -4,7 +4,7 @@
 //! Interprets seed sections 1.3 (AES/CBC/NoPadding, upper-case MD5, UTF-8),
 //! 2.5.1 (request key/IV, dsn), 2.5.2 (request signature), 2.6.1 (response
 //! key/IV) and 2.6.2 (response signature), with the decisions recorded in
-//! `shared/DESIGN.md` ("Protocol decisions"). Every value here is checked
+//! `docs/DESIGN.md` ("Protocol decisions"). Every value here is checked
 //! against `tests/fixtures/wire-crypto.json`, produced with the JDK.
 
 use aes::cipher::{block_padding::NoPadding, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
@@ -44,7 +44,7 @@ impl std::fmt::Display for CryptoError {
 
 impl std::error::Error for CryptoError {}
 
-/// MD5 of `data` as 32 upper-case hex digits (seed 1.3).
+/// MD5 of `data` as 32 upper-case hex digits (API §1.3).
 pub fn md5_upper(data: &[u8]) -> String {
     let digest = Md5::digest(data);
     let mut out = String::with_capacity(32);
@@ -70,7 +70,7 @@ fn md5_upper_parts(parts: &[&[u8]]) -> String {
     out
 }
 
-/// Device serial number (seed 2.5.1): `MD5(lower(acct) + private_key + MD5(pass))`.
+/// Device serial number (API §2.5.1): `MD5(lower(acct) + private_key + MD5(pass))`.
 ///
 /// `MD5(pass)` is as good as the password for deriving a dsn, so the
 /// intermediate copy is zeroed before it is freed.
@@ -83,13 +83,13 @@ pub fn derive_dsn(acct: &str, private_key: &str, pass: &str) -> String {
     ])
 }
 
-/// Request signature (seed 2.5.2): `MD5(private_key + dsn + data)`, where
+/// Request signature (API §2.5.2): `MD5(private_key + dsn + data)`, where
 /// `data` is the base64 text exactly as sent.
 pub fn request_signature(private_key: &str, dsn: &str, data_b64: &str) -> String {
     md5_upper_parts(&[private_key.as_bytes(), dsn.as_bytes(), data_b64.as_bytes()])
 }
 
-/// Response signature (seed 2.6.2): `MD5(dsn + timestamp + data)`.
+/// Response signature (API §2.6.2): `MD5(dsn + timestamp + data)`.
 pub fn response_signature(dsn: &str, timestamp: &str, data_b64: &str) -> String {
     md5_upper_parts(&[dsn.as_bytes(), timestamp.as_bytes(), data_b64.as_bytes()])
 }
@@ -114,7 +114,7 @@ pub fn signature_eq(expected: &str, given: &str) -> bool {
 }
 
 /// The AES key for requests: the private key's bytes (16, 24 or 32 of them).
-/// The IV is the first 16 bytes of the same key (seed 2.5.1).
+/// The IV is the first 16 bytes of the same key (API §2.5.1).
 fn check_key(key: &[u8]) -> Result<(), CryptoError> {
     match key.len() {
         16 | 24 | 32 => Ok(()),
@@ -189,14 +189,14 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>, CryptoError> {
     engine.decode(compact).map_err(|_| CryptoError::BadBase64)
 }
 
-/// The response key (seed 2.6.1): the first 16 characters of the dsn.
+/// The response key (API §2.6.1): the first 16 characters of the dsn.
 /// A dsn shorter than 16 bytes yields a key the cipher refuses.
 fn response_key(dsn: &str) -> &[u8] {
     let b = dsn.as_bytes();
     &b[..b.len().min(BLOCK)]
 }
 
-/// Encrypts a request's plain `<data>` XML into the base64 `data` text (seed 2.5.1).
+/// Encrypts a request's plain `<data>` XML into the base64 `data` text (API §2.5.1).
 pub fn seal_request_data(private_key: &str, plain: &str) -> Result<String, CryptoError> {
     Ok(base64_encode(&aes_encrypt(
         private_key.as_bytes(),
@@ -210,7 +210,7 @@ pub fn open_request_data(private_key: &str, data_b64: &str) -> Result<String, Cr
     String::from_utf8(bytes).map_err(|_| CryptoError::NotUtf8)
 }
 
-/// Encrypts a response's plain `<data>` XML into base64 (platform side, seed 2.6.1).
+/// Encrypts a response's plain `<data>` XML into base64 (platform side, API §2.6.1).
 pub fn seal_response_data(dsn: &str, plain: &str) -> Result<String, CryptoError> {
     Ok(base64_encode(&aes_encrypt(
         response_key(dsn),
@@ -218,7 +218,7 @@ pub fn seal_response_data(dsn: &str, plain: &str) -> Result<String, CryptoError>
     )?))
 }
 
-/// Decrypts a response's base64 `data` text into its plain XML (seed 2.6.1).
+/// Decrypts a response's base64 `data` text into its plain XML (API §2.6.1).
 pub fn open_response_data(dsn: &str, data_b64: &str) -> Result<String, CryptoError> {
     let bytes = aes_decrypt(response_key(dsn), &base64_decode(data_b64)?)?;
     String::from_utf8(bytes).map_err(|_| CryptoError::NotUtf8)

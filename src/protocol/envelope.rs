@@ -1,4 +1,4 @@
-//! The outer documents: `<request>` (seed 2.5) and `<response>` (seed 2.6),
+//! The outer documents: `<request>` (API §2.5) and `<response>` (API §2.6),
 //! sealing (encrypt + sign) and opening (verify + decrypt) them.
 
 use super::crypto::{self, CryptoError};
@@ -48,7 +48,7 @@ impl From<CryptoError> for EnvelopeError {
 /// wrapper that zeroes the private key and dsn when the client is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
-    /// `account`: the device login (seed 2.5.1: 4–20 characters).
+    /// `account`: the device login (API §2.5.1: 4–20 characters).
     pub account: String,
     /// The merchant's private key: AES key and IV for requests.
     pub private_key: String,
@@ -67,7 +67,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// Credentials whose dsn is derived from `pass` (seed 2.5.1).
+    /// Credentials whose dsn is derived from `pass` (API §2.5.1).
     pub fn derive(account: &str, pass: &str, private_key: &str) -> Self {
         Credentials {
             account: account.to_string(),
@@ -77,7 +77,7 @@ impl Credentials {
     }
 }
 
-/// The parts of a `<request>` envelope (seed 2.5).
+/// The parts of a `<request>` envelope (API §2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestEnvelope {
     /// `request_type`, in clear.
@@ -145,7 +145,7 @@ impl RequestEnvelope {
     }
 }
 
-/// The parts of a `<response>` envelope (seed 2.6).
+/// The parts of a `<response>` envelope (API §2.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseEnvelope {
     /// `timestamp`: milliseconds, as text.

@@ -9,7 +9,7 @@
 //! | 2.3, 2.4, 3.1, 3.2, tables of 4–7 | field rules | [`rules`] |
 //! | 4.1–7.1 | typed messages | [`messages`] |
 //!
-//! Decisions where the seed is ambiguous (shared/DESIGN.md) live in exactly
+//! Decisions where the API document is ambiguous (docs/DESIGN.md) live in exactly
 //! one place each: key/IV and padding in [`crypto`], the refund
 //! `request_type` alias in [`messages::RefundRequest`], absent `result`
 //! in [`messages::ResponseHead`], status spellings in [`types::Status`].

@@ -1,4 +1,4 @@
-//! Field rules from the seed's tables (sections 2.3, 2.4, 3.1, 3.2 and each
+//! Field rules from the API document's tables (sections 2.3, 2.4, 3.1, 3.2 and each
 //! interface's request table), checked before anything is sent.
 //!
 //! Lengths count characters (Unicode scalar values), not bytes: `V20` is at
@@ -185,7 +185,7 @@ pub fn numeric_text(field: &str, value: &str, max: usize, decimal: bool) -> Chec
     Ok(())
 }
 
-/// A dotted IPv4 address of at most 15 characters (H5 `ip`, seed 7.1).
+/// A dotted IPv4 address of at most 15 characters (H5 `ip`, API §7.1).
 pub fn ipv4(field: &str, value: &str) -> Checked {
     required_text(field, value, 15)?;
     if value.parse::<std::net::Ipv4Addr>().is_err() {

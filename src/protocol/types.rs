@@ -3,7 +3,7 @@
 
 use super::rules::{self, Checked, FieldError, FieldProblem};
 
-/// A payment channel letter (seed 4.1, 4.3 etc.: `W` WeChat Pay, `A` Alipay,
+/// A payment channel letter (API §4.1, §4.3 etc.: `W` WeChat Pay, `A` Alipay,
 /// `Q` QQ Wallet, `Y` BestPay/翼支付).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Channel {
@@ -15,7 +15,7 @@ pub enum Channel {
     Qq,
     /// `Y` — 翼支付 (BestPay).
     BestPay,
-    /// A letter the seed does not list, kept as received so that a new
+    /// A letter the API document does not list, kept as received so that a new
     /// channel on the platform never turns a valid answer into an error.
     Other(String),
 }
@@ -165,10 +165,10 @@ impl From<String> for PaymentCode {
     }
 }
 
-/// One line of `prod_details` (seed 4.1, "商品详情 json 格式").
+/// One line of `prod_details` (API §4.1, "商品详情 json 格式").
 ///
 /// Prices are held in fen and written as yuan strings with two decimals,
-/// as the seed shows (`"17.60"`), so callers never format money themselves.
+/// as the API document shows (`"17.60"`), so callers never format money themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProdItem {
     /// `goodsId`, String(V50): the barcode.
@@ -280,7 +280,7 @@ impl ProdItem {
     }
 }
 
-/// Writes `prod_details` as the JSON array of seed 4.1.
+/// Writes `prod_details` as the JSON array of API §4.1.
 pub fn prod_details_json(items: &[ProdItem]) -> String {
     let v: Vec<ProdItemJson> = items.iter().map(ProdItem::to_json).collect();
     // Serializing plain strings into a Vec cannot fail.
@@ -350,7 +350,7 @@ mod tests {
         assert!(json.starts_with("[{\"goodsId\":\"2900002400915\""));
         assert!(json.contains("\"price\":\"17.60\""));
         assert_eq!(parse_prod_details(&json).unwrap(), items);
-        // The seed's own example, with spaces and a trailing comma removed.
+        // The API document's own example, with spaces and a trailing comma removed.
         let seed = r#"[{"goodsId": "2900002400915", "goodsName": "奶油曲奇", "price": "17.60", "quantity": "1", "goodsFee": "17.60"}]"#;
         assert_eq!(parse_prod_details(seed).unwrap()[0].price_fen, 1760);
     }

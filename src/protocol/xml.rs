@@ -1,7 +1,7 @@
 //! The XML of the wire: writing `<name>value</name>` elements with correct
 //! escaping, and a tolerant reader of one level of child elements.
 //!
-//! Interprets seed 2.2 (XML, UTF-8). The reader accepts an `<?xml ...?>`
+//! Interprets API §2.2 (XML, UTF-8). The reader accepts an `<?xml ...?>`
 //! declaration or none, surrounding whitespace, elements in any order,
 //! unknown elements (ignored by the message layer) and absent optional ones.
 //! It refuses DTDs (no entity expansion), and bounds depth and node count.

@@ -23,7 +23,7 @@ wire_message! {
     }
 }
 
-/// Most characters of the `prod_details` JSON (seed 4.1: V8192).
+/// Most characters of the `prod_details` JSON (API §4.1: V8192).
 pub const PROD_DETAILS_MAX: usize = 8192;
 
 impl PayRequest {
@@ -151,7 +151,7 @@ wire_message! {
 
 impl Request for RefundRequest {
     const REQUEST_TYPE: &'static str = "unitive_refund_request";
-    /// The seed's example says `refund_fee_request` (see DESIGN.md).
+    /// The API document's example says `refund_fee_request` (see docs/DESIGN.md).
     const ALIASES: &'static [&'static str] = &["refund_fee_request"];
     const RESPONSE_TYPE: &'static str = "unitive_refund_response";
     type Response = RefundResponse;
@@ -268,7 +268,7 @@ wire_message! {
         channel: Option<Channel>,
         /// `channel_name`.
         channel_name: Option<String>,
-        /// `status` (not in the seed's table; the simulator sends `F` = closed).
+        /// `status` (not in the API document's table; the simulator sends `F` = closed).
         status: Option<Status>,
     }
 }

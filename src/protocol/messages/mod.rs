@@ -1,11 +1,11 @@
-//! Typed messages for every interface of the seed (sections 4–7): the plain
+//! Typed messages for every interface of the API document (sections 4–7): the plain
 //! `<data>` documents inside the encrypted envelope.
 //!
 //! Each struct lists its fields in wire order with wire names; a `None`
 //! optional field is left out of the document. Requests check their field
 //! rules with [`Request::check`] before anything is sent; responses are read
 //! tolerantly (unknown elements ignored, every field optional) because the
-//! seed's own examples leave out fields its tables call required.
+//! API document's own examples leave out fields its tables call required.
 
 use super::rules::{self, Checked, FieldError, FieldProblem};
 use super::types::{parse_prod_details, prod_details_json, Channel, PaymentCode, ProdItem, Status};
@@ -120,7 +120,7 @@ impl<T: WireValue> WireValue for Option<T> {
     }
 }
 
-/// Receipt lines (`<receipts><line>…</line>…</receipts>`, seed 2.6.1).
+/// Receipt lines (`<receipts><line>…</line>…</receipts>`, API §2.6.1).
 /// Written as `<line>` children; read from `<line>` children or, when the
 /// platform sends plain text, from its lines.
 impl WireValue for Vec<String> {
@@ -134,7 +134,7 @@ impl WireValue for Vec<String> {
     }
 }
 
-/// `prod_details`: a JSON array in the element text (seed 4.1).
+/// `prod_details`: a JSON array in the element text (API §4.1).
 impl WireValue for Vec<ProdItem> {
     fn put(&self, name: &str, w: &mut XmlWriter) {
         if !self.is_empty() {
@@ -165,9 +165,9 @@ macro_rules! wire_message {
 }
 
 wire_message! {
-    /// Fields every response carries (seed 2.6.1 and each response table).
+    /// Fields every response carries (API §2.6.1 and each response table).
     ///
-    /// `result` is `Y`/`N`. The seed's examples leave it out of successful
+    /// `result` is `Y`/`N`. The API document's examples leave it out of successful
     /// answers; an absent `result` is therefore not a refusal: the status
     /// decides (see `client`).
     #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -186,7 +186,7 @@ wire_message! {
         msg: Option<String>,
         /// `server_time`, e.g. `2015-06-09 11:17:48:751`.
         server_time: Option<String>,
-        /// `dsn` (some answers echo it, seed 6.1).
+        /// `dsn` (some answers echo it, API §6.1).
         dsn: Option<String>,
     }
 }
@@ -225,7 +225,7 @@ pub trait Request: WireFields {
     /// Checks every field rule of the request table; the first violation wins.
     fn check(&self) -> Checked;
 
-    /// The plain `<data>` document (seed 2.5.1) for device `dsn`.
+    /// The plain `<data>` document (API §2.5.1) for device `dsn`.
     fn to_xml(&self, dsn: &str) -> String {
         let mut w = XmlWriter::new("data");
         w.field("request_type", Self::REQUEST_TYPE);

@@ -4,7 +4,7 @@ use super::*;
 
 // ---------------------------------------------------------------- 5.5
 
-/// `request_type` of a payment notification (seed 5.5).
+/// `request_type` of a payment notification (API §5.5).
 pub const NOTICE_TYPE: &str = "native_order_notice";
 
 wire_message! {
@@ -14,7 +14,7 @@ wire_message! {
     pub struct OrderNotice {
         /// `request_type`: `native_order_notice`.
         request_type: Option<String>,
-        /// `req_seq`: the order's `req_seq` (the seed's example spells it `req`).
+        /// `req_seq`: the order's `req_seq` (the API document's example spells it `req`).
         req_seq: Option<String>,
         /// `server_time`.
         server_time: Option<String>,
@@ -71,7 +71,7 @@ impl OrderNotice {
 }
 
 wire_message! {
-    /// The shop's reply to a notice (seed 5.5): `Y` stops the platform's retries.
+    /// The shop's reply to a notice (API §5.5): `Y` stops the platform's retries.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct NoticeReply {
         /// `result`: `Y` success, `N` failure.

@@ -143,7 +143,7 @@ wire_message! {
 }
 
 impl JsPayResponse {
-    /// `signature_info` as a JSON object of strings (seed 6.1: appId,
+    /// `signature_info` as a JSON object of strings (API §6.1: appId,
     /// nonceStr, package, paySign, signType, timeStamp for WeChat).
     pub fn signature_info_map(
         &self,
