@@ -1397,8 +1397,8 @@ namespace YstpayInterop
         /// a log file that cannot be created is `YSTPAY_ERR_FILE_WRITE`.
         /// 
         /// With `journal = path` the client keeps a journal and, unless
-        /// `recover_on_start = 0`, settles its open operations before returning
-        /// (see `ystpay_client_new_ex`).
+        /// `recover_on_start = 0`, settles its open operations before returning,
+        /// at once (see `ystpay_client_new_ex`, `ystpay_last_recovery`).
         /// 
         /// - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
         /// - `out`: receives the new handle (caller-owned; free with
@@ -1467,9 +1467,13 @@ namespace YstpayInterop
         /// 
         /// Unless `YSTPAY_FLAG_NO_RECOVER` is given, the journal's open operations
         /// (left by a crash or power cut) are settled against the platform before
-        /// this returns: with the platform unreachable that can take about 20 s
-        /// per open operation. A journal that cannot be opened is
-        /// `YSTPAY_ERR_JOURNAL`. Thread-safe.
+        /// this returns: at once, since an operation belongs to the program driving
+        /// it only while that program lives (an OS file lock in `&lt;journal&gt;.owners`
+        /// beside the file); one another live program is settling is left alone.
+        /// With the platform unreachable that can take about 20 s per open
+        /// operation. `ystpay_last_recovery` and `ystpay_recovery_get` report what
+        /// it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
+        /// Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_client_new_ex(byte[] server_url, byte[] acct, byte[] pass, byte[] private_key, int connect_timeout_ms, int read_timeout_ms, int encoding, int flags, byte[] journal_path, int settle_deadline_ms, out IntPtr result);
@@ -1634,9 +1638,17 @@ namespace YstpayInterop
         public static extern int ystpay_native_query(IntPtr client, byte[] req_seq, byte[] ori_seq, byte[] channel, ref YstpayOrderResult result);
 
         /// <summary>
-        /// **Method.** Writes a fresh `req_seq` (20 digits, unique per merchant
-        /// across registers and restarts) into `buf`, so the caller can record it
-        /// before paying and later query or revoke with it.
+        /// **Method.** Writes a fresh `req_seq` into `buf` (20 digits: China time,
+        /// the register tag, a counter), so the caller can record it before paying
+        /// and later query or revoke with it.
+        /// 
+        /// With a journal, it comes after the last serial any client of the journal
+        /// issued for this device and register tag, whatever the clock does, and is
+        /// none the journal already holds: never reused, across restarts and
+        /// programs sharing the journal. Without a journal only this program's
+        /// memory bounds it: after the clock steps back, a restarted program may
+        /// reissue a serial (keep a journal; set `register_no` when registers share
+        /// a merchant).
         /// 
         /// - `buf`, `buf_size`: caller-owned buffer (21 bytes suffice).
         /// - `needed`: if not NULL, receives the bytes needed with the NUL.
@@ -1968,10 +1980,18 @@ namespace YstpayInterop
         /// <summary>
         /// **Method (settle flow).** Takes a barcode payment and returns only when
         /// it has a final answer in `out-&gt;outcome`: `YSTPAY_OUTCOME_PAID`,
-        /// `YSTPAY_OUTCOME_FAILED` (the platform said so), `YSTPAY_OUTCOME_REVOKED`
-        /// (deadline passed unpaid, or cancelled: money returned or never taken),
-        /// or `YSTPAY_OUTCOME_UNKNOWN` (the platform stayed unreachable; the
-        /// journal keeps it open and `ystpay_recover` settles it later).
+        /// `YSTPAY_OUTCOME_FAILED` (the platform said so, or a query proved its
+        /// refusal harmless), `YSTPAY_OUTCOME_REVOKED` (deadline passed unpaid, or
+        /// cancelled: money returned or never taken), or `YSTPAY_OUTCOME_UNKNOWN`
+        /// (the platform stayed unreachable: the journal keeps it open and
+        /// `ystpay_recover` settles it later; or the platform answered about
+        /// another order under this serial: `out-&gt;state` is
+        /// `YSTPAY_STATE_CONFLICT`, `out-&gt;detail` names the difference, nothing is
+        /// revoked, and a person must look at it).
+        /// 
+        /// PAID needs status `S` for the amount asked and, once the journal holds
+        /// one, the same order number: an answer about another order is never
+        /// PAID.
         /// 
         /// While the customer enters a password it queries on a short, growing
         /// schedule; timeouts and unclear answers are queried, retries reuse the
@@ -1979,8 +1999,10 @@ namespace YstpayInterop
         /// 
         /// - `client`: a client with a journal (else `YSTPAY_ERR_NO_JOURNAL`).
         /// - `req_seq`: this payment's serial, NULL/`""` to generate one (it is in
-        ///   `out-&gt;req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback). A
-        ///   serial already in the journal is `YSTPAY_ERR_DUPLICATE`.
+        ///   `out-&gt;req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback;
+        ///   never one issued before, see `ystpay_next_req_seq`). A serial the
+        ///   journal already holds, for an operation, its revoke or any request
+        ///   sent, is `YSTPAY_ERR_DUPLICATE`, and nothing is sent.
         /// - `total_fee`, `auth_code`, `channel`, `items`, `item_count`: as for
         ///   `ystpay_pay`.
         /// - `deadline_ms`: how long the customer may take, 0 for the client's
@@ -2022,8 +2044,10 @@ namespace YstpayInterop
         /// `out-&gt;outcome` is `YSTPAY_OUTCOME_REVOKED` when done, or what the
         /// operation already ended as (a failed payment stays `FAILED`), or
         /// `UNKNOWN` when the platform stayed unreachable. `YSTPAY_ERR_NOT_FOUND`
-        /// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another flow
-        /// is settling it. `progress`/`user_data` as for `ystpay_settle_pay`.
+        /// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another live
+        /// flow is settling it, `YSTPAY_ERR_CONFLICT` when it is in conflict (its
+        /// serial holds another order at the platform, which a revoke would
+        /// touch). `progress`/`user_data` as for `ystpay_settle_pay`.
         /// Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]

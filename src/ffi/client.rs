@@ -216,9 +216,13 @@ unsafe fn new_client(
 ///
 /// Unless `YSTPAY_FLAG_NO_RECOVER` is given, the journal's open operations
 /// (left by a crash or power cut) are settled against the platform before
-/// this returns: with the platform unreachable that can take about 20 s
-/// per open operation. A journal that cannot be opened is
-/// `YSTPAY_ERR_JOURNAL`. Thread-safe.
+/// this returns: at once, since an operation belongs to the program driving
+/// it only while that program lives (an OS file lock in `<journal>.owners`
+/// beside the file); one another live program is settling is left alone.
+/// With the platform unreachable that can take about 20 s per open
+/// operation. `ystpay_last_recovery` and `ystpay_recovery_get` report what
+/// it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
+/// Thread-safe.
 ///
 /// # Safety
 /// Strings must be NUL-terminated (or NULL where allowed); `out` must
@@ -268,8 +272,8 @@ pub unsafe extern "system" fn ystpay_client_new_ex(
 /// a log file that cannot be created is `YSTPAY_ERR_FILE_WRITE`.
 ///
 /// With `journal = path` the client keeps a journal and, unless
-/// `recover_on_start = 0`, settles its open operations before returning
-/// (see `ystpay_client_new_ex`).
+/// `recover_on_start = 0`, settles its open operations before returning,
+/// at once (see `ystpay_client_new_ex`, `ystpay_last_recovery`).
 ///
 /// - `config_text`: UTF-8 text, NUL-terminated; not NULL. Copied.
 /// - `out`: receives the new handle (caller-owned; free with
@@ -360,9 +364,17 @@ pub unsafe extern "system" fn ystpay_client_free(client: *mut ystpay_client) {
     })
 }
 
-/// **Method.** Writes a fresh `req_seq` (20 digits, unique per merchant
-/// across registers and restarts) into `buf`, so the caller can record it
-/// before paying and later query or revoke with it.
+/// **Method.** Writes a fresh `req_seq` into `buf` (20 digits: China time,
+/// the register tag, a counter), so the caller can record it before paying
+/// and later query or revoke with it.
+///
+/// With a journal, it comes after the last serial any client of the journal
+/// issued for this device and register tag, whatever the clock does, and is
+/// none the journal already holds: never reused, across restarts and
+/// programs sharing the journal. Without a journal only this program's
+/// memory bounds it: after the clock steps back, a restarted program may
+/// reissue a serial (keep a journal; set `register_no` when registers share
+/// a merchant).
 ///
 /// - `buf`, `buf_size`: caller-owned buffer (21 bytes suffice).
 /// - `needed`: if not NULL, receives the bytes needed with the NUL.

@@ -332,10 +332,18 @@ pub unsafe extern "system" fn ystpay_cancel_free(cancel: *mut ystpay_cancel) {
 
 /// **Method (settle flow).** Takes a barcode payment and returns only when
 /// it has a final answer in `out->outcome`: `YSTPAY_OUTCOME_PAID`,
-/// `YSTPAY_OUTCOME_FAILED` (the platform said so), `YSTPAY_OUTCOME_REVOKED`
-/// (deadline passed unpaid, or cancelled: money returned or never taken),
-/// or `YSTPAY_OUTCOME_UNKNOWN` (the platform stayed unreachable; the
-/// journal keeps it open and `ystpay_recover` settles it later).
+/// `YSTPAY_OUTCOME_FAILED` (the platform said so, or a query proved its
+/// refusal harmless), `YSTPAY_OUTCOME_REVOKED` (deadline passed unpaid, or
+/// cancelled: money returned or never taken), or `YSTPAY_OUTCOME_UNKNOWN`
+/// (the platform stayed unreachable: the journal keeps it open and
+/// `ystpay_recover` settles it later; or the platform answered about
+/// another order under this serial: `out->state` is
+/// `YSTPAY_STATE_CONFLICT`, `out->detail` names the difference, nothing is
+/// revoked, and a person must look at it).
+///
+/// PAID needs status `S` for the amount asked and, once the journal holds
+/// one, the same order number: an answer about another order is never
+/// PAID.
 ///
 /// While the customer enters a password it queries on a short, growing
 /// schedule; timeouts and unclear answers are queried, retries reuse the
@@ -343,8 +351,10 @@ pub unsafe extern "system" fn ystpay_cancel_free(cancel: *mut ystpay_cancel) {
 ///
 /// - `client`: a client with a journal (else `YSTPAY_ERR_NO_JOURNAL`).
 /// - `req_seq`: this payment's serial, NULL/`""` to generate one (it is in
-///   `out->req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback). A
-///   serial already in the journal is `YSTPAY_ERR_DUPLICATE`.
+///   `out->req_seq`, and in the first `YSTPAY_STAGE_SENDING` callback;
+///   never one issued before, see `ystpay_next_req_seq`). A serial the
+///   journal already holds, for an operation, its revoke or any request
+///   sent, is `YSTPAY_ERR_DUPLICATE`, and nothing is sent.
 /// - `total_fee`, `auth_code`, `channel`, `items`, `item_count`: as for
 ///   `ystpay_pay`.
 /// - `deadline_ms`: how long the customer may take, 0 for the client's
@@ -462,8 +472,10 @@ pub unsafe extern "system" fn ystpay_settle_refund(
 /// `out->outcome` is `YSTPAY_OUTCOME_REVOKED` when done, or what the
 /// operation already ended as (a failed payment stays `FAILED`), or
 /// `UNKNOWN` when the platform stayed unreachable. `YSTPAY_ERR_NOT_FOUND`
-/// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another flow
-/// is settling it. `progress`/`user_data` as for `ystpay_settle_pay`.
+/// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another live
+/// flow is settling it, `YSTPAY_ERR_CONFLICT` when it is in conflict (its
+/// serial holds another order at the platform, which a revoke would
+/// touch). `progress`/`user_data` as for `ystpay_settle_pay`.
 /// Thread-safe.
 ///
 /// # Safety
