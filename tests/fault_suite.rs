@@ -43,7 +43,6 @@ use ystpay::flow::{
 };
 use ystpay::journal::{Journal, JournalError, OpKind, OpState};
 use ystpay::protocol::Channel;
-use ystpay::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 use ystpay::{Client, Payments};
 use ystpay_sim::{Control, Fault};
 
@@ -73,60 +72,6 @@ impl Rng {
     }
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
-    }
-}
-
-/// A transport that injects the planned fault into the simulator right
-/// before each request, so that fault k hits exactly request k of the
-/// scenario; and that can kill the flow using it (see [`Kill`]).
-struct Faulty {
-    inner: HttpTransport,
-    ctl: Control,
-    plan: Mutex<VecDeque<Option<Fault>>>,
-    kill: Mutex<Option<Kill>>,
-}
-
-/// Kills the flow (its thread panics, dropping its `Payments` and owner)
-/// at request `at` of the flow: before it leaves, or after its answer came.
-#[derive(Clone, Copy)]
-struct Kill {
-    at: u32,
-    after_answer: bool,
-}
-
-const KILLED: &str = "simulated kill of the register";
-
-impl Transport for Faulty {
-    fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let kill = {
-            let mut k = self.kill.lock().unwrap();
-            match k.as_mut() {
-                Some(kill) if kill.at == 0 => k.take(),
-                Some(kill) => {
-                    kill.at -= 1;
-                    None
-                }
-                None => None,
-            }
-        };
-        if matches!(
-            kill,
-            Some(Kill {
-                after_answer: false,
-                ..
-            })
-        ) {
-            std::panic::panic_any(KILLED);
-        }
-        let next = self.plan.lock().unwrap().pop_front().flatten();
-        if let Some(f) = next {
-            self.ctl.inject(f, 1);
-        }
-        let r = self.inner.post(url, body);
-        if kill.is_some() {
-            std::panic::panic_any(KILLED);
-        }
-        r
     }
 }
 
@@ -208,18 +153,7 @@ impl Worker {
         let ctl = sim.control();
         let mut cfg = client_config(&sim.api_url(), READ_TIMEOUT, 100 + index as u16);
         cfg.account = account.clone();
-        let inner = HttpTransport::new(&HttpSettings {
-            connect_timeout: Duration::from_secs(1),
-            read_timeout: READ_TIMEOUT,
-            proxy: None,
-        })
-        .unwrap();
-        let transport = Arc::new(Faulty {
-            inner,
-            ctl: ctl.clone(),
-            plan: Mutex::new(VecDeque::new()),
-            kill: Mutex::new(None),
-        });
+        let transport = Arc::new(Faulty::new(ctl.clone(), READ_TIMEOUT));
         let client = Client::with_transport(&cfg, transport.clone()).unwrap();
         let payments = Payments::new(Arc::new(client), journal, flow_config(SCALE)).unwrap();
         Worker {

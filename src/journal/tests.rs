@@ -297,3 +297,63 @@ fn a_file_shared_by_threads_and_reopened() {
     assert_eq!(j.refunded_fee("demo", "P").unwrap(), 1000);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A journal written by the previous version (schema 1: leases, no serial
+/// ledger) opens, migrates, keeps its operations, and the ledger starts
+/// after the latest serial it holds.
+#[test]
+fn a_schema_1_journal_is_migrated() {
+    use crate::reqseq::Slot;
+    let dir = std::env::temp_dir().join(format!("ystpay-migrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v1.db");
+    let _ = std::fs::remove_file(&path);
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE ops(id INTEGER PRIMARY KEY, account TEXT NOT NULL, req_seq TEXT NOT NULL,
+                 kind TEXT NOT NULL, state TEXT NOT NULL, total_fee INTEGER NOT NULL CHECK (total_fee > 0),
+                 channel TEXT, auth_code TEXT, trans_seq TEXT, parent_seq TEXT, revoke_seq TEXT,
+                 refund_seq TEXT, pay_url TEXT, expires_ms INTEGER, reason TEXT, owner TEXT,
+                 lease_ms INTEGER, detail TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,
+                 updated_ms INTEGER NOT NULL, day TEXT NOT NULL, UNIQUE(account, req_seq));
+             CREATE TABLE attempts(id INTEGER PRIMARY KEY, op_id INTEGER NOT NULL REFERENCES ops(id),
+                 what TEXT NOT NULL, req_seq TEXT NOT NULL, sent_ms INTEGER NOT NULL,
+                 outcome TEXT NOT NULL);
+             CREATE TABLE notices(account TEXT NOT NULL, trans_seq TEXT NOT NULL, req_seq TEXT,
+                 received_ms INTEGER NOT NULL, PRIMARY KEY(account, trans_seq));
+             INSERT INTO ops(account, req_seq, kind, state, total_fee, owner, lease_ms,
+                 created_ms, updated_ms, day)
+                 VALUES ('demo', '26112810000000070005', 'pay', 'waiting', 100, 'gone', 99,
+                 1, 1, '2026-11-28');
+             INSERT INTO attempts(op_id, what, req_seq, sent_ms, outcome)
+                 VALUES (1, 'query', '26112810000000070009', 1, 'W');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let j = Journal::open(&path).unwrap();
+    let rec = j.get("demo", "26112810000000070005").unwrap().unwrap();
+    assert_eq!(
+        (rec.state, rec.owner.as_deref()),
+        (OpState::Waiting, Some("gone"))
+    );
+    // Its owner of old is no live process: taken at once.
+    let me = j.new_owner().unwrap();
+    assert!(j.claim("demo", &rec.req_seq, &me).unwrap());
+    // The ledger continues after the latest serial the journal holds for tag 7.
+    let (latest, _) = Slot::parse("26112810000000070009").unwrap();
+    let early = Slot {
+        second: latest.second - 3600,
+        counter: 0,
+    };
+    assert_eq!(j.issue_serial("demo", 7, early).unwrap(), latest.after());
+    let version: i64 = j
+        .lock()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(me);
+    drop(j);
+    let _ = std::fs::remove_dir_all(&dir);
+}

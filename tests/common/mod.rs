@@ -5,9 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
 use ystpay::flow::{FlowConfig, Payments};
 use ystpay::journal::{Journal, OpKind, OpRecord, OpState};
+use ystpay::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 use ystpay::{Client, ClientConfig};
+use ystpay_sim::{Control, Fault};
 use ystpay_sim::{OrderView, RunningSim, SimConfig, Simulator, TrueStatus};
 
 /// The simulator's time runs this many times faster than real time.
@@ -161,4 +166,86 @@ pub fn mismatches(journal: &Journal, sim: &ystpay_sim::Control) -> Vec<String> {
         }
     }
     out
+}
+
+/// A transport that injects the planned fault into the simulator right
+/// before each request, so that fault k hits exactly request k of the
+/// scenario; and that can kill the flow using it (see [`Kill`]).
+pub struct Faulty {
+    inner: HttpTransport,
+    ctl: Control,
+    /// The faults of the next requests, first in first out (`None`: clean).
+    pub plan: Mutex<VecDeque<Option<Fault>>>,
+    /// When set, the kill to carry out.
+    pub kill: Mutex<Option<Kill>>,
+}
+
+impl Faulty {
+    /// Posts over HTTP with `read_timeout`, injecting faults into the
+    /// simulator `ctl` steers.
+    pub fn new(ctl: Control, read_timeout: Duration) -> Faulty {
+        let inner = HttpTransport::new(&HttpSettings {
+            connect_timeout: Duration::from_secs(1),
+            read_timeout,
+            proxy: None,
+        })
+        .unwrap();
+        Faulty {
+            inner,
+            ctl,
+            plan: Mutex::new(VecDeque::new()),
+            kill: Mutex::new(None),
+        }
+    }
+
+    /// Plans the faults of the next requests.
+    pub fn plan(&self, plan: impl IntoIterator<Item = Option<Fault>>) {
+        *self.plan.lock().unwrap() = plan.into_iter().collect();
+    }
+}
+
+/// Kills the flow (its thread panics, dropping its `Payments` and owner)
+/// at request `at` of the flow: before it leaves, or after its answer came.
+#[derive(Clone, Copy)]
+pub struct Kill {
+    /// Requests to let through first.
+    pub at: u32,
+    /// Kill after the answer came (else before the request leaves).
+    pub after_answer: bool,
+}
+
+pub const KILLED: &str = "simulated kill of the register";
+
+impl Transport for Faulty {
+    fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let kill = {
+            let mut k = self.kill.lock().unwrap();
+            match k.as_mut() {
+                Some(kill) if kill.at == 0 => k.take(),
+                Some(kill) => {
+                    kill.at -= 1;
+                    None
+                }
+                None => None,
+            }
+        };
+        if matches!(
+            kill,
+            Some(Kill {
+                after_answer: false,
+                ..
+            })
+        ) {
+            std::panic::panic_any(KILLED);
+        }
+        let next = self.plan.lock().unwrap().pop_front().flatten();
+        if let Some(f) = next {
+            self.ctl.inject(f, 1);
+        }
+        let r = self.inner.post(url, body);
+        if kill.is_some() {
+            std::panic::panic_any(KILLED);
+        }
+        r
+    }
 }
