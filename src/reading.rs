@@ -300,126 +300,85 @@ fn channel(c: &Option<crate::protocol::Channel>) -> Option<String> {
     c.as_ref().map(|c| c.code().to_string())
 }
 
-fn head_facts(h: &ResponseHead) -> Facts {
-    Facts {
-        code: h.code.clone(),
-        msg: h.msg.clone().unwrap_or_default(),
+/// An answer type of `Response`: its head and status come from there.
+macro_rules! answer {
+    ($t:ty, |$a:ident| $facts:expr $(, $subject:expr)?) => {
+        impl Answer for $t {
+            fn head(&self) -> Option<&ResponseHead> {
+                Some(&self.head)
+            }
+            fn status(&self) -> Option<&Status> {
+                self.status.as_ref()
+            }
+            fn facts(&self) -> Facts {
+                let $a = self;
+                Facts {
+                    code: $a.head.code.clone(),
+                    msg: $a.head.msg.clone().unwrap_or_default(),
+                    ..$facts
+                }
+            }
+            $(fn subject(&self) -> Subject {
+                $subject
+            })?
+        }
+    };
+}
+
+answer!(PayResponse, |a| Facts {
+    trans_seq: a.trans_seq.clone(),
+    fee: a.total_fee,
+    channel: channel(&a.channel),
+    pay_time: a.pay_time.clone(),
+    receipts: a.receipts.clone(),
+    ..Facts::default()
+});
+
+answer!(NativePayResponse, |a| Facts {
+    trans_seq: a.trans_seq.clone(),
+    fee: a.total_fee,
+    channel: channel(&a.channel),
+    pay_time: a.pay_time.clone(),
+    receipts: a.receipts.clone(),
+    pay_url: a.pay_url.clone(),
+    ..Facts::default()
+});
+
+answer!(JsPayResponse, |a| Facts {
+    trans_seq: a.trans_seq.clone(),
+    channel: channel(&a.channel),
+    pay_url: a.pay_url.clone(),
+    signature_info: a.signature_info.clone(),
+    ..Facts::default()
+});
+
+answer!(H5PayResponse, |a| Facts {
+    trans_seq: a.trans_seq.clone(),
+    channel: channel(&a.channel),
+    pay_url: a.pay_info.clone(),
+    ..Facts::default()
+});
+
+answer!(
+    RefundResponse,
+    |a| Facts {
+        refund_seq: a.refund_seq.clone(),
+        fee: a.refund_fee,
+        channel: channel(&a.channel),
+        receipts: a.receipts.clone(),
         ..Facts::default()
-    }
-}
+    },
+    Subject::Refund
+);
 
-impl Answer for PayResponse {
-    fn head(&self) -> Option<&ResponseHead> {
-        Some(&self.head)
-    }
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref()
-    }
-    fn facts(&self) -> Facts {
-        Facts {
-            trans_seq: self.trans_seq.clone(),
-            fee: self.total_fee,
-            channel: channel(&self.channel),
-            pay_time: self.pay_time.clone(),
-            receipts: self.receipts.clone(),
-            ..head_facts(&self.head)
-        }
-    }
-}
-
-impl Answer for NativePayResponse {
-    fn head(&self) -> Option<&ResponseHead> {
-        Some(&self.head)
-    }
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref()
-    }
-    fn facts(&self) -> Facts {
-        Facts {
-            trans_seq: self.trans_seq.clone(),
-            fee: self.total_fee,
-            channel: channel(&self.channel),
-            pay_time: self.pay_time.clone(),
-            receipts: self.receipts.clone(),
-            pay_url: self.pay_url.clone(),
-            ..head_facts(&self.head)
-        }
-    }
-}
-
-impl Answer for JsPayResponse {
-    fn head(&self) -> Option<&ResponseHead> {
-        Some(&self.head)
-    }
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref()
-    }
-    fn facts(&self) -> Facts {
-        Facts {
-            trans_seq: self.trans_seq.clone(),
-            channel: channel(&self.channel),
-            pay_url: self.pay_url.clone(),
-            signature_info: self.signature_info.clone(),
-            ..head_facts(&self.head)
-        }
-    }
-}
-
-impl Answer for H5PayResponse {
-    fn head(&self) -> Option<&ResponseHead> {
-        Some(&self.head)
-    }
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref()
-    }
-    fn facts(&self) -> Facts {
-        Facts {
-            trans_seq: self.trans_seq.clone(),
-            channel: channel(&self.channel),
-            pay_url: self.pay_info.clone(),
-            ..head_facts(&self.head)
-        }
-    }
-}
-
-impl Answer for RefundResponse {
-    fn head(&self) -> Option<&ResponseHead> {
-        Some(&self.head)
-    }
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref()
-    }
-    fn facts(&self) -> Facts {
-        Facts {
-            refund_seq: self.refund_seq.clone(),
-            fee: self.refund_fee,
-            channel: channel(&self.channel),
-            receipts: self.receipts.clone(),
-            ..head_facts(&self.head)
-        }
-    }
-    fn subject(&self) -> Subject {
-        Subject::Refund
-    }
-}
-
-impl Answer for RevokeResponse {
-    fn head(&self) -> Option<&ResponseHead> {
-        Some(&self.head)
-    }
-    fn status(&self) -> Option<&Status> {
-        self.status.as_ref()
-    }
-    fn facts(&self) -> Facts {
-        Facts {
-            channel: channel(&self.channel),
-            ..head_facts(&self.head)
-        }
-    }
-    fn subject(&self) -> Subject {
-        Subject::Revoke
-    }
-}
+answer!(
+    RevokeResponse,
+    |a| Facts {
+        channel: channel(&a.channel),
+        ..Facts::default()
+    },
+    Subject::Revoke
+);
 
 /// A notice (API §5.5) announces a completed payment; it still proves it
 /// only with status `S`, for this order's amount and number.

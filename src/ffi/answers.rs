@@ -93,6 +93,20 @@ fn result_flag(head: &ResponseHead) -> &'static str {
     }
 }
 
+/// The fields every result record has, borrowed from `$rec` for
+/// [`write_head`].
+macro_rules! head_of {
+    ($rec:expr) => {
+        Head {
+            result: &mut $rec.result,
+            code: &mut $rec.code,
+            msg: &mut $rec.msg,
+            server_time: &mut $rec.server_time,
+            req_seq: &mut $rec.req_seq,
+        }
+    };
+}
+
 /// The fields every record shares.
 struct Head<'a> {
     result: &'a mut [c_char],
@@ -149,18 +163,7 @@ pub(super) fn payment_record(
     let mut r = blank::<ystpay_payment_result>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
-    write_head(
-        &mut w,
-        Head {
-            result: &mut rec.result,
-            code: &mut rec.code,
-            msg: &mut rec.msg,
-            server_time: &mut rec.server_time,
-            req_seq: &mut rec.req_seq,
-        },
-        &a.head,
-        req_seq,
-    )?;
+    write_head(&mut w, head_of!(rec), &a.head, req_seq)?;
     rec.outcome = outcome;
     rec.total_fee = fee(a.total_fee);
     rec.cash_fee = fee(a.cash_fee);
@@ -187,18 +190,7 @@ pub(super) fn refund_record(
     let mut r = blank::<ystpay_refund_result>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
-    write_head(
-        &mut w,
-        Head {
-            result: &mut rec.result,
-            code: &mut rec.code,
-            msg: &mut rec.msg,
-            server_time: &mut rec.server_time,
-            req_seq: &mut rec.req_seq,
-        },
-        &a.head,
-        req_seq,
-    )?;
+    write_head(&mut w, head_of!(rec), &a.head, req_seq)?;
     rec.outcome = outcome;
     rec.total_fee = fee(a.total_fee);
     rec.refund_fee = fee(a.refund_fee);
@@ -224,18 +216,7 @@ pub(super) fn revoke_record(
     let mut r = blank::<ystpay_revoke_result>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
-    write_head(
-        &mut w,
-        Head {
-            result: &mut rec.result,
-            code: &mut rec.code,
-            msg: &mut rec.msg,
-            server_time: &mut rec.server_time,
-            req_seq: &mut rec.req_seq,
-        },
-        &a.head,
-        req_seq,
-    )?;
+    write_head(&mut w, head_of!(rec), &a.head, req_seq)?;
     rec.outcome = outcome;
     write_status(&mut w, &mut rec.status, a.status.as_ref());
     write_channel(&mut w, &mut rec.channel, a.channel.as_ref());
@@ -326,18 +307,7 @@ pub(super) fn order_record(
     let mut r = blank::<ystpay_order_result>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
-    write_head(
-        &mut w,
-        Head {
-            result: &mut rec.result,
-            code: &mut rec.code,
-            msg: &mut rec.msg,
-            server_time: &mut rec.server_time,
-            req_seq: &mut rec.req_seq,
-        },
-        a.head,
-        req_seq,
-    )?;
+    write_head(&mut w, head_of!(rec), a.head, req_seq)?;
     rec.outcome = outcome;
     rec.total_fee = fee(a.total_fee);
     rec.cash_fee = fee(a.cash_fee);

@@ -1,8 +1,6 @@
 //! Recovery: settling what the journal holds open (after a crash, a power
 //! cut, an unreachable platform), at once, against the platform's answer.
 
-use std::time::Instant;
-
 use super::order::order_time_left;
 use super::run::{OnCancel, Pause, Run};
 use super::types::{
@@ -43,12 +41,11 @@ impl Payments {
                 continue;
             }
             let s = match rec.kind {
-                OpKind::Pay => self.recover_pay(run, &rec),
                 OpKind::Refund => {
                     let end = run.started + self.config.recover_deadline;
                     self.drive_refund(run, false, in_conflict(&rec), end)
                 }
-                OpKind::Native | OpKind::Js | OpKind::H5 => self.recover_order(run, &rec),
+                _ => self.recover_by_query(run, &rec),
             };
             self.report(&mut report, s)?;
         }
@@ -72,31 +69,45 @@ impl Payments {
         run.finish(OpState::Conflict, Facts::default(), d)
     }
 
-    fn recover_pay(&self, mut run: Run<'_>, rec: &OpRecord) -> Settlement {
-        let careful = in_conflict(rec);
+    /// Settles a payment or an order by query: paid, failed or in conflict
+    /// by the answer; still waiting, or never arrived, by a revoke (which
+    /// closes the serial either way) — except an order the customer may
+    /// still pay, and anything in conflict, which stay open.
+    fn recover_by_query(&self, mut run: Run<'_>, rec: &OpRecord) -> Settlement {
         if rec.state == OpState::Revoking {
             return self.revoke_pay(run, None, RevokeReason::Recovery, None);
         }
+        let careful = in_conflict(rec);
+        let order = rec.kind.is_order();
+        let customer_may_pay = order && !order_time_left(rec.created_ms, rec.expires_ms).is_zero();
+        let failed = if order {
+            OpState::Closed
+        } else {
+            OpState::Failed
+        };
         let end = run.started + self.config.recover_deadline;
         let mut n = 0u32;
         loop {
             n += 1;
             run.progress(super::Progress::Querying { attempt: n });
-            match self.query_pay(&mut run) {
+            let reading = if order {
+                self.query_order(&mut run)
+            } else {
+                self.query_pay(&mut run)
+            };
+            match reading {
                 Reading::Paid(f) => return run.end(OpState::Paid, *f),
-                Reading::Failed(f) => return run.end(OpState::Failed, *f),
+                Reading::Failed(f) => return run.end(failed, *f),
                 Reading::Foreign(f, why) => return run.conflict(*f, why),
-                // An answer about this payment, still waiting: the cashier
-                // is no longer waiting for it. Revoke.
-                Reading::Waiting(_) => {
-                    return self.revoke_pay(run, None, RevokeReason::Recovery, None)
+                Reading::Waiting(f) if customer_may_pay => {
+                    let d = format!("still waiting for the customer: {}", f.words());
+                    return run.finish(OpState::Waiting, *f, d);
                 }
-                // Never arrived: revoke (closes the serial either way) —
-                // unless the serial is in conflict.
                 Reading::Refused(r) if careful => {
                     return Self::still_in_conflict(run, &format!("N {} {}", r.code, r.msg))
                 }
-                Reading::Refused(_) => {
+                // Still waiting (the cashier no longer is), or never arrived.
+                Reading::Waiting(_) | Reading::Refused(_) => {
                     return self.revoke_pay(run, None, RevokeReason::Recovery, None)
                 }
                 Reading::NotSent(_) | Reading::Unclear(_) | Reading::Revoked(_) => {}
@@ -106,50 +117,13 @@ impl Payments {
                 Pause::Deadline if careful => {
                     return Self::still_in_conflict(run, "platform unreachable")
                 }
-                // Unreachable: try the revoke anyway (it has its own deadline).
-                Pause::Deadline => return self.revoke_pay(run, None, RevokeReason::Recovery, None),
-                Pause::Cancelled => {
-                    let d = "recovery cancelled; still open".to_string();
-                    return run.finish(rec.state, Facts::default(), d);
-                }
-            }
-        }
-    }
-
-    fn recover_order(&self, mut run: Run<'_>, rec: &OpRecord) -> Settlement {
-        let careful = in_conflict(rec);
-        if rec.state == OpState::Revoking {
-            return self.revoke_pay(run, None, RevokeReason::Recovery, None);
-        }
-        let end: Instant = run.started + self.config.recover_deadline;
-        let expired = order_time_left(rec.created_ms, rec.expires_ms).is_zero();
-        let mut n = 0u32;
-        loop {
-            n += 1;
-            run.progress(super::Progress::Querying { attempt: n });
-            match self.query_order(&mut run) {
-                Reading::Paid(f) => return run.end(OpState::Paid, *f),
-                Reading::Failed(f) => return run.end(OpState::Closed, *f),
-                Reading::Foreign(f, why) => return run.conflict(*f, why),
-                Reading::Waiting(f) if !expired => {
-                    // The customer may still pay: leave it open, noted.
-                    let d = format!("still waiting for the customer: {}", f.words());
-                    return run.finish(OpState::Waiting, *f, d);
-                }
-                Reading::Refused(r) if careful => {
-                    return Self::still_in_conflict(run, &format!("N {} {}", r.code, r.msg))
-                }
-                Reading::Waiting(_) | Reading::Refused(_) => {
-                    return self.revoke_pay(run, None, RevokeReason::Recovery, None)
-                }
-                Reading::NotSent(_) | Reading::Unclear(_) | Reading::Revoked(_) => {}
-            }
-            match run.pause(self.config.retry.interval(n - 1), end, OnCancel::Stop) {
-                Pause::Go => {}
-                Pause::Deadline => {
+                Pause::Deadline if order => {
                     let d = "platform unreachable".to_string();
                     return run.finish(rec.state, Facts::default(), d);
                 }
+                // A payment unreachable: try the revoke anyway (it has its
+                // own deadline).
+                Pause::Deadline => return self.revoke_pay(run, None, RevokeReason::Recovery, None),
                 Pause::Cancelled => {
                     let d = "recovery cancelled; still open".to_string();
                     return run.finish(rec.state, Facts::default(), d);

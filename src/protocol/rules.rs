@@ -166,7 +166,7 @@ pub fn range(field: &str, value: i64, min: i64, max: i64) -> Checked {
     Ok(())
 }
 
-/// A `Number(Vmax)` given as text (e.g. `ori_seq`, `quantity`): decimal digits
+/// A `Number(Vmax)` given as text (e.g. `quantity`): decimal digits
 /// with at most one decimal point when `decimal` is true.
 pub fn numeric_text(field: &str, value: &str, max: usize, decimal: bool) -> Checked {
     required_text(field, value, max)?;
