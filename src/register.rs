@@ -177,7 +177,7 @@ impl Register {
     pub fn send<R>(&self, req: &mut R, expect: &Expected) -> Result<R::Response, Error>
     where
         R: Request + Describe + Named,
-        R::Response: Response + Describe + Answer,
+        R::Response: Response + Answer,
     {
         self.log.send(&self.client, req, expect)
     }

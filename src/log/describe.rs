@@ -4,10 +4,10 @@
 
 use super::Describe;
 use crate::protocol::messages::{
-    H5PayRequest, H5PayResponse, JsPayRequest, JsPayResponse, NativePayRequest, NativePayResponse,
-    NativeQueryRequest, PayRequest, PayResponse, QueryPayRequest, QueryRefundRequest,
-    RefundRequest, RefundResponse, ResponseHead, RevokeRequest, RevokeResponse,
+    H5PayRequest, JsPayRequest, NativePayRequest, NativeQueryRequest, PayRequest, QueryPayRequest,
+    QueryRefundRequest, RefundRequest, RevokeRequest,
 };
+use crate::reading::{Answer, Subject};
 use crate::protocol::types::mask;
 use crate::protocol::OrderNotice;
 
@@ -187,83 +187,30 @@ fn code_pair(full: &str) -> Vec<(String, String)> {
     }
 }
 
-fn head_fields(h: &ResponseHead, v: &mut Vec<(&'static str, String)>) {
-    push(v, "code", h.code.as_ref());
-    push(v, "msg", h.msg.as_ref());
-}
-
-impl Describe for PayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "total_fee", self.total_fee);
-        push(&mut v, "channel", self.channel.as_ref());
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        head_fields(&self.head, &mut v);
-        v
+/// What the log says of an answer: its status and the facts the flows
+/// keep ([`crate::reading::Facts`]), the same for every interface.
+pub fn answer_fields<A: Answer + ?Sized>(a: &A) -> Vec<(&'static str, String)> {
+    let f = a.facts();
+    let mut v = Vec::new();
+    push(&mut v, "status", a.status());
+    push(&mut v, "trans_seq", f.trans_seq.as_ref());
+    push(&mut v, "refund_seq", f.refund_seq.as_ref());
+    let fee_name = match a.subject() {
+        Subject::Refund => "refund_fee",
+        _ => "total_fee",
+    };
+    push(&mut v, fee_name, f.fee);
+    push(&mut v, "channel", f.channel.as_ref());
+    push(&mut v, "pay_time", f.pay_time.as_ref());
+    push(&mut v, "pay_url", f.pay_url.as_ref());
+    if let Some(h) = a.head() {
+        push(&mut v, "result", h.result.map(|r| if r { "Y" } else { "N" }));
     }
-}
-
-impl Describe for RefundResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "refund_seq", self.refund_seq.as_ref());
-        push(&mut v, "refund_fee", self.refund_fee);
-        push(&mut v, "total_fee", self.total_fee);
-        head_fields(&self.head, &mut v);
-        v
+    push(&mut v, "code", f.code.as_ref());
+    if !f.msg.is_empty() {
+        v.push(("msg", f.msg));
     }
-}
-
-impl Describe for RevokeResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(
-            &mut v,
-            "result",
-            self.head.result.map(|r| if r { "Y" } else { "N" }),
-        );
-        push(&mut v, "status", self.status.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for NativePayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "total_fee", self.total_fee);
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        push(&mut v, "pay_url", self.pay_url.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for JsPayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "pay_url", self.pay_url.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
-}
-
-impl Describe for H5PayResponse {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        push(&mut v, "status", self.status.as_ref());
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "pay_info", self.pay_info.as_ref());
-        head_fields(&self.head, &mut v);
-        v
-    }
+    v
 }
 
 /// A settled operation of the payment flow ([`crate::flow`]).

@@ -37,7 +37,7 @@ use crate::error::Error;
 use crate::protocol::messages::{Request, Response};
 use crate::reading::{read_result, Answer, Expected, Money};
 
-pub use describe::Named;
+pub use describe::{answer_fields, Named};
 
 /// Replaces a secret in a written line.
 pub const HIDDEN: &str = "<hidden>";
@@ -277,7 +277,7 @@ impl Logger {
     /// [`Describe`]): `INFO` on an answer, with what it proves about the
     /// money of an operation that expects `expect` ([`crate::reading`]),
     /// `ERROR` on a failure. `sensitive` values are replaced in the error text.
-    pub fn outcome<T: Describe + Answer>(
+    pub fn outcome<T: Answer>(
         &self,
         op: &str,
         what: &[(&'static str, String)],
@@ -299,7 +299,7 @@ impl Logger {
         match result {
             Ok(answer) => {
                 text.push_str(&format!(" -> OK money={} ", money.as_str()));
-                text.push_str(&join(&answer.fields()));
+                text.push_str(&join(&answer_fields(answer)));
                 text.push_str(&format!(" ({ms} ms)"));
                 self.write(LogLevel::Info, op, &text);
             }
@@ -363,7 +363,7 @@ impl Logger {
     ) -> Result<R::Response, Error>
     where
         R: Request + Describe + Named,
-        R::Response: Response + Describe + Answer,
+        R::Response: Response + Answer,
     {
         if req.req_seq().is_empty() {
             req.set_req_seq(client.next_req_seq());
