@@ -11,7 +11,8 @@
 //! is the parser's own wording; the whole error otherwise), for the roots
 //! `None`, `data`, `response` and `request`. The results were recorded from
 //! the quick-xml reader, where the differential test had found it to agree
-//! with roxmltree on every input, so they are roxmltree 0.20's results too.
+//! with roxmltree 0.20 on every input; roxmltree 0.21.2, the reader now,
+//! gives every one of them too.
 //!
 //! Inputs: (a) the XML in the fuzz seeds (`tests/xml_regression/fuzz_seeds.jsonl`,
 //! from every UTF-8 file of fuzz/seeds/*/: the file, what follows a fuzz
@@ -24,7 +25,8 @@
 //! ones on every run (`PROPTEST_CASES`, default 512) checked for what holds
 //! of every document, and well-formed ones for being read; (c) hand-picked
 //! edge cases, each with its result here; (d) the node and namespace limits
-//! at their boundaries.
+//! at their boundaries; (e) writing and reading back, the reader's rules
+//! (the unit tests that were in src/protocol/xml.rs).
 //!
 //! What holds of every document: reading it does not panic; the result for
 //! a root is the result for no root, except that a document read without a
@@ -41,7 +43,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use ystpay::protocol::crypto;
-use ystpay::protocol::xml::{Fields, XmlError, MAX_DEPTH, MAX_NODES};
+use ystpay::protocol::xml::{Fields, XmlError, XmlWriter, MAX_DEPTH, MAX_NODES};
 
 const ROOTS: [Option<&str>; 4] = [None, Some("data"), Some("response"), Some("request")];
 
@@ -957,4 +959,90 @@ fn the_namespace_limit_counts_as_before() {
         };
         check(&doc, &expect).unwrap();
     }
+}
+
+// ------------------------------------------------------------ (e) writing and reading
+
+#[test]
+fn escape_and_read_back() {
+    let mut w = XmlWriter::new("data");
+    w.field("goods", "奶油曲奇 & 小石头 <\"1\"> 'x'");
+    let doc = w.finish();
+    assert!(doc.contains("&amp;") && doc.contains("&lt;") && doc.contains("&quot;"));
+    let f = Fields::parse(&doc, Some("data")).unwrap();
+    assert_eq!(f.get("goods"), Some("奶油曲奇 & 小石头 <\"1\"> 'x'"));
+}
+
+/// Found by the property tests: a CR inside a value came back as LF.
+#[test]
+fn carriage_returns_survive() {
+    for value in ["a\rb", "a\r\nb", "\r\r\nx\n\r"] {
+        let mut w = XmlWriter::new("data");
+        w.field("reason", &format!("x{value}y"));
+        let f = Fields::parse(&w.finish(), Some("data")).unwrap();
+        assert_eq!(f.get("reason"), Some(format!("x{value}y").as_str()));
+    }
+}
+
+/// Found while bounding depth: roxmltree (before 0.21.2) recursed once per
+/// level, so deep nesting overflowed the stack (a process abort, not a
+/// panic) long before the old depth check ran. On a 256 KiB thread stack
+/// this aborted the whole test binary; now it is refused before parsing.
+#[test]
+fn deep_nesting_is_refused_before_parsing_even_on_a_small_stack() {
+    let worker = std::thread::Builder::new().stack_size(256 * 1024);
+    let handle = worker
+        .spawn(|| {
+            let mut results = Vec::new();
+            for n in [MAX_DEPTH, 5_000, 100_000] {
+                let deep = format!("<data>{}{}</data>", "<a>".repeat(n), "</a>".repeat(n));
+                results.push(Fields::parse(&deep, None));
+                let unclosed = format!("<data>{}", "<a x='>'>".repeat(n));
+                results.push(Fields::parse(&unclosed, None));
+            }
+            results
+        })
+        .unwrap();
+    for r in handle.join().unwrap() {
+        assert_eq!(r, Err(XmlError::TooDeep));
+    }
+}
+
+#[test]
+fn tolerant_reading() {
+    let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<data>\n  <code> E11000 </code>\n  \
+               <unknown><deep>x</deep></unknown><empty></empty><empty2/>\n  \
+               <receipts><line>a</line><line> </line><line>b &amp; c</line></receipts>\n</data>\n";
+    let f = Fields::parse(doc, Some("data")).unwrap();
+    assert_eq!(f.get("code"), Some("E11000"));
+    assert_eq!(f.get("empty"), None);
+    assert_eq!(f.get("empty2"), None);
+    assert_eq!(f.get("absent"), None);
+    assert_eq!(f.lines("receipts"), vec!["a", " ", "b & c"]);
+    assert_eq!(f.root(), "data");
+}
+
+#[test]
+fn plain_text_receipts_become_lines() {
+    let f = Fields::parse("<data><receipts>one\r\ntwo\n\n</receipts></data>", None).unwrap();
+    assert_eq!(f.lines("receipts"), vec!["one", "two"]);
+}
+
+#[test]
+fn refuses_bad_documents() {
+    assert!(matches!(
+        Fields::parse("<data><a></data>", None),
+        Err(XmlError::Malformed(_))
+    ));
+    assert!(matches!(
+        Fields::parse("<response/>", Some("data")),
+        Err(XmlError::UnexpectedRoot { .. })
+    ));
+    let bomb = "<!DOCTYPE d [<!ENTITY a \"aaaa\">]><data>&a;</data>";
+    assert!(matches!(
+        Fields::parse(bomb, None),
+        Err(XmlError::Malformed(_))
+    ));
+    let deep = format!("<data>{}{}</data>", "<a>".repeat(20), "</a>".repeat(20));
+    assert_eq!(Fields::parse(&deep, None), Err(XmlError::TooDeep));
 }
