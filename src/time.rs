@@ -25,7 +25,8 @@ pub fn system_ms() -> i64 {
 }
 
 /// Milliseconds since the Unix epoch: the library's wall clock (the
-/// system clock, plus the test step of [`testing`] when that is built in).
+/// system clock, plus the test step of `testing::step_clock` when the `clock-steps`
+/// feature builds it in).
 pub fn now_ms() -> i64 {
     system_ms() + step::offset_ms()
 }

@@ -7,9 +7,9 @@ use crate::protocol::messages::{
     H5PayRequest, JsPayRequest, NativePayRequest, NativeQueryRequest, PayRequest, QueryPayRequest,
     QueryRefundRequest, RefundRequest, RevokeRequest,
 };
-use crate::reading::{Answer, Subject};
 use crate::protocol::types::mask;
 use crate::protocol::OrderNotice;
+use crate::reading::{Answer, Subject};
 
 /// A request the log (and the register) names by a short word.
 pub trait Named {
@@ -204,7 +204,11 @@ pub fn answer_fields<A: Answer + ?Sized>(a: &A) -> Vec<(&'static str, String)> {
     push(&mut v, "pay_time", f.pay_time.as_ref());
     push(&mut v, "pay_url", f.pay_url.as_ref());
     if let Some(h) = a.head() {
-        push(&mut v, "result", h.result.map(|r| if r { "Y" } else { "N" }));
+        push(
+            &mut v,
+            "result",
+            h.result.map(|r| if r { "Y" } else { "N" }),
+        );
     }
     push(&mut v, "code", f.code.as_ref());
     if !f.msg.is_empty() {
