@@ -23,7 +23,7 @@ pub struct SimArgs {
     /// POST payment notifications (API §5.5) to this URL.
     #[arg(long)]
     pub notify_url: Option<String>,
-    /// Send notifications as the plain <data> document instead of a signed envelope.
+    /// Send notifications as the plain `<data>` document instead of a signed envelope.
     #[arg(long)]
     pub notify_plain: bool,
     /// Allow listening on a non-loopback address.
