@@ -344,8 +344,11 @@ impl Worker {
         }
         // The platform is reachable again: recovery leaves nothing open. It
         // runs on start and on demand; on a loaded machine (answers slower
-        // than the scaled deadlines) a second round may be needed.
+        // than the scaled deadlines) a second round may be needed. A fault
+        // queued for a request that never reached the simulator (its
+        // connection failed under load) would otherwise still be waiting.
         self.plan(VecDeque::new());
+        self.ctl.clear_faults();
         let mut report = p.recover(&SettleOptions::default()).unwrap();
         let mut rounds = 1;
         while rounds < 3 && !report.still_open.iter().all(|r| r.kind.is_order()) {
