@@ -376,8 +376,11 @@ impl Worker {
             let rec = journal.get(&self.account, seq).unwrap().unwrap();
             if rec.state.is_open() {
                 problems.push(format!(
-                    "{seq} still {} after recovery: {}",
-                    rec.state, rec.detail
+                    "{seq} still {} after recovery: {}; last report {:?}; trail {:?}",
+                    rec.state,
+                    rec.detail,
+                    report.ops.iter().find(|o| &o.req_seq == seq),
+                    self.trail(seq)
                 ));
                 continue;
             }
