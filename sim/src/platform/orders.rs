@@ -1,0 +1,140 @@
+//! The true order state per merchant and its lazy transitions: a
+//! scheduled change is applied when the order is next looked at.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::NaiveDateTime;
+use ystpay::protocol::Channel;
+
+use super::answers::Reason;
+use super::{DeviceRec, Platform};
+use crate::util::{china_now, server_time};
+use crate::{OrderKind, OrderView, RefundView, TrueStatus};
+
+/// One order, as the platform knows it: its true state, what it was asked
+/// with (`fingerprint`, to tell a retry from a conflict) and a scheduled
+/// change (`pending`).
+pub(super) struct Order {
+    pub(super) req_seq: String,
+    pub(super) kind: OrderKind,
+    pub(super) trans_seq: String,
+    pub(super) total_fee: i64,
+    pub(super) channel: String,
+    pub(super) status: TrueStatus,
+    pub(super) reason: Option<Reason>,
+    pub(super) refunded_fee: i64,
+    pub(super) refunds: Vec<RefundView>,
+    pub(super) pay_count: u32,
+    pub(super) fingerprint: String,
+    pub(super) acct: String,
+    pub(super) created: Instant,
+    pub(super) created_wall: NaiveDateTime,
+    pub(super) pending: Option<(Instant, TrueStatus, Option<Reason>)>,
+    pub(super) pay_time: Option<NaiveDateTime>,
+    pub(super) pay_url: Option<String>,
+    pub(super) signature_info: Option<String>,
+    pub(super) pay_info: Option<String>,
+}
+
+impl Order {
+    /// Applies a scheduled transition whose time has come.
+    pub(super) fn settle(&mut self, now: Instant) {
+        if let Some((due, to, reason)) = self.pending {
+            if now >= due {
+                self.pending = None;
+                self.status = to;
+                self.reason = reason;
+                if to == TrueStatus::Paid {
+                    self.pay_count += 1;
+                    let since =
+                        chrono::Duration::from_std(due.saturating_duration_since(self.created))
+                            .unwrap_or_else(|_| chrono::Duration::zero());
+                    self.pay_time = Some(self.created_wall + since);
+                }
+            }
+        }
+    }
+
+    pub(super) fn view(&self) -> OrderView {
+        OrderView {
+            req_seq: self.req_seq.clone(),
+            kind: self.kind,
+            trans_seq: self.trans_seq.clone(),
+            total_fee: self.total_fee,
+            channel: self.channel.clone(),
+            status: self.status,
+            refunded_fee: self.refunded_fee,
+            refunds: self.refunds.clone(),
+            pay_count: self.pay_count,
+            created: server_time(self.created_wall),
+        }
+    }
+
+    pub(super) fn channel(&self) -> Option<Channel> {
+        (!self.channel.is_empty()).then(|| Channel::from_code(&self.channel))
+    }
+
+    pub(super) fn mark_paid(&mut self) {
+        self.status = TrueStatus::Paid;
+        self.reason = None;
+        self.pending = None;
+        self.pay_count += 1;
+        self.pay_time = Some(china_now());
+    }
+}
+
+pub(super) struct RefundRec {
+    pub(super) trans_seq: String,
+    pub(super) order_req_seq: String,
+    pub(super) refund_seq: String,
+    pub(super) refund_fee: i64,
+    pub(super) reason: String,
+}
+
+#[derive(Default)]
+pub(super) struct Merchant {
+    pub(super) orders: HashMap<String, Order>,
+    pub(super) tombstones: HashSet<String>,
+    pub(super) refunds: HashMap<String, RefundRec>,
+}
+
+impl Merchant {
+    pub(super) fn by_trans_seq(&mut self, trans_seq: &str) -> Option<&mut Order> {
+        self.orders.values_mut().find(|o| o.trans_seq == trans_seq)
+    }
+}
+
+impl Platform {
+    pub(super) fn new_order(
+        &self,
+        dev: &DeviceRec,
+        req_seq: &str,
+        kind: OrderKind,
+        total_fee: i64,
+        channel: &str,
+        fingerprint: String,
+    ) -> Order {
+        Order {
+            req_seq: req_seq.to_string(),
+            kind,
+            trans_seq: self.serial(),
+            total_fee,
+            channel: channel.to_string(),
+            status: TrueStatus::Waiting,
+            reason: None,
+            refunded_fee: 0,
+            refunds: Vec::new(),
+            pay_count: 0,
+            fingerprint,
+            acct: dev.acct.clone(),
+            created: Instant::now(),
+            created_wall: china_now(),
+            pending: None,
+            pay_time: None,
+            pay_url: None,
+            signature_info: None,
+            pay_info: None,
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The prepaid interfaces: native (QR) pay and query (API §5.1/§5.2), JS
+//! pay (API §6.1) and H5 pay (API §7.1); the customer paying such an
+//! order and its payment notification (API §5.5).
+
+use std::time::Instant;
+
+use ystpay::protocol::{
+    Channel, H5PayRequest, H5PayResponse, JsPayRequest, JsPayResponse, NativePayRequest,
+    NativePayResponse, NativeQueryRequest, OrderNotice, Request, Response, Status, NOTICE_TYPE,
+};
+
+use super::answers::{channel_name, code, R_CLOSED, R_REVOKED};
+use super::orders::{Merchant, Order};
+use super::{lock, DeviceRec, Platform};
+use crate::util::{china_now, log, pay_time, server_time, url_encode};
+use crate::{OrderKind, TrueStatus};
+
+/// The API document's notification retry schedule (5.5), in seconds before each attempt.
+pub(crate) const NOTICE_SCHEDULE: [u64; 6] = [0, 30, 30, 60, 300, 900];
+
+/// A payment notification to deliver.
+pub(crate) struct Notice {
+    pub merchant: String,
+    pub req_seq: String,
+    pub dsn: String,
+    pub plain: String,
+}
+
+/// What a native/JS/H5 pay request asks for.
+struct Prepaid<'s> {
+    seq: &'s str,
+    kind: OrderKind,
+    total_fee: i64,
+    channel: &'s Channel,
+    expire_secs: u64,
+    fp: String,
+}
+
+impl Platform {
+    pub(crate) fn customer_pays(
+        self: &std::sync::Arc<Self>,
+        merchant: &str,
+        req_seq: &str,
+    ) -> Result<(), String> {
+        let notice = {
+            let now = Instant::now();
+            let mut st = lock(&self.state);
+            let o = st
+                .get_mut(merchant)
+                .and_then(|m| m.orders.get_mut(req_seq))
+                .ok_or_else(|| format!("no order {req_seq} for merchant {merchant}"))?;
+            o.settle(now);
+            if o.kind == OrderKind::Barcode {
+                return Err("barcode orders are paid by their payment code".to_string());
+            }
+            if o.status != TrueStatus::Waiting {
+                return Err(format!("order {req_seq} is {:?}, not waiting", o.status));
+            }
+            o.mark_paid();
+            log(&format!("customer paid {merchant}/{req_seq}"));
+            let dsn = self
+                .devices
+                .values()
+                .find(|d| d.merchant == merchant && d.acct == o.acct)
+                .map(|d| d.dsn.clone())
+                .unwrap_or_default();
+            let n = OrderNotice {
+                request_type: Some(NOTICE_TYPE.to_string()),
+                req_seq: Some(o.req_seq.clone()),
+                server_time: Some(server_time(china_now())),
+                channel: o.channel(),
+                trans_seq: Some(o.trans_seq.clone()),
+                ext_trans_id: Some(format!("4200{}{}", o.trans_seq, &o.trans_seq[..8])),
+                total_fee: Some(o.total_fee),
+                status: Some(Status::Success),
+                pay_time: o.pay_time.map(pay_time),
+            };
+            Notice {
+                merchant: merchant.to_string(),
+                req_seq: req_seq.to_string(),
+                dsn,
+                plain: n.to_xml(),
+            }
+        };
+        if let Some(url) = self.notify_url.clone() {
+            crate::notify::spawn(self.clone(), url, notice);
+        }
+        Ok(())
+    }
+
+    /// Looks up or creates a native/JS/H5 order; `Err` is the finished answer.
+    fn prepaid_order<'a, R: Response + Default>(
+        &self,
+        m: &'a mut Merchant,
+        dev: &DeviceRec,
+        rtype: &str,
+        spec: Prepaid<'_>,
+    ) -> Result<(&'a mut Order, bool), String> {
+        let Prepaid {
+            seq,
+            kind,
+            total_fee,
+            channel,
+            expire_secs,
+            fp,
+        } = spec;
+        if m.tombstones.contains(seq) {
+            return Err(self.refusal::<R>(rtype, seq, R_REVOKED));
+        }
+        let now = Instant::now();
+        let created = !m.orders.contains_key(seq);
+        if created {
+            let mut o = self.new_order(dev, seq, kind, total_fee, channel.code(), fp.clone());
+            o.pending = Some((
+                now + self.scaled(expire_secs),
+                TrueStatus::Closed,
+                Some(R_CLOSED),
+            ));
+            m.orders.insert(seq.to_string(), o);
+        }
+        let Some(o) = m.orders.get_mut(seq) else {
+            return Err(self.refusal::<R>(rtype, seq, (code::NOT_FOUND, "订单不存在")));
+        };
+        o.settle(now);
+        if o.fingerprint != fp {
+            return Err(self.conflict::<R>(rtype, seq));
+        }
+        Ok((o, created))
+    }
+
+    /// (result, code, msg) of a pay answer for a native/JS/H5 order.
+    fn prepaid_words(&self, o: &Order) -> (bool, &'static str, &'static str, Status) {
+        match o.status {
+            TrueStatus::Waiting => (
+                true,
+                code::PREPAY_CREATED,
+                "预支付订单请求成功",
+                Status::Waiting,
+            ),
+            _ => self.state_words(o, false),
+        }
+    }
+
+    fn native_answer(
+        &self,
+        dev: &DeviceRec,
+        o: &Order,
+        rtype: &str,
+        seq: &str,
+        is_query: bool,
+    ) -> String {
+        let mut r = NativePayResponse::default();
+        let (ok, c, msg, status) = if is_query {
+            self.state_words(o, true)
+        } else {
+            self.prepaid_words(o)
+        };
+        r.head = self.head(rtype, seq, ok, c, msg);
+        r.trans_seq = Some(o.trans_seq.clone());
+        r.total_fee = Some(o.total_fee);
+        r.channel = o.channel();
+        r.channel_name = channel_name(&o.channel);
+        r.status = Some(status);
+        if o.status == TrueStatus::Waiting {
+            r.pay_url = o.pay_url.clone();
+        }
+        if o.pay_time.is_some() {
+            r.cash_fee = Some(o.total_fee);
+            r.coupon_fee = Some(0);
+            r.pay_time = o.pay_time.map(pay_time);
+            r.receipts = self.receipts(dev, o);
+        }
+        r.to_xml()
+    }
+
+    // 5.1
+    pub(super) fn native_pay(&self, dev: &DeviceRec, req: NativePayRequest) -> String {
+        let rtype = NativePayRequest::RESPONSE_TYPE;
+        let expire = req.expire_time.unwrap_or(300).max(1) as u64;
+        let fp = format!("native|{}|{}|{}", req.total_fee, req.channel.code(), expire);
+        let mut st = lock(&self.state);
+        let m = st.entry(dev.merchant.clone()).or_default();
+        let (o, created) = match self.prepaid_order::<NativePayResponse>(
+            m,
+            dev,
+            rtype,
+            Prepaid {
+                seq: &req.req_seq,
+                kind: OrderKind::Native,
+                total_fee: req.total_fee,
+                channel: &req.channel,
+                expire_secs: expire,
+                fp,
+            },
+        ) {
+            Ok(x) => x,
+            Err(answer) => return answer,
+        };
+        if created {
+            let token = &o.trans_seq[12..];
+            o.pay_url = Some(match req.channel {
+                Channel::Alipay => format!("https://qr.alipay.com/bax0{token}"),
+                _ => format!("weixin://wxpay/bizpayurl?pr=sim{token}"),
+            });
+        }
+        self.native_answer(dev, o, rtype, &req.req_seq, false)
+    }
+
+    // 5.2 (also 6.2, 7.2): any order kind can be queried.
+    pub(super) fn native_query(&self, dev: &DeviceRec, req: NativeQueryRequest) -> String {
+        let rtype = NativeQueryRequest::RESPONSE_TYPE;
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        match st
+            .get_mut(&dev.merchant)
+            .and_then(|m| m.orders.get_mut(&req.ori_seq))
+        {
+            Some(o) => {
+                o.settle(now);
+                self.native_answer(dev, o, rtype, &req.req_seq, true)
+            }
+            None => self.refusal::<NativePayResponse>(
+                rtype,
+                &req.req_seq,
+                (code::NOT_FOUND, "订单不存在"),
+            ),
+        }
+    }
+
+    // 6.1
+    pub(super) fn js_pay(&self, dev: &DeviceRec, req: JsPayRequest) -> String {
+        let rtype = JsPayRequest::RESPONSE_TYPE;
+        let fp = format!(
+            "js|{}|{}|{}",
+            req.total_fee,
+            req.channel.code(),
+            req.subopen_id
+        );
+        let mut st = lock(&self.state);
+        let m = st.entry(dev.merchant.clone()).or_default();
+        let (o, created) = match self.prepaid_order::<JsPayResponse>(
+            m,
+            dev,
+            rtype,
+            Prepaid {
+                seq: &req.req_seq,
+                kind: OrderKind::Js,
+                total_fee: req.total_fee,
+                channel: &req.channel,
+                expire_secs: 300,
+                fp,
+            },
+        ) {
+            Ok(x) => x,
+            Err(answer) => return answer,
+        };
+        if created {
+            let ts = chrono::Utc::now().timestamp_millis().to_string();
+            let nonce =
+                ystpay::protocol::crypto::md5_upper(format!("{}{ts}", o.trans_seq).as_bytes())
+                    .to_ascii_lowercase();
+            let (pay_url, info) = match req.channel {
+                Channel::Alipay => {
+                    let trade_no = format!("2017{}", o.trans_seq);
+                    let info = serde_json::json!({ "tradeNO": trade_no });
+                    (trade_no, info)
+                }
+                _ => {
+                    let prepay = format!("wx{}", o.trans_seq);
+                    let app_id = "wxe132a10234235454";
+                    let package = format!("prepay_id={prepay}");
+                    let sign = ystpay::protocol::crypto::md5_upper(
+                        format!("appId={app_id}&nonceStr={nonce}&package={package}&signType=MD5&timeStamp={ts}")
+                            .as_bytes(),
+                    );
+                    let info = serde_json::json!({
+                        "appId": app_id,
+                        "nonceStr": nonce,
+                        "package": package,
+                        "paySign": sign,
+                        "signType": "MD5",
+                        "timeStamp": ts,
+                    });
+                    (prepay, info)
+                }
+            };
+            o.pay_url = Some(pay_url);
+            o.signature_info = Some(info.to_string());
+        }
+        let mut r = JsPayResponse::default();
+        let (ok, c, msg, status) = self.prepaid_words(o);
+        r.head = self.head(rtype, &req.req_seq, ok, c, msg);
+        r.head.dsn = Some(dev.dsn.clone());
+        r.channel = o.channel();
+        r.channel_name = channel_name(&o.channel);
+        r.trans_seq = Some(o.trans_seq.clone());
+        r.status = Some(status);
+        if o.status == TrueStatus::Waiting {
+            r.pay_url = o.pay_url.clone();
+            r.signature_info = o.signature_info.clone();
+        }
+        r.to_xml()
+    }
+
+    // 7.1
+    pub(super) fn h5_pay(&self, dev: &DeviceRec, req: H5PayRequest) -> String {
+        let rtype = H5PayRequest::RESPONSE_TYPE;
+        let fp = format!(
+            "h5|{}|{}|{}|{}",
+            req.total_fee,
+            req.channel.code(),
+            req.ip.as_deref().unwrap_or(""),
+            req.redirect_url
+        );
+        let mut st = lock(&self.state);
+        let m = st.entry(dev.merchant.clone()).or_default();
+        let (o, created) = match self.prepaid_order::<H5PayResponse>(
+            m,
+            dev,
+            rtype,
+            Prepaid {
+                seq: &req.req_seq,
+                kind: OrderKind::H5,
+                total_fee: req.total_fee,
+                channel: &req.channel,
+                expire_secs: 300,
+                fp,
+            },
+        ) {
+            Ok(x) => x,
+            Err(answer) => return answer,
+        };
+        if created {
+            o.pay_info = Some(match req.channel {
+                Channel::Alipay => format!(
+                    "https://mclient.alipay.com/cashier/mobilepay.htm?trade_no=2017{}&return_url={}",
+                    o.trans_seq,
+                    url_encode(&req.redirect_url)
+                ),
+                _ => format!(
+                    "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx{}&package={}&redirect_url={}",
+                    o.trans_seq,
+                    &o.trans_seq[10..],
+                    url_encode(&req.redirect_url)
+                ),
+            });
+        }
+        let mut r = H5PayResponse::default();
+        let (ok, c, msg, status) = self.prepaid_words(o);
+        r.head = self.head(rtype, &req.req_seq, ok, c, msg);
+        r.head.dsn = Some(dev.dsn.clone());
+        r.channel = o.channel();
+        r.channel_name = channel_name(&o.channel);
+        r.trans_seq = Some(o.trans_seq.clone());
+        r.status = Some(status);
+        if o.status == TrueStatus::Waiting {
+            r.pay_info = o.pay_info.clone();
+        }
+        r.to_xml()
+    }
+}
