@@ -46,6 +46,7 @@ pub(super) const R_BAD_CODE: Reason = (code::BAD_PAYMENT_CODE, "无效的付款�
 pub(super) const R_MISMATCH: Reason = (code::CHANNEL_MISMATCH, "付款码与支付渠道不符");
 pub(super) const R_CLOSED: Reason = (code::CLOSED, "订单已关闭");
 pub(super) const R_REVOKED: Reason = (code::REVOKED, "订单已撤销");
+pub(super) const R_NOT_FOUND: Reason = (code::NOT_FOUND, "订单不存在");
 
 pub(super) fn channel_name(c: &str) -> Option<String> {
     match c {

@@ -9,7 +9,8 @@ use ystpay::protocol::{
 };
 
 use super::answers::{
-    channel_name, code, R_ABANDONED, R_BAD_CODE, R_CLOSED, R_INSUFFICIENT, R_MISMATCH, R_REVOKED,
+    channel_name, code, R_ABANDONED, R_BAD_CODE, R_CLOSED, R_INSUFFICIENT, R_MISMATCH, R_NOT_FOUND,
+    R_REVOKED,
 };
 use super::orders::{Order, RefundRec};
 use super::{lock, DeviceRec, Platform};
@@ -66,32 +67,15 @@ impl Platform {
         req_seq: &str,
         pay: bool,
     ) -> Result<(), String> {
-        let now = Instant::now();
-        let mut st = lock(&self.state);
-        let o = st
-            .get_mut(merchant)
-            .and_then(|m| m.orders.get_mut(req_seq))
-            .ok_or_else(|| format!("no order {req_seq} for merchant {merchant}"))?;
-        o.settle(now);
-        if o.kind != OrderKind::Barcode {
-            return Err(
-                "only a barcode payment waits for the customer's password; use customer-pays"
-                    .to_string(),
-            );
-        }
-        if o.status != TrueStatus::Waiting {
-            return Err(format!("order {req_seq} is {:?}, not waiting", o.status));
-        }
-        if pay {
-            o.mark_paid();
-            log(&format!("customer confirmed {merchant}/{req_seq}"));
-        } else {
-            o.status = TrueStatus::Failed;
-            o.reason = Some(R_ABANDONED);
-            o.pending = None;
-            log(&format!("customer walked away from {merchant}/{req_seq}"));
-        }
-        Ok(())
+        self.customer_order(merchant, req_seq, true, |o| {
+            if pay {
+                o.mark_paid();
+                log(&format!("customer confirmed {merchant}/{req_seq}"));
+            } else {
+                o.end(TrueStatus::Failed, R_ABANDONED);
+                log(&format!("customer walked away from {merchant}/{req_seq}"));
+            }
+        })
     }
 
     /// The answer describing a barcode order's current state (4.1 / 4.2).
@@ -153,12 +137,10 @@ impl Platform {
         let mut busy = false;
         match classified {
             None => {
-                o.status = TrueStatus::Failed;
-                o.reason = Some(R_BAD_CODE);
+                o.end(TrueStatus::Failed, R_BAD_CODE);
             }
             Some((c, _)) if !asked.is_empty() && asked != c => {
-                o.status = TrueStatus::Failed;
-                o.reason = Some(R_MISMATCH);
+                o.end(TrueStatus::Failed, R_MISMATCH);
             }
             Some((_, s)) => match s {
                 Scenario::PaidNow => o.mark_paid(),
@@ -169,8 +151,7 @@ impl Platform {
                     o.pending = Some((now + self.scaled(n), TrueStatus::Failed, Some(R_ABANDONED)));
                 }
                 Scenario::Refused => {
-                    o.status = TrueStatus::Failed;
-                    o.reason = Some(R_INSUFFICIENT);
+                    o.end(TrueStatus::Failed, R_INSUFFICIENT);
                 }
                 Scenario::Busy => {
                     o.mark_paid();
@@ -193,21 +174,9 @@ impl Platform {
 
     // 4.2
     pub(super) fn query_pay(&self, dev: &DeviceRec, req: QueryPayRequest) -> String {
-        let rtype = QueryPayRequest::RESPONSE_TYPE;
-        let now = Instant::now();
-        let mut st = lock(&self.state);
-        match st
-            .get_mut(&dev.merchant)
-            .and_then(|m| m.orders.get_mut(&req.ori_seq))
-        {
-            Some(o) => {
-                o.settle(now);
-                self.pay_answer(dev, o, rtype, &req.req_seq, true)
-            }
-            None => {
-                self.refusal::<PayResponse>(rtype, &req.req_seq, (code::NOT_FOUND, "订单不存在"))
-            }
-        }
+        self.query::<QueryPayRequest>(dev, &req.req_seq, &req.ori_seq, |o| {
+            self.pay_answer(dev, o, QueryPayRequest::RESPONSE_TYPE, &req.req_seq, true)
+        })
     }
 
     // 4.3
@@ -228,14 +197,12 @@ impl Platform {
                 (r.refund_seq.clone(), r.refund_fee, r.order_req_seq.clone());
             return match m.orders.get(&order_seq) {
                 Some(o) => self.refund_answer(dev, o, rtype, &seq, &refund_seq, fee),
-                None => {
-                    self.refusal::<RefundResponse>(rtype, &seq, (code::NOT_FOUND, "订单不存在"))
-                }
+                None => self.refusal::<RefundResponse>(rtype, &seq, R_NOT_FOUND),
             };
         }
         let refund_seq = self.serial();
         let Some(o) = m.by_trans_seq(&req.trans_seq) else {
-            return self.refusal::<RefundResponse>(rtype, &seq, (code::NOT_FOUND, "订单不存在"));
+            return self.refusal::<RefundResponse>(rtype, &seq, R_NOT_FOUND);
         };
         o.settle(now);
         match o.status {
@@ -330,7 +297,7 @@ impl Platform {
         let now = Instant::now();
         let mut st = lock(&self.state);
         let m = st.entry(dev.merchant.clone()).or_default();
-        let (channel, name) = match m.orders.get_mut(&req.ori_seq) {
+        let (channel, name) = match m.settled(&req.ori_seq, now) {
             None => {
                 m.tombstones.insert(req.ori_seq.clone());
                 let c = req.channel.clone();
@@ -338,18 +305,12 @@ impl Platform {
                 (c, n)
             }
             Some(o) => {
-                o.settle(now);
                 match o.status {
                     TrueStatus::Paid => {
-                        o.status = TrueStatus::Revoked;
-                        o.reason = Some(R_REVOKED);
+                        o.end(TrueStatus::Revoked, R_REVOKED);
                         o.refunded_fee = o.total_fee;
                     }
-                    TrueStatus::Waiting => {
-                        o.status = TrueStatus::Closed;
-                        o.reason = Some(R_CLOSED);
-                        o.pending = None;
-                    }
+                    TrueStatus::Waiting => o.end(TrueStatus::Closed, R_CLOSED),
                     TrueStatus::Failed | TrueStatus::Closed | TrueStatus::Revoked => {}
                 }
                 (o.channel(), channel_name(&o.channel))

@@ -157,9 +157,7 @@ impl Platform {
     pub(crate) fn order(&self, merchant: &str, req_seq: &str) -> Option<OrderView> {
         let now = Instant::now();
         let mut st = lock(&self.state);
-        let o = st.get_mut(merchant)?.orders.get_mut(req_seq)?;
-        o.settle(now);
-        Some(o.view())
+        Some(st.get_mut(merchant)?.settled(req_seq, now)?.view())
     }
 
     pub(crate) fn orders(&self, merchant: &str) -> Vec<OrderView> {
@@ -191,6 +189,7 @@ impl Platform {
         ));
         lock(&self.notices).push(a);
     }
+
     /// The faults still queued, next first.
     pub(crate) fn queued_faults(&self) -> Vec<Fault> {
         lock(&self.faults).iter().cloned().collect()

@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
-use ystpay::protocol::Channel;
+use ystpay::protocol::{Channel, Request};
 
-use super::answers::Reason;
-use super::{DeviceRec, Platform};
+use super::answers::{Reason, R_NOT_FOUND};
+use super::{lock, DeviceRec, Platform};
 use crate::util::{china_now, server_time};
 use crate::{OrderKind, OrderView, RefundView, TrueStatus};
 
@@ -82,6 +82,14 @@ impl Order {
         self.pay_count += 1;
         self.pay_time = Some(china_now());
     }
+
+    /// Ends the order in `status` (failed, closed or revoked) for `reason`;
+    /// a scheduled change no longer happens.
+    pub(super) fn end(&mut self, status: TrueStatus, reason: Reason) {
+        self.status = status;
+        self.reason = Some(reason);
+        self.pending = None;
+    }
 }
 
 pub(super) struct RefundRec {
@@ -100,12 +108,75 @@ pub(super) struct Merchant {
 }
 
 impl Merchant {
+    /// The order `req_seq`, with the transition due by `now` applied.
+    pub(super) fn settled(&mut self, req_seq: &str, now: Instant) -> Option<&mut Order> {
+        let o = self.orders.get_mut(req_seq)?;
+        o.settle(now);
+        Some(o)
+    }
+
     pub(super) fn by_trans_seq(&mut self, trans_seq: &str) -> Option<&mut Order> {
         self.orders.values_mut().find(|o| o.trans_seq == trans_seq)
     }
 }
 
 impl Platform {
+    /// Runs `act` on the order a customer acts on (`Control::customer_pays`,
+    /// `customer_confirms`, `customer_walks_away`): a known order of the
+    /// kind the action is for (`barcode`: a payment at its password prompt;
+    /// otherwise a native/JS/H5 order), still waiting. Otherwise says why not.
+    pub(super) fn customer_order<T>(
+        &self,
+        merchant: &str,
+        req_seq: &str,
+        barcode: bool,
+        act: impl FnOnce(&mut Order) -> T,
+    ) -> Result<T, String> {
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        let o = st
+            .get_mut(merchant)
+            .and_then(|m| m.settled(req_seq, now))
+            .ok_or_else(|| format!("no order {req_seq} for merchant {merchant}"))?;
+        if (o.kind == OrderKind::Barcode) != barcode {
+            return Err(if barcode {
+                "only a barcode payment waits for the customer's password; use customer-pays"
+            } else {
+                "barcode orders are paid by their payment code"
+            }
+            .to_string());
+        }
+        if o.status != TrueStatus::Waiting {
+            return Err(format!("order {req_seq} is {:?}, not waiting", o.status));
+        }
+        Ok(act(o))
+    }
+
+    /// Answers query `Q` (API §4.2, §5.2) about the order `ori_seq` of
+    /// `dev`'s merchant with `answer`, or refuses it (`E10004`) when there is
+    /// no such order.
+    pub(super) fn query<Q>(
+        &self,
+        dev: &DeviceRec,
+        req_seq: &str,
+        ori_seq: &str,
+        answer: impl FnOnce(&Order) -> String,
+    ) -> String
+    where
+        Q: Request,
+        Q::Response: Default,
+    {
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        match st
+            .get_mut(&dev.merchant)
+            .and_then(|m| m.settled(ori_seq, now))
+        {
+            Some(o) => answer(o),
+            None => self.refusal::<Q::Response>(Q::RESPONSE_TYPE, req_seq, R_NOT_FOUND),
+        }
+    }
+
     pub(super) fn new_order(
         &self,
         dev: &DeviceRec,

@@ -9,7 +9,7 @@ use ystpay::protocol::{
     NativePayResponse, NativeQueryRequest, OrderNotice, Request, Response, Status, NOTICE_TYPE,
 };
 
-use super::answers::{channel_name, code, R_CLOSED, R_REVOKED};
+use super::answers::{channel_name, code, R_CLOSED, R_NOT_FOUND, R_REVOKED};
 use super::orders::{Merchant, Order};
 use super::{lock, DeviceRec, Platform};
 use crate::util::{china_now, log, pay_time, server_time, url_encode};
@@ -42,20 +42,7 @@ impl Platform {
         merchant: &str,
         req_seq: &str,
     ) -> Result<(), String> {
-        let notice = {
-            let now = Instant::now();
-            let mut st = lock(&self.state);
-            let o = st
-                .get_mut(merchant)
-                .and_then(|m| m.orders.get_mut(req_seq))
-                .ok_or_else(|| format!("no order {req_seq} for merchant {merchant}"))?;
-            o.settle(now);
-            if o.kind == OrderKind::Barcode {
-                return Err("barcode orders are paid by their payment code".to_string());
-            }
-            if o.status != TrueStatus::Waiting {
-                return Err(format!("order {req_seq} is {:?}, not waiting", o.status));
-            }
+        let notice = self.customer_order(merchant, req_seq, false, |o| {
             o.mark_paid();
             log(&format!("customer paid {merchant}/{req_seq}"));
             let dsn = self
@@ -81,7 +68,7 @@ impl Platform {
                 dsn,
                 plain: n.to_xml(),
             }
-        };
+        })?;
         if let Some(url) = self.notify_url.clone() {
             crate::notify::spawn(self.clone(), url, notice);
         }
@@ -119,7 +106,7 @@ impl Platform {
             m.orders.insert(seq.to_string(), o);
         }
         let Some(o) = m.orders.get_mut(seq) else {
-            return Err(self.refusal::<R>(rtype, seq, (code::NOT_FOUND, "订单不存在")));
+            return Err(self.refusal::<R>(rtype, seq, R_NOT_FOUND));
         };
         o.settle(now);
         if o.fingerprint != fp {
@@ -208,23 +195,15 @@ impl Platform {
 
     // 5.2 (also 6.2, 7.2): any order kind can be queried.
     pub(super) fn native_query(&self, dev: &DeviceRec, req: NativeQueryRequest) -> String {
-        let rtype = NativeQueryRequest::RESPONSE_TYPE;
-        let now = Instant::now();
-        let mut st = lock(&self.state);
-        match st
-            .get_mut(&dev.merchant)
-            .and_then(|m| m.orders.get_mut(&req.ori_seq))
-        {
-            Some(o) => {
-                o.settle(now);
-                self.native_answer(dev, o, rtype, &req.req_seq, true)
-            }
-            None => self.refusal::<NativePayResponse>(
-                rtype,
+        self.query::<NativeQueryRequest>(dev, &req.req_seq, &req.ori_seq, |o| {
+            self.native_answer(
+                dev,
+                o,
+                NativeQueryRequest::RESPONSE_TYPE,
                 &req.req_seq,
-                (code::NOT_FOUND, "订单不存在"),
-            ),
-        }
+                true,
+            )
+        })
     }
 
     // 6.1
