@@ -56,6 +56,41 @@ pub(super) fn channel_name(c: &str) -> Option<String> {
     }
 }
 
+/// An answer of type `$ty` about order `$o`: the head from `$words`
+/// (result, code, msg and wire status, as [`Platform::state_words`] gives
+/// them) and the fields every answer about an order carries (`trans_seq`,
+/// `channel`, `channel_name`, `status`). With `paid: $dev`, also the amount
+/// and, once paid, what was paid, when, and the receipts (the barcode
+/// answers, API §4.1/§4.2, and the native ones, API §5.1/§5.2). The barcode,
+/// native, JS and H5 answers are four types with these fields in common,
+/// hence a macro.
+macro_rules! order_answer {
+    ($p:expr, $ty:ty, $o:expr, $rtype:expr, $seq:expr, $words:expr) => {{
+        let o: &$crate::platform::orders::Order = $o;
+        let (ok, c, msg, status) = $words;
+        let mut r = <$ty>::default();
+        r.head = $p.head($rtype, $seq, ok, c, msg);
+        r.trans_seq = Some(o.trans_seq.clone());
+        r.channel = o.channel();
+        r.channel_name = $crate::platform::answers::channel_name(&o.channel);
+        r.status = Some(status);
+        r
+    }};
+    ($p:expr, $ty:ty, $o:expr, $rtype:expr, $seq:expr, $words:expr, paid: $dev:expr) => {{
+        let o: &$crate::platform::orders::Order = $o;
+        let mut r = $crate::platform::answers::order_answer!($p, $ty, o, $rtype, $seq, $words);
+        r.total_fee = Some(o.total_fee);
+        if o.pay_time.is_some() {
+            r.cash_fee = Some(o.total_fee);
+            r.coupon_fee = Some(0);
+            r.pay_time = o.pay_time.map($crate::util::pay_time);
+            r.receipts = $p.receipts($dev, o);
+        }
+        r
+    }};
+}
+pub(super) use order_answer;
+
 impl Platform {
     pub(super) fn head(
         &self,

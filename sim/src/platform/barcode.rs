@@ -9,12 +9,12 @@ use ystpay::protocol::{
 };
 
 use super::answers::{
-    channel_name, code, R_ABANDONED, R_BAD_CODE, R_CLOSED, R_INSUFFICIENT, R_MISMATCH, R_NOT_FOUND,
-    R_REVOKED,
+    channel_name, code, order_answer, R_ABANDONED, R_BAD_CODE, R_CLOSED, R_INSUFFICIENT,
+    R_MISMATCH, R_NOT_FOUND, R_REVOKED,
 };
 use super::orders::{Order, RefundRec};
 use super::{lock, DeviceRec, Platform};
-use crate::util::{log, pay_time};
+use crate::util::log;
 use crate::{OrderKind, RefundView, TrueStatus};
 
 /// The barcode scenario chosen by a payment code's last two digits.
@@ -89,21 +89,8 @@ impl Platform {
         seq: &str,
         is_query: bool,
     ) -> String {
-        let mut r = PayResponse::default();
-        let (ok, c, msg, status) = self.state_words(o, is_query);
-        r.head = self.head(rtype, seq, ok, c, msg);
-        r.trans_seq = Some(o.trans_seq.clone());
-        r.total_fee = Some(o.total_fee);
-        r.channel = o.channel();
-        r.channel_name = channel_name(&o.channel);
-        r.status = Some(status);
-        if o.pay_time.is_some() {
-            r.cash_fee = Some(o.total_fee);
-            r.coupon_fee = Some(0);
-            r.pay_time = o.pay_time.map(pay_time);
-            r.receipts = self.receipts(dev, o);
-        }
-        r.to_xml()
+        let words = self.state_words(o, is_query);
+        order_answer!(self, PayResponse, o, rtype, seq, words, paid: dev).to_xml()
     }
 
     // 4.1
@@ -120,15 +107,10 @@ impl Platform {
         let now = Instant::now();
         let mut st = lock(&self.state);
         let m = st.entry(dev.merchant.clone()).or_default();
-        if m.tombstones.contains(&seq) {
-            return (self.refusal::<PayResponse>(rtype, &seq, R_REVOKED), None);
-        }
-        if let Some(o) = m.orders.get_mut(&seq) {
-            o.settle(now);
-            if o.fingerprint != fp {
-                return (self.conflict::<PayResponse>(rtype, &seq), None);
-            }
-            return (self.pay_answer(dev, o, rtype, &seq, false), None);
+        match self.known_order::<PayResponse>(m, rtype, &seq, &fp, now) {
+            Err(refusal) => return (refusal, None),
+            Ok(Some(o)) => return (self.pay_answer(dev, o, rtype, &seq, false), None),
+            Ok(None) => {}
         }
         let classified = classify(&code_text);
         let channel = classified.map(|(c, _)| c).unwrap_or("");

@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
-use ystpay::protocol::{Channel, Request};
+use ystpay::protocol::{Channel, Request, Response};
 
-use super::answers::{Reason, R_NOT_FOUND};
+use super::answers::{Reason, R_NOT_FOUND, R_REVOKED};
 use super::{lock, DeviceRec, Platform};
 use crate::util::{china_now, server_time};
 use crate::{OrderKind, OrderView, RefundView, TrueStatus};
@@ -174,6 +174,28 @@ impl Platform {
         {
             Some(o) => answer(o),
             None => self.refusal::<Q::Response>(Q::RESPONSE_TYPE, req_seq, R_NOT_FOUND),
+        }
+    }
+
+    /// The rule every pay interface keeps for a `req_seq` it has seen
+    /// (sim/README.md, "Rules for every pay interface"): revoked, it is
+    /// refused (`E14001`); reused with other content than `fp`, it is a
+    /// conflict (`E10005`); reused with the same content, it is a retry of
+    /// the known order, settled by `now`. `Ok(None)`: a new `req_seq`.
+    pub(super) fn known_order<'m, R: Response + Default>(
+        &self,
+        m: &'m mut Merchant,
+        rtype: &str,
+        seq: &str,
+        fp: &str,
+        now: Instant,
+    ) -> Result<Option<&'m mut Order>, String> {
+        if m.tombstones.contains(seq) {
+            return Err(self.refusal::<R>(rtype, seq, R_REVOKED));
+        }
+        match m.settled(seq, now) {
+            Some(o) if o.fingerprint != fp => Err(self.conflict::<R>(rtype, seq)),
+            known => Ok(known),
         }
     }
 

@@ -9,8 +9,8 @@ use ystpay::protocol::{
     NativePayResponse, NativeQueryRequest, OrderNotice, Request, Response, Status, NOTICE_TYPE,
 };
 
-use super::answers::{channel_name, code, R_CLOSED, R_NOT_FOUND, R_REVOKED};
-use super::orders::{Merchant, Order};
+use super::answers::{code, order_answer, R_CLOSED};
+use super::orders::Order;
 use super::{lock, DeviceRec, Platform};
 use crate::util::{china_now, log, pay_time, server_time, url_encode};
 use crate::{OrderKind, TrueStatus};
@@ -75,14 +75,21 @@ impl Platform {
         Ok(())
     }
 
-    /// Looks up or creates a native/JS/H5 order; `Err` is the finished answer.
-    fn prepaid_order<'a, R: Response + Default>(
+    /// Answers pay request `Q` (API §5.1, §6.1, §7.1) with `answer` about
+    /// the order it asks for: the known one on a retry, else a new waiting
+    /// one that closes after `expire_secs` (scaled), filled in by `init`.
+    /// Refused when the `req_seq` was revoked or reused with other content.
+    fn prepaid<Q>(
         &self,
-        m: &'a mut Merchant,
         dev: &DeviceRec,
-        rtype: &str,
         spec: Prepaid<'_>,
-    ) -> Result<(&'a mut Order, bool), String> {
+        init: impl FnOnce(&mut Order),
+        answer: impl FnOnce(&Order) -> String,
+    ) -> String
+    where
+        Q: Request,
+        Q::Response: Default,
+    {
         let Prepaid {
             seq,
             kind,
@@ -91,28 +98,25 @@ impl Platform {
             expire_secs,
             fp,
         } = spec;
-        if m.tombstones.contains(seq) {
-            return Err(self.refusal::<R>(rtype, seq, R_REVOKED));
-        }
+        let mut st = lock(&self.state);
+        let m = st.entry(dev.merchant.clone()).or_default();
         let now = Instant::now();
-        let created = !m.orders.contains_key(seq);
-        if created {
-            let mut o = self.new_order(dev, seq, kind, total_fee, channel.code(), fp.clone());
-            o.pending = Some((
-                now + self.scaled(expire_secs),
-                TrueStatus::Closed,
-                Some(R_CLOSED),
-            ));
-            m.orders.insert(seq.to_string(), o);
-        }
-        let Some(o) = m.orders.get_mut(seq) else {
-            return Err(self.refusal::<R>(rtype, seq, R_NOT_FOUND));
+        let o = match self.known_order::<Q::Response>(m, Q::RESPONSE_TYPE, seq, &fp, now) {
+            Err(refusal) => return refusal,
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                let mut o = self.new_order(dev, seq, kind, total_fee, channel.code(), fp);
+                o.pending = Some((
+                    now + self.scaled(expire_secs),
+                    TrueStatus::Closed,
+                    Some(R_CLOSED),
+                ));
+                o.settle(now);
+                init(&mut o);
+                m.orders.entry(seq.to_string()).or_insert(o)
+            }
         };
-        o.settle(now);
-        if o.fingerprint != fp {
-            return Err(self.conflict::<R>(rtype, seq));
-        }
-        Ok((o, created))
+        answer(o)
     }
 
     /// (result, code, msg) of a pay answer for a native/JS/H5 order.
@@ -136,26 +140,14 @@ impl Platform {
         seq: &str,
         is_query: bool,
     ) -> String {
-        let mut r = NativePayResponse::default();
-        let (ok, c, msg, status) = if is_query {
+        let words = if is_query {
             self.state_words(o, true)
         } else {
             self.prepaid_words(o)
         };
-        r.head = self.head(rtype, seq, ok, c, msg);
-        r.trans_seq = Some(o.trans_seq.clone());
-        r.total_fee = Some(o.total_fee);
-        r.channel = o.channel();
-        r.channel_name = channel_name(&o.channel);
-        r.status = Some(status);
+        let mut r = order_answer!(self, NativePayResponse, o, rtype, seq, words, paid: dev);
         if o.status == TrueStatus::Waiting {
             r.pay_url = o.pay_url.clone();
-        }
-        if o.pay_time.is_some() {
-            r.cash_fee = Some(o.total_fee);
-            r.coupon_fee = Some(0);
-            r.pay_time = o.pay_time.map(pay_time);
-            r.receipts = self.receipts(dev, o);
         }
         r.to_xml()
     }
@@ -165,12 +157,8 @@ impl Platform {
         let rtype = NativePayRequest::RESPONSE_TYPE;
         let expire = req.expire_time.unwrap_or(300).max(1) as u64;
         let fp = format!("native|{}|{}|{}", req.total_fee, req.channel.code(), expire);
-        let mut st = lock(&self.state);
-        let m = st.entry(dev.merchant.clone()).or_default();
-        let (o, created) = match self.prepaid_order::<NativePayResponse>(
-            m,
+        self.prepaid::<NativePayRequest>(
             dev,
-            rtype,
             Prepaid {
                 seq: &req.req_seq,
                 kind: OrderKind::Native,
@@ -179,18 +167,15 @@ impl Platform {
                 expire_secs: expire,
                 fp,
             },
-        ) {
-            Ok(x) => x,
-            Err(answer) => return answer,
-        };
-        if created {
-            let token = &o.trans_seq[12..];
-            o.pay_url = Some(match req.channel {
-                Channel::Alipay => format!("https://qr.alipay.com/bax0{token}"),
-                _ => format!("weixin://wxpay/bizpayurl?pr=sim{token}"),
-            });
-        }
-        self.native_answer(dev, o, rtype, &req.req_seq, false)
+            |o| {
+                let token = &o.trans_seq[12..];
+                o.pay_url = Some(match req.channel {
+                    Channel::Alipay => format!("https://qr.alipay.com/bax0{token}"),
+                    _ => format!("weixin://wxpay/bizpayurl?pr=sim{token}"),
+                });
+            },
+            |o| self.native_answer(dev, o, rtype, &req.req_seq, false),
+        )
     }
 
     // 5.2 (also 6.2, 7.2): any order kind can be queried.
@@ -215,12 +200,8 @@ impl Platform {
             req.channel.code(),
             req.subopen_id
         );
-        let mut st = lock(&self.state);
-        let m = st.entry(dev.merchant.clone()).or_default();
-        let (o, created) = match self.prepaid_order::<JsPayResponse>(
-            m,
+        self.prepaid::<JsPayRequest>(
             dev,
-            rtype,
             Prepaid {
                 seq: &req.req_seq,
                 kind: OrderKind::Js,
@@ -229,56 +210,50 @@ impl Platform {
                 expire_secs: 300,
                 fp,
             },
-        ) {
-            Ok(x) => x,
-            Err(answer) => return answer,
-        };
-        if created {
-            let ts = chrono::Utc::now().timestamp_millis().to_string();
-            let nonce =
-                ystpay::protocol::crypto::md5_upper(format!("{}{ts}", o.trans_seq).as_bytes())
-                    .to_ascii_lowercase();
-            let (pay_url, info) = match req.channel {
-                Channel::Alipay => {
-                    let trade_no = format!("2017{}", o.trans_seq);
-                    let info = serde_json::json!({ "tradeNO": trade_no });
-                    (trade_no, info)
+            |o| {
+                let ts = chrono::Utc::now().timestamp_millis().to_string();
+                let nonce =
+                    ystpay::protocol::crypto::md5_upper(format!("{}{ts}", o.trans_seq).as_bytes())
+                        .to_ascii_lowercase();
+                let (pay_url, info) = match req.channel {
+                    Channel::Alipay => {
+                        let trade_no = format!("2017{}", o.trans_seq);
+                        let info = serde_json::json!({ "tradeNO": trade_no });
+                        (trade_no, info)
+                    }
+                    _ => {
+                        let prepay = format!("wx{}", o.trans_seq);
+                        let app_id = "wxe132a10234235454";
+                        let package = format!("prepay_id={prepay}");
+                        let sign = ystpay::protocol::crypto::md5_upper(
+                            format!("appId={app_id}&nonceStr={nonce}&package={package}&signType=MD5&timeStamp={ts}")
+                                .as_bytes(),
+                        );
+                        let info = serde_json::json!({
+                            "appId": app_id,
+                            "nonceStr": nonce,
+                            "package": package,
+                            "paySign": sign,
+                            "signType": "MD5",
+                            "timeStamp": ts,
+                        });
+                        (prepay, info)
+                    }
+                };
+                o.pay_url = Some(pay_url);
+                o.signature_info = Some(info.to_string());
+            },
+            |o| {
+                let words = self.prepaid_words(o);
+                let mut r = order_answer!(self, JsPayResponse, o, rtype, &req.req_seq, words);
+                r.head.dsn = Some(dev.dsn.clone());
+                if o.status == TrueStatus::Waiting {
+                    r.pay_url = o.pay_url.clone();
+                    r.signature_info = o.signature_info.clone();
                 }
-                _ => {
-                    let prepay = format!("wx{}", o.trans_seq);
-                    let app_id = "wxe132a10234235454";
-                    let package = format!("prepay_id={prepay}");
-                    let sign = ystpay::protocol::crypto::md5_upper(
-                        format!("appId={app_id}&nonceStr={nonce}&package={package}&signType=MD5&timeStamp={ts}")
-                            .as_bytes(),
-                    );
-                    let info = serde_json::json!({
-                        "appId": app_id,
-                        "nonceStr": nonce,
-                        "package": package,
-                        "paySign": sign,
-                        "signType": "MD5",
-                        "timeStamp": ts,
-                    });
-                    (prepay, info)
-                }
-            };
-            o.pay_url = Some(pay_url);
-            o.signature_info = Some(info.to_string());
-        }
-        let mut r = JsPayResponse::default();
-        let (ok, c, msg, status) = self.prepaid_words(o);
-        r.head = self.head(rtype, &req.req_seq, ok, c, msg);
-        r.head.dsn = Some(dev.dsn.clone());
-        r.channel = o.channel();
-        r.channel_name = channel_name(&o.channel);
-        r.trans_seq = Some(o.trans_seq.clone());
-        r.status = Some(status);
-        if o.status == TrueStatus::Waiting {
-            r.pay_url = o.pay_url.clone();
-            r.signature_info = o.signature_info.clone();
-        }
-        r.to_xml()
+                r.to_xml()
+            },
+        )
     }
 
     // 7.1
@@ -291,12 +266,8 @@ impl Platform {
             req.ip.as_deref().unwrap_or(""),
             req.redirect_url
         );
-        let mut st = lock(&self.state);
-        let m = st.entry(dev.merchant.clone()).or_default();
-        let (o, created) = match self.prepaid_order::<H5PayResponse>(
-            m,
+        self.prepaid::<H5PayRequest>(
             dev,
-            rtype,
             Prepaid {
                 seq: &req.req_seq,
                 kind: OrderKind::H5,
@@ -305,36 +276,30 @@ impl Platform {
                 expire_secs: 300,
                 fp,
             },
-        ) {
-            Ok(x) => x,
-            Err(answer) => return answer,
-        };
-        if created {
-            o.pay_info = Some(match req.channel {
-                Channel::Alipay => format!(
-                    "https://mclient.alipay.com/cashier/mobilepay.htm?trade_no=2017{}&return_url={}",
-                    o.trans_seq,
-                    url_encode(&req.redirect_url)
-                ),
-                _ => format!(
-                    "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx{}&package={}&redirect_url={}",
-                    o.trans_seq,
-                    &o.trans_seq[10..],
-                    url_encode(&req.redirect_url)
-                ),
-            });
-        }
-        let mut r = H5PayResponse::default();
-        let (ok, c, msg, status) = self.prepaid_words(o);
-        r.head = self.head(rtype, &req.req_seq, ok, c, msg);
-        r.head.dsn = Some(dev.dsn.clone());
-        r.channel = o.channel();
-        r.channel_name = channel_name(&o.channel);
-        r.trans_seq = Some(o.trans_seq.clone());
-        r.status = Some(status);
-        if o.status == TrueStatus::Waiting {
-            r.pay_info = o.pay_info.clone();
-        }
-        r.to_xml()
+            |o| {
+                o.pay_info = Some(match req.channel {
+                    Channel::Alipay => format!(
+                        "https://mclient.alipay.com/cashier/mobilepay.htm?trade_no=2017{}&return_url={}",
+                        o.trans_seq,
+                        url_encode(&req.redirect_url)
+                    ),
+                    _ => format!(
+                        "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx{}&package={}&redirect_url={}",
+                        o.trans_seq,
+                        &o.trans_seq[10..],
+                        url_encode(&req.redirect_url)
+                    ),
+                });
+            },
+            |o| {
+                let words = self.prepaid_words(o);
+                let mut r = order_answer!(self, H5PayResponse, o, rtype, &req.req_seq, words);
+                r.head.dsn = Some(dev.dsn.clone());
+                if o.status == TrueStatus::Waiting {
+                    r.pay_info = o.pay_info.clone();
+                }
+                r.to_xml()
+            },
+        )
     }
 }
