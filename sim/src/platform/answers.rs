@@ -48,6 +48,7 @@ pub(super) const R_CLOSED: Reason = (code::CLOSED, "订单已关闭");
 pub(super) const R_REVOKED: Reason = (code::REVOKED, "订单已撤销");
 pub(super) const R_NOT_FOUND: Reason = (code::NOT_FOUND, "订单不存在");
 
+/// The channel's name for answers (`channel_name`), from its letter.
 pub(super) fn channel_name(c: &str) -> Option<String> {
     match c {
         "W" => Some("微支付".to_string()),
@@ -92,6 +93,8 @@ macro_rules! order_answer {
 pub(super) use order_answer;
 
 impl Platform {
+    /// The common fields of an answer, with a fresh `res_seq` and the
+    /// server time.
     pub(super) fn head(
         &self,
         response_type: &str,
@@ -112,6 +115,8 @@ impl Platform {
         }
     }
 
+    /// The two payment slips (merchant's and customer's copy) of a paid
+    /// order; none before it is paid.
     pub(super) fn receipts(&self, dev: &DeviceRec, o: &Order) -> Vec<String> {
         let Some(t) = o.pay_time else {
             return Vec::new();
@@ -143,6 +148,7 @@ impl Platform {
         lines
     }
 
+    /// The slip of refund `refund_seq` of `fee` fen.
     pub(super) fn refund_receipts(
         &self,
         dev: &DeviceRec,
@@ -191,6 +197,7 @@ impl Platform {
         }
     }
 
+    /// A `result=N` answer of type `R` with `reason`'s code and message.
     pub(super) fn refusal<R: Response + Default>(
         &self,
         rtype: &str,
@@ -202,6 +209,7 @@ impl Platform {
         r.to_xml()
     }
 
+    /// The refusal of a `req_seq` reused with other content (`E10005`).
     pub(super) fn conflict<R: Response + Default>(&self, rtype: &str, seq: &str) -> String {
         self.refusal::<R>(
             rtype,

@@ -78,7 +78,7 @@ impl Platform {
         })
     }
 
-    /// The answer describing a barcode order's current state (4.1 / 4.2).
+    /// The answer describing a barcode order's current state (API §4.1 / §4.2).
     /// A pay answer says `result=N` for a failed/closed/revoked order; a
     /// query answer says `result=Y` (the query itself succeeded).
     fn pay_answer(
@@ -93,7 +93,8 @@ impl Platform {
         order_answer!(self, PayResponse, o, rtype, seq, words, paid: dev).to_xml()
     }
 
-    // 4.1
+    /// API §4.1, barcode pay: the payment code chooses the channel and the
+    /// scenario (sim/README.md); the answer may come after a delay.
     pub(super) fn pay(&self, dev: &DeviceRec, req: PayRequest) -> (String, Option<Duration>) {
         let rtype = PayRequest::RESPONSE_TYPE;
         let seq = req.req_seq.clone();
@@ -154,14 +155,15 @@ impl Platform {
         (plain, delay)
     }
 
-    // 4.2
+    /// API §4.2, query: the state of an order of any kind, by `ori_seq`.
     pub(super) fn query_pay(&self, dev: &DeviceRec, req: QueryPayRequest) -> String {
         self.query::<QueryPayRequest>(dev, &req.req_seq, &req.ori_seq, |o| {
             self.pay_answer(dev, o, QueryPayRequest::RESPONSE_TYPE, &req.req_seq, true)
         })
     }
 
-    // 4.3
+    /// API §4.3, refund: part or all of a paid order, by `trans_seq`, never
+    /// past the amount paid; a retry with the same content gets the same answer.
     pub(super) fn refund(&self, dev: &DeviceRec, req: RefundRequest) -> String {
         let rtype = RefundRequest::RESPONSE_TYPE;
         let seq = req.req_seq.clone();
@@ -250,7 +252,8 @@ impl Platform {
         r.to_xml()
     }
 
-    // 4.4
+    /// API §4.4, refund query: a refund by its `req_seq` (`ori_seq`) and the
+    /// order's `trans_seq`.
     pub(super) fn query_refund(&self, dev: &DeviceRec, req: QueryRefundRequest) -> String {
         let rtype = QueryRefundRequest::RESPONSE_TYPE;
         let st = lock(&self.state);
@@ -273,7 +276,8 @@ impl Platform {
         }
     }
 
-    // 4.5
+    /// API §4.5, revoke: a paid order is revoked (what was not refunded goes
+    /// back), a waiting one closed; an unknown `ori_seq` leaves a tombstone.
     pub(super) fn revoke(&self, dev: &DeviceRec, req: RevokeRequest) -> String {
         let rtype = RevokeRequest::RESPONSE_TYPE;
         let now = Instant::now();

@@ -56,6 +56,7 @@ impl Order {
         }
     }
 
+    /// The order as `Control` shows it.
     pub(super) fn view(&self) -> OrderView {
         OrderView {
             req_seq: self.req_seq.clone(),
@@ -71,10 +72,12 @@ impl Order {
         }
     }
 
+    /// The channel, `None` when the payment code matched none.
     pub(super) fn channel(&self) -> Option<Channel> {
         (!self.channel.is_empty()).then(|| Channel::from_code(&self.channel))
     }
 
+    /// The money is taken now (once: `pay_count` counts it).
     pub(super) fn mark_paid(&mut self) {
         self.status = TrueStatus::Paid;
         self.reason = None;
@@ -92,6 +95,7 @@ impl Order {
     }
 }
 
+/// A refund, kept by its `req_seq` to answer a retry and a refund query.
 pub(super) struct RefundRec {
     pub(super) trans_seq: String,
     pub(super) order_req_seq: String,
@@ -100,6 +104,7 @@ pub(super) struct RefundRec {
     pub(super) reason: String,
 }
 
+/// One merchant's orders, revoked `req_seq`s (tombstones) and refunds.
 #[derive(Default)]
 pub(super) struct Merchant {
     pub(super) orders: HashMap<String, Order>,
@@ -115,6 +120,7 @@ impl Merchant {
         Some(o)
     }
 
+    /// The order with the platform's number `trans_seq`.
     pub(super) fn by_trans_seq(&mut self, trans_seq: &str) -> Option<&mut Order> {
         self.orders.values_mut().find(|o| o.trans_seq == trans_seq)
     }
@@ -199,6 +205,7 @@ impl Platform {
         }
     }
 
+    /// A new waiting order with a fresh `trans_seq`, not yet stored.
     pub(super) fn new_order(
         &self,
         dev: &DeviceRec,

@@ -15,7 +15,7 @@ use super::{lock, DeviceRec, Platform};
 use crate::util::{china_now, log, pay_time, server_time, url_encode};
 use crate::{OrderKind, TrueStatus};
 
-/// The API document's notification retry schedule (5.5), in seconds before each attempt.
+/// The API document's notification retry schedule (API §5.5), in seconds before each attempt.
 pub(crate) const NOTICE_SCHEDULE: [u64; 6] = [0, 30, 30, 60, 300, 900];
 
 /// A payment notification to deliver.
@@ -37,6 +37,8 @@ struct Prepaid<'s> {
 }
 
 impl Platform {
+    /// The customer pays a waiting native/JS/H5 order now; when a notify
+    /// URL is configured, the notification (API §5.5) goes out.
     pub(crate) fn customer_pays(
         self: &std::sync::Arc<Self>,
         merchant: &str,
@@ -152,7 +154,7 @@ impl Platform {
         r.to_xml()
     }
 
-    // 5.1
+    /// API §5.1, native pay: a waiting order with a `pay_url` for a QR code.
     pub(super) fn native_pay(&self, dev: &DeviceRec, req: NativePayRequest) -> String {
         let rtype = NativePayRequest::RESPONSE_TYPE;
         let expire = req.expire_time.unwrap_or(300).max(1) as u64;
@@ -178,7 +180,7 @@ impl Platform {
         )
     }
 
-    // 5.2 (also 6.2, 7.2): any order kind can be queried.
+    /// API §5.2 (also §6.2, §7.2), query: any order kind can be queried.
     pub(super) fn native_query(&self, dev: &DeviceRec, req: NativeQueryRequest) -> String {
         self.query::<NativeQueryRequest>(dev, &req.req_seq, &req.ori_seq, |o| {
             self.native_answer(
@@ -191,7 +193,8 @@ impl Platform {
         })
     }
 
-    // 6.1
+    /// API §6.1, JS pay in the WeChat / Alipay app: a waiting order with a
+    /// prepay id (`pay_url`) and the `signature_info` JSON.
     pub(super) fn js_pay(&self, dev: &DeviceRec, req: JsPayRequest) -> String {
         let rtype = JsPayRequest::RESPONSE_TYPE;
         let fp = format!(
@@ -256,7 +259,8 @@ impl Platform {
         )
     }
 
-    // 7.1
+    /// API §7.1, H5 pay from a phone browser: a waiting order with a
+    /// `pay_info` URL.
     pub(super) fn h5_pay(&self, dev: &DeviceRec, req: H5PayRequest) -> String {
         let rtype = H5PayRequest::RESPONSE_TYPE;
         let fp = format!(
