@@ -171,7 +171,10 @@ impl Platform {
         ]
     }
 
-    /// (result, code, msg, wire status) for an order's current state.
+    /// (result, code, msg, wire status) for an order's current state. A pay
+    /// answer (`is_query` false) says `result=N` for a failed, closed or
+    /// revoked order, and "prepay order created" for a waiting native, JS or
+    /// H5 order; a query answer says `result=Y` (the query succeeded).
     pub(super) fn state_words(
         &self,
         o: &Order,
@@ -183,6 +186,12 @@ impl Platform {
                 true,
                 code::WAITING_PASSWORD,
                 "等待用户输入密码",
+                Status::Waiting,
+            ),
+            TrueStatus::Waiting if !is_query => (
+                true,
+                code::PREPAY_CREATED,
+                "预支付订单请求成功",
                 Status::Waiting,
             ),
             TrueStatus::Waiting => (true, code::WAITING_SCAN, "等待用户支付", Status::Waiting),

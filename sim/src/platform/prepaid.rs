@@ -9,7 +9,7 @@ use ystpay::protocol::{
     NativePayResponse, NativeQueryRequest, OrderNotice, Request, Response, Status, NOTICE_TYPE,
 };
 
-use super::answers::{code, order_answer, R_CLOSED};
+use super::answers::{order_answer, R_CLOSED};
 use super::orders::Order;
 use super::{lock, DeviceRec, Platform};
 use crate::util::{china_now, log, pay_time, server_time, url_encode};
@@ -121,19 +121,8 @@ impl Platform {
         answer(o)
     }
 
-    /// (result, code, msg) of a pay answer for a native/JS/H5 order.
-    fn prepaid_words(&self, o: &Order) -> (bool, &'static str, &'static str, Status) {
-        match o.status {
-            TrueStatus::Waiting => (
-                true,
-                code::PREPAY_CREATED,
-                "预支付订单请求成功",
-                Status::Waiting,
-            ),
-            _ => self.state_words(o, false),
-        }
-    }
-
+    /// The answer describing a native order's state (API §5.1 / §5.2):
+    /// its `pay_url` while it waits, what was paid once paid.
     fn native_answer(
         &self,
         dev: &DeviceRec,
@@ -142,11 +131,7 @@ impl Platform {
         seq: &str,
         is_query: bool,
     ) -> String {
-        let words = if is_query {
-            self.state_words(o, true)
-        } else {
-            self.prepaid_words(o)
-        };
+        let words = self.state_words(o, is_query);
         let mut r = order_answer!(self, NativePayResponse, o, rtype, seq, words, paid: dev);
         if o.status == TrueStatus::Waiting {
             r.pay_url = o.pay_url.clone();
@@ -247,7 +232,7 @@ impl Platform {
                 o.signature_info = Some(info.to_string());
             },
             |o| {
-                let words = self.prepaid_words(o);
+                let words = self.state_words(o, false);
                 let mut r = order_answer!(self, JsPayResponse, o, rtype, &req.req_seq, words);
                 r.head.dsn = Some(dev.dsn.clone());
                 if o.status == TrueStatus::Waiting {
@@ -296,7 +281,7 @@ impl Platform {
                 });
             },
             |o| {
-                let words = self.prepaid_words(o);
+                let words = self.state_words(o, false);
                 let mut r = order_answer!(self, H5PayResponse, o, rtype, &req.req_seq, words);
                 r.head.dsn = Some(dev.dsn.clone());
                 if o.status == TrueStatus::Waiting {
