@@ -32,6 +32,7 @@
 
 mod owners;
 mod reports;
+mod retention;
 mod serials;
 mod types;
 
@@ -45,6 +46,7 @@ use crate::protocol::types::mask;
 use crate::time::{day_of, now_ms};
 
 pub use owners::Owner;
+pub use retention::PruneReport;
 pub use serials::JournalSerials;
 pub use types::*;
 
