@@ -101,6 +101,17 @@ fn export(
     }
 }
 
+/// A bad call: the code it returns, `day_from`, `day_to`, `path`,
+/// `encoding`, and a word its message holds.
+type BadCall<'a> = (
+    i32,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<CString>,
+    i32,
+    &'a str,
+);
+
 fn names_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -230,7 +241,7 @@ fn a_gbk_program_exports_the_day_for_its_bookkeeper() {
 
     // Bad input: each its code and a message, no file written or changed.
     let before = names_in(&out_dir);
-    let cases: Vec<(i32, Option<&str>, Option<&str>, Option<CString>, i32, &str)> = vec![
+    let cases: Vec<BadCall> = vec![
         (
             YSTPAY_ERR_NULL_ARGUMENT,
             None,
