@@ -309,8 +309,11 @@ for target in "${WIN_TARGETS[@]}"; do
             while read -r name; do
                 bytes=${name##*@}
                 [ "$bytes" -gt 0 ] || continue
+                # grep reads to the end (no -q): under pipefail, a grep that
+                # quits at the first match makes objdump die of SIGPIPE while it
+                # still prints the next function, and the check fails falsely.
                 if $tool-objdump -d "$out/ystpay.dll" --disassemble="_$name" 2>/dev/null |
-                    grep -Eq "ret +\\\$0x$(printf '%x' "$bytes")\b"; then
+                    grep -E "ret +\\\$0x$(printf '%x' "$bytes")\b" >/dev/null; then
                     checked=$((checked + 1))
                 else
                     echo "not stdcall: $name"
