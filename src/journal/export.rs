@@ -9,7 +9,7 @@
 //!   page, 936 there), or UTF-8 with a byte-order mark (how Excel
 //!   recognises UTF-8); GBK lacks a few characters, written `?`.
 //! - RFC 4180: comma-separated, CRLF line ends, a field holding a comma, a
-//!   quote, CR or LF is quoted with its quotes doubled.
+//!   quote, CR, LF (or a tab) is quoted with its quotes doubled.
 //! - A header row in Chinese ([`COLUMNS`]), then one row per operation,
 //!   oldest first by day. Kinds, states and channels are in Chinese words.
 //! - Money in yuan with two decimals from the integer fen of the journal

@@ -82,12 +82,12 @@ impl Journal {
             return Ok(report);
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // o: an old settled operation. Not a refund: removed unless one of
-        // its refunds is kept. A refund: removed unless its payment is kept
-        // or has another refund that is kept (then the payment stays, and
-        // so do all its refunds).
+        // o: an old settled operation (found through the `day` index). Not
+        // a refund: removed unless one of its refunds is kept. A refund:
+        // removed unless its payment is kept or has another refund that is
+        // kept (then the payment stays, and so do all its refunds).
         let sql = format!(
-            "SELECT o.id FROM ops o WHERE NOT {ko} AND (
+            "SELECT o.id FROM ops o WHERE o.day < ?1 AND o.state NOT IN {OPEN_STATES_SQL} AND (
                (o.kind <> 'refund' AND NOT EXISTS(
                   SELECT 1 FROM ops r WHERE r.account = o.account AND r.parent_seq = o.req_seq
                   AND r.kind = 'refund' AND {kr}))
@@ -97,7 +97,6 @@ impl Journal {
                   AND ({kp} OR EXISTS(
                       SELECT 1 FROM ops r WHERE r.account = p.account
                       AND r.parent_seq = p.req_seq AND r.kind = 'refund' AND {kr})))))",
-            ko = kept("o"),
             kr = kept("r"),
             kp = kept("p"),
         );
