@@ -803,6 +803,16 @@ fn config_shows_settings_with_secrets_hidden() {
         o.stdout
     );
     assert!(o.stdout.contains("register_no          7"));
+    // The retention keys: defaults, and from the environment like every key.
+    assert!(
+        o.stdout.contains("journal_keep_days    400"),
+        "{}",
+        o.stdout
+    );
+    let mut env_keep = envs(&env);
+    env_keep.push(("YSTPAY_LOG_KEEP_DAYS", "30"));
+    let o = run(&["config"], &env_keep);
+    assert!(o.stdout.contains("log_keep_days        30"), "{}", o.stdout);
     let o = run(&["config", "--keys"], &[]);
     assert_eq!(o.code, 0);
     for (k, _) in ystpay::config::KEYS {
