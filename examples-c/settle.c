@@ -545,6 +545,34 @@ static void test_journal(ystpay_client *c)
     CHECK(paid == t.paid_fee, "paid lines sum to paid_fee");
     CHECK_RC(ystpay_journal_total_line(c, NULL, t.line_count, &line), YSTPAY_ERR_INDEX,
              "total_line past end");
+
+    /* The bookkeeper's CSV of today: written whole, UTF-8 after a BOM here. */
+    {
+        char csv_path[600];
+        char head[64];
+        size_t got = 0;
+        FILE *f;
+        snprintf(csv_path, sizeof csv_path, "%s.csv", journal_path);
+        CHECK_RC(ystpay_journal_export_csv(c, NULL, NULL, csv_path, YSTPAY_ENCODING_UTF8),
+                 YSTPAY_OK, "journal_export_csv today");
+        f = fopen(csv_path, "rb");
+        if (f) {
+            got = fread(head, 1, sizeof head, f);
+            fclose(f);
+        }
+        CHECK(got > 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0,
+              "export: UTF-8 with a byte-order mark");
+        remove(csv_path);
+        CHECK_RC(ystpay_journal_export_csv(c, "2025-11-25", "2025-11-24", csv_path,
+                                           YSTPAY_ENCODING_GBK),
+                 YSTPAY_ERR_INVALID_ARGUMENT, "export: reversed range");
+        CHECK_RC(ystpay_journal_export_csv(c, NULL, NULL, NULL, YSTPAY_ENCODING_GBK),
+                 YSTPAY_ERR_NULL_ARGUMENT, "export: NULL path");
+        f = fopen(csv_path, "rb");
+        CHECK(f == NULL, "export: a refused call writes no file");
+        if (f)
+            fclose(f);
+    }
 }
 
 /* --------------------------------------------------------------- crash */

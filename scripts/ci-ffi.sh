@@ -60,6 +60,11 @@ trap stop_sim EXIT
 # Starts the simulator on a free port; sets SIM_URL.
 start_sim() {
     stop_sim
+    # The last simulator's URL must not be read as this one's: the shell
+    # truncates sim.out in the child, which may run after the loop below
+    # first reads it (seen: the ASan harness sent every request to the
+    # port of the simulator just stopped, connection refused).
+    rm -f "$WORK/sim.out" "$WORK/sim.err"
     "$CARGO_TARGET_DIR/debug/ystpay-sim" --listen 127.0.0.1:0 --time-scale 20 --quiet \
         >"$WORK/sim.out" 2>"$WORK/sim.err" &
     SIM_PID=$!
@@ -309,8 +314,11 @@ for target in "${WIN_TARGETS[@]}"; do
             while read -r name; do
                 bytes=${name##*@}
                 [ "$bytes" -gt 0 ] || continue
+                # grep reads to the end (no -q): under pipefail, a grep that
+                # quits at the first match makes objdump die of SIGPIPE while it
+                # still prints the next function, and the check fails falsely.
                 if $tool-objdump -d "$out/ystpay.dll" --disassemble="_$name" 2>/dev/null |
-                    grep -Eq "ret +\\\$0x$(printf '%x' "$bytes")\b"; then
+                    grep -E "ret +\\\$0x$(printf '%x' "$bytes")\b" >/dev/null; then
                     checked=$((checked + 1))
                 else
                     echo "not stdcall: $name"

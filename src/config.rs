@@ -62,7 +62,22 @@ pub struct Settings {
     pub log_level: LogLevel,
     /// How long a settling payment may wait for the customer.
     pub settle_deadline: Duration,
+    /// Daily log files older than this many days are deleted when a log
+    /// file is opened (0: keep them all). See [`crate::log`].
+    pub log_keep_days: u32,
+    /// Settled journal operations of business days older than this many
+    /// days are removed when a register is opened (0: keep them all). See
+    /// [`crate::journal::Journal::prune`].
+    pub journal_keep_days: u32,
 }
+
+/// Days of daily log files kept by default (`log_keep_days`).
+pub const DEFAULT_LOG_KEEP_DAYS: u32 = 90;
+/// Days of settled journal operations kept by default (`journal_keep_days`):
+/// more than a year, so last year's same month can still be reconciled.
+pub const DEFAULT_JOURNAL_KEEP_DAYS: u32 = 400;
+/// Largest value `log_keep_days` and `journal_keep_days` accept (100 years).
+pub const MAX_KEEP_DAYS: u32 = 36_500;
 
 /// A configuration error, with the 1-based line it was found on (0 when the
 /// problem is a missing key).
@@ -133,6 +148,14 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "settle_deadline_s",
         "seconds a payment may wait for the customer (default 50)",
+    ),
+    (
+        "log_keep_days",
+        "delete daily log files older than this many days (default 90; 0 = keep all)",
+    ),
+    (
+        "journal_keep_days",
+        "remove settled journal operations older than this many days (default 400; 0 = keep all)",
     ),
 ];
 
@@ -240,6 +263,8 @@ impl Settings {
             log_file: None,
             log_level: LogLevel::Info,
             settle_deadline: crate::flow::FlowConfig::default().pay_deadline,
+            log_keep_days: DEFAULT_LOG_KEEP_DAYS,
+            journal_keep_days: DEFAULT_JOURNAL_KEEP_DAYS,
         }
     }
 
@@ -353,6 +378,8 @@ impl Settings {
                 }
             }
             "settle_deadline_s" => self.settle_deadline = Duration::from_secs(number(3600)?.max(1)),
+            "log_keep_days" => self.log_keep_days = number(MAX_KEEP_DAYS.into())? as u32,
+            "journal_keep_days" => self.journal_keep_days = number(MAX_KEEP_DAYS.into())? as u32,
             other => return Err(format!("unknown key '{other}'")),
         }
         Ok(())
@@ -384,6 +411,20 @@ mod tests {
         assert_eq!(s.encoding, Encoding::Gbk);
         assert_eq!(s.client.register_no, Some(12));
         assert_eq!(s.journal, Some(PathBuf::from("/tmp/j.db")));
+        assert_eq!(s.log_keep_days, DEFAULT_LOG_KEEP_DAYS);
+        assert_eq!(s.journal_keep_days, DEFAULT_JOURNAL_KEEP_DAYS);
+    }
+
+    #[test]
+    fn retention_keys() {
+        let s =
+            Settings::parse(&format!("{GOOD}log_keep_days = 7\njournal_keep_days=0\n")).unwrap();
+        assert_eq!((s.log_keep_days, s.journal_keep_days), (7, 0));
+        let e = Settings::parse(&format!("{GOOD}log_keep_days = -1\n")).unwrap_err();
+        assert_eq!(e.line, 12);
+        assert!(e.message.contains("log_keep_days"), "{e}");
+        let e = Settings::parse(&format!("{GOOD}journal_keep_days = 36501\n")).unwrap_err();
+        assert!(e.message.contains("36500"), "{e}");
     }
 
     #[test]

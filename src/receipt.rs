@@ -195,8 +195,9 @@ impl From<Vec<String>> for Receipt {
     }
 }
 
-/// `text` in `encoding`; in GBK, characters GBK lacks become `?`.
-fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
+/// `text` in `encoding`; in GBK, characters GBK lacks become `?` (the
+/// receipt and the journal's CSV export share it).
+pub(crate) fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::Utf8 => text.as_bytes().to_vec(),
         Encoding::Gbk => {

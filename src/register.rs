@@ -111,11 +111,38 @@ impl std::fmt::Debug for Register {
     }
 }
 
+/// Removes the journal's old settled operations and says so in the log.
+fn prune(log: &Logger, journal: &Journal, keep_days: u32) {
+    use crate::config::LogLevel;
+    match journal.prune(keep_days) {
+        Ok(r) if r.ops > 0 => log.write(
+            LogLevel::Info,
+            "journal-retention",
+            &format!(
+                "removed {} settled operation(s) and {} request(s) of business days before {} (journal_keep_days={keep_days})",
+                r.ops, r.attempts, r.oldest_day_kept
+            ),
+        ),
+        Ok(_) => {}
+        Err(e) => log.write(
+            LogLevel::Error,
+            "journal-retention",
+            &format!("nothing removed: {e}"),
+        ),
+    }
+}
+
 impl Register {
     /// Opens the register `settings` describe: the client (over HTTP unless
     /// `wiring` gives a transport), the log, and, with a journal (or
     /// `wiring.memory_journal`), the payment flows. Recovers nothing: call
     /// [`Register::recover`].
+    ///
+    /// Retention runs here: opening the log deletes its daily files older
+    /// than `log_keep_days`, and the journal's settled operations older than
+    /// `journal_keep_days` are removed ([`Journal::prune`]). A prune that
+    /// fails is logged and the register opens all the same: housekeeping
+    /// never stops a register from taking payments.
     pub fn open(settings: &Settings, wiring: Wiring) -> Result<Register, RegisterError> {
         let client = Arc::new(match wiring.transport {
             Some(t) => Client::with_transport(&settings.client, t)?,
@@ -127,6 +154,9 @@ impl Register {
             (None, true) => Some(Journal::open_in_memory()?),
             (None, false) => None,
         };
+        if let Some(j) = &journal {
+            prune(&log, j, settings.journal_keep_days);
+        }
         let mut flow = wiring.flow;
         flow.pay_deadline = settings.settle_deadline;
         let payments = match journal {

@@ -167,8 +167,9 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_ERR_INTERNAL = 500;
         /// <summary>
-        /// An output file (QR code image) cannot be written: directory missing,
-        /// no permission, disk full. The file is left as it was.
+        /// An output file (QR code image, journal CSV export, or the log file a
+        /// constructor opens) cannot be written: directory missing, no permission,
+        /// disk full. The file is left as it was.
         /// </summary>
         public const int YSTPAY_ERR_FILE_WRITE = 600;
         /// <summary>
@@ -1389,8 +1390,13 @@ namespace YstpayInterop
         /// (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
         /// `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
         /// `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
-        /// `log_level`, `settle_deadline_s`) plus `recover_on_start` and
-        /// `flow_time_scale`; see docs/C-ABI.md.
+        /// `log_level`, `settle_deadline_s`, `log_keep_days`, `journal_keep_days`)
+        /// plus `recover_on_start` and `flow_time_scale`; see docs/C-ABI.md.
+        /// 
+        /// Retention runs here: the log's daily files older than `log_keep_days`
+        /// (default 90) are deleted, and the journal's settled operations older
+        /// than `journal_keep_days` (default 400) removed; open operations, refunds
+        /// of kept payments and the serial ledger never are (0 keeps everything).
         /// 
         /// With `log_file = path` every call through this client writes a line to
         /// a daily log file (never the password, key or dsn; payment codes masked);
@@ -1471,7 +1477,8 @@ namespace YstpayInterop
         /// it only while that program lives (an OS file lock in `&lt;journal&gt;.owners`
         /// beside the file); one another live program is settling is left alone.
         /// With the platform unreachable that can take about 20 s per open
-        /// operation. `ystpay_last_recovery` and `ystpay_recovery_get` report what
+        /// operation. Settled operations older than 400 days are removed from the
+        /// journal first (`journal_keep_days` of a configuration; open ones never). `ystpay_last_recovery` and `ystpay_recovery_get` report what
         /// it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
         /// Thread-safe.
         /// </summary>
@@ -1505,6 +1512,55 @@ namespace YstpayInterop
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_journal_count(IntPtr client, byte[] day, out int count);
+
+        /// <summary>
+        /// **Method (journal).** Writes the operations of business days `day_from`
+        /// to `day_to` to a CSV file for the shop's bookkeeper (对账), with each
+        /// day's totals at the end: the numbers `ystpay_journal_totals` gives for
+        /// that day. One file, the same as `ystpay journal export --csv` writes
+        /// (docs/C-ABI.md, "Journal listing and closing totals"):
+        /// 
+        /// - a header row in Chinese, then one row per operation (every device
+        ///   writing to this journal), oldest first: 时间 time (China time), 类型
+        ///   kind, 请求流水号 req_seq, 交易流水号 trans_seq, 退款流水号 refund_seq,
+        ///   渠道 channel, 金额（元）amount in yuan, 状态 state, 付款码 the payment
+        ///   code masked, 原支付流水号 the refunded payment's req_seq, 设备号
+        ///   account, 说明 detail;
+        /// - then, after a blank line, the totals of each day: a table of (day,
+        ///   kind, channel, state, count, amount) and a table of (day, paid,
+        ///   refunded, net, still open), with a 合计 row for a range of several
+        ///   days. Every day of the range has its row, also a day without
+        ///   operations.
+        /// 
+        /// RFC 4180 quoting, CRLF line ends. A text cell that Excel would run as a
+        /// formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading
+        /// apostrophe; serials made only of digits get a leading tab so that Excel
+        /// keeps all 20 digits.
+        /// 
+        /// - `day_from`: the first business day, `"YYYY-MM-DD"` (China time), or
+        ///   NULL/`""` for today.
+        /// - `day_to`: the last business day (included), or NULL/`""` for the same
+        ///   day as `day_from`. At most 366 days from `day_from`.
+        /// - `path`: the file to create or replace, in the client's encoding; not
+        ///   NULL, not empty. A relative path is relative to the program's current
+        ///   folder. It is written whole or not at all (a temporary file beside it,
+        ///   then renamed over it): on failure no partial file is left and a file
+        ///   already there is unchanged.
+        /// - `encoding`: of the file: `YSTPAY_ENCODING_GBK` (what Excel on a
+        ///   Chinese Windows opens; characters GBK lacks become `?`) or
+        ///   `YSTPAY_ENCODING_UTF8` (or 0: UTF-8 after a byte-order mark, which
+        ///   Excel also recognises).
+        /// 
+        /// Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT` (`client`, `path`),
+        /// `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_INVALID_ENCODING` (a string
+        /// not valid in the client's encoding), `YSTPAY_ERR_INVALID_ARGUMENT` (a
+        /// malformed day, `day_to` before `day_from`, more than 366 days, an empty
+        /// `path`, an unknown `encoding`), `YSTPAY_ERR_NO_JOURNAL`,
+        /// `YSTPAY_ERR_JOURNAL`, `YSTPAY_ERR_FILE_WRITE` (folder missing, no
+        /// permission, disk full, a folder at `path`). Sends nothing. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_journal_export_csv(IntPtr client, byte[] day_from, byte[] day_to, byte[] path, int encoding);
 
         /// <summary>
         /// **Method (journal).** The operation `req_seq` of this client's device

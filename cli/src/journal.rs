@@ -1,11 +1,12 @@
 //! The payment flow and its journal on the command line: `pay --wait`,
-//! `journal list`, `journal totals`, `journal recover`.
+//! `journal list`, `journal totals`, `journal export`, `journal recover`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Subcommand;
 use serde_json::{json, Value};
+use ystpay::config::Encoding;
 use ystpay::flow::{Disposition, Outcome, Progress, RevokeReason, SettleOptions, Settlement};
 use ystpay::journal::{DayTotals, Journal, OpKind, OpRecord};
 use ystpay::protocol::types::fen_to_yuan;
@@ -154,6 +155,27 @@ pub enum JournalCmd {
         /// The business day, YYYY-MM-DD (default today, China time).
         #[arg(long, value_name = "DAY")]
         day: Option<String>,
+        #[command(flatten)]
+        conn: ConnOpts,
+    },
+    /// The operations of a day, or of days, as a CSV file for the
+    /// bookkeeper (对账): a Chinese header row, one row per operation, then
+    /// each day's totals (those of `journal totals`). GBK, which Excel on a
+    /// Chinese Windows opens, unless --utf8.
+    Export {
+        /// The first business day, YYYY-MM-DD (default today, China time).
+        #[arg(long, value_name = "DAY")]
+        day: Option<String>,
+        /// The last business day, included (default: the first). At most
+        /// 366 days.
+        #[arg(long, value_name = "DAY")]
+        to: Option<String>,
+        /// The CSV file to write (replaced whole, or left as it was on failure).
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+        /// UTF-8 with a byte-order mark instead of GBK.
+        #[arg(long)]
+        utf8: bool,
         #[command(flatten)]
         conn: ConnOpts,
     },
@@ -316,8 +338,73 @@ pub fn run(cmd: JournalCmd) -> i32 {
                 }
             }
         }
+        JournalCmd::Export {
+            day,
+            to,
+            csv,
+            utf8,
+            conn,
+        } => export(day, to, &csv, utf8, &conn),
         JournalCmd::Recover { conn } => recover(&conn),
     }
+}
+
+fn export(day: Option<String>, to: Option<String>, csv: &Path, utf8: bool, conn: &ConnOpts) -> i32 {
+    let (encoding, name) = if utf8 {
+        (Encoding::Utf8, "UTF-8")
+    } else {
+        (Encoding::Gbk, "GBK")
+    };
+    let result = (|| {
+        let j = open_existing(conn)?;
+        let from = day.unwrap_or_else(today);
+        let to = to.unwrap_or_else(|| from.clone());
+        j.export_csv_file(&from, &to, encoding, csv)
+            .map_err(|e| e.to_string())
+    })();
+    let e = match result {
+        Err(e) => return usage("journal export", &e),
+        Ok(e) => e,
+    };
+    if conn.json {
+        println!(
+            "{}",
+            json!({
+                "file": csv.display().to_string(),
+                "encoding": name.to_ascii_lowercase(),
+                "ops": e.ops,
+                "bytes": e.bytes.len(),
+                "days": e.days.iter().map(totals_json).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        let (first, last) = match (e.days.first(), e.days.last()) {
+            (Some(f), Some(l)) => (f.day.as_str(), l.day.as_str()),
+            _ => ("", ""),
+        };
+        let span = if first == last {
+            first.to_string()
+        } else {
+            format!("{first} to {last}")
+        };
+        println!(
+            "wrote {} operation(s) of {span} to {} ({name}, {} bytes)",
+            e.ops,
+            csv.display(),
+            e.bytes.len()
+        );
+        for t in &e.days {
+            println!(
+                "  {}  paid {:>12}  refunded {:>12}  net {:>12}  open {}",
+                t.day,
+                yuan(t.paid_fee),
+                yuan(t.refunded_fee),
+                yuan(t.net_fee()),
+                t.open_count
+            );
+        }
+    }
+    exit::OK
 }
 
 fn usage(what: &str, e: &str) -> i32 {

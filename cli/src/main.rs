@@ -362,6 +362,8 @@ fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
             format!("{:?}", s.log_level).to_ascii_lowercase(),
         ),
         ("settle_deadline_s", s.settle_deadline.as_secs().to_string()),
+        ("log_keep_days", s.log_keep_days.to_string()),
+        ("journal_keep_days", s.journal_keep_days.to_string()),
     ];
     if conn.json {
         let m: serde_json::Map<String, serde_json::Value> = rows

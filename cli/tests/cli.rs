@@ -803,6 +803,16 @@ fn config_shows_settings_with_secrets_hidden() {
         o.stdout
     );
     assert!(o.stdout.contains("register_no          7"));
+    // The retention keys: defaults, and from the environment like every key.
+    assert!(
+        o.stdout.contains("journal_keep_days    400"),
+        "{}",
+        o.stdout
+    );
+    let mut env_keep = envs(&env);
+    env_keep.push(("YSTPAY_LOG_KEEP_DAYS", "30"));
+    let o = run(&["config"], &env_keep);
+    assert!(o.stdout.contains("log_keep_days        30"), "{}", o.stdout);
     let o = run(&["config", "--keys"], &[]);
     assert_eq!(o.code, 0);
     for (k, _) in ystpay::config::KEYS {
@@ -1197,5 +1207,264 @@ fn journal_list_totals_and_recover() {
         &[],
     );
     assert_eq!(o.code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Reads a CSV as Excel on a Chinese Windows would: GBK (strictly: a byte
+/// that is not GBK fails the test), fields split by an independent RFC 4180
+/// reader, blank lines dropped.
+fn read_gbk_csv(bytes: &[u8]) -> (String, Vec<Vec<String>>) {
+    let (text, _, bad) = encoding_rs::GBK.decode(bytes);
+    assert!(!bad, "not GBK");
+    assert!(
+        !text.starts_with('\u{feff}'),
+        "GBK carries no byte-order mark"
+    );
+    let rows = read_csv_text(&text);
+    (text.into_owned(), rows)
+}
+
+fn read_csv_text(text: &str) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .filter(|f| !(f.len() == 1 && f[0].is_empty()))
+        .collect()
+}
+
+/// `ystpay journal export` writes what a bookkeeper opens in Excel: GBK,
+/// Chinese header, one row per operation, and day totals equal to
+/// `ystpay journal totals`; `--utf8` writes the same text after a BOM.
+#[test]
+fn journal_export_csv_matches_totals() {
+    use ystpay::journal::{COLUMNS, DAY_TOTALS_HEADER, LINE_TOTALS_HEADER, RANGE_TOTAL};
+    use ystpay::protocol::types::fen_to_yuan;
+    let sim = sim();
+    let dir = temp_dir();
+    let journal = dir.join("pos.db");
+    let cfg = config_file(
+        &dir,
+        &sim.api_url(),
+        &format!("journal = {}\n", journal.display()),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    let pay = |fee: &str, code: &str| {
+        let a = [
+            "pay", "--config", cfg_s, "--fee", fee, "--code", code, "--wait", "--json",
+        ];
+        run(&a, &[]).json()
+    };
+    let paid = pay("1000", "134567890123456701");
+    assert_eq!(paid["outcome"], "paid");
+    let refused = pay("250", "134567890123456771");
+    assert_eq!(refused["outcome"], "failed");
+    // A refund through the flow, as a register makes it.
+    let settings = ystpay::config::Settings::load(&cfg).unwrap();
+    let reg = ystpay::register::Register::open(&settings, Default::default()).unwrap();
+    let refund = reg
+        .settle_refund(
+            None,
+            paid["req_seq"].as_str().unwrap(),
+            300,
+            "退货",
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(refund.state.as_str(), "refunded");
+    drop(reg);
+
+    let csv_path = dir.join("对账.csv");
+    let csv_s = csv_path.to_str().unwrap();
+    let o = run(
+        &["journal", "export", "--config", cfg_s, "--csv", csv_s],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("wrote 3 operation(s)") && o.stdout.contains("GBK"),
+        "{}",
+        o.stdout
+    );
+    let bytes = std::fs::read(&csv_path).unwrap();
+    let (text, rows) = read_gbk_csv(&bytes);
+    for s in secrets() {
+        assert!(!text.contains(&s), "secret in the CSV");
+    }
+    for code in ["134567890123456701", "134567890123456771"] {
+        assert!(!text.contains(code), "full payment code in the CSV");
+    }
+
+    // The header and one row per operation, in the journal's order.
+    let header: Vec<&str> = COLUMNS.iter().map(|(zh, _)| *zh).collect();
+    assert_eq!(rows[0], header);
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let ops = &rows[1..4];
+    let cells = |name: &str| -> Vec<String> {
+        ops.iter()
+            .map(|r| r[col(name)].trim().to_string())
+            .collect()
+    };
+    assert!(ops.iter().all(|r| r.len() == header.len()), "{ops:?}");
+    assert_eq!(cells("类型"), ["条码支付", "条码支付", "退款"]);
+    assert_eq!(cells("状态"), ["已支付", "失败", "已退款"]);
+    assert_eq!(cells("金额（元）"), ["10.00", "2.50", "3.00"]);
+    assert_eq!(
+        (&cells("渠道")[0][..], &cells("渠道")[2][..]),
+        ("微信", "微信")
+    );
+    assert_eq!(
+        cells("请求流水号"),
+        [
+            paid["req_seq"].as_str().unwrap(),
+            refused["req_seq"].as_str().unwrap(),
+            refund.req_seq.as_str()
+        ]
+    );
+    assert_eq!(
+        cells("付款码"),
+        ["1345**********6701", "1345**********6771", ""]
+    );
+    assert_eq!(cells("交易流水号")[0], paid["trans_seq"].as_str().unwrap());
+    assert_eq!(cells("交易流水号")[2], paid["trans_seq"].as_str().unwrap());
+    assert_eq!(cells("退款流水号")[2], refund.refund_seq.clone().unwrap());
+    assert_eq!(cells("原支付流水号")[2], paid["req_seq"].as_str().unwrap());
+    // Digits-only serials carry the tab that keeps Excel from rounding them.
+    assert!(ops[0][col("请求流水号")].starts_with('\t'));
+    let time = &ops[0][col("时间")];
+    assert!(
+        time.starts_with(&ystpay::time::today()) && time.len() == 19,
+        "{time}"
+    );
+
+    // The totals are `journal totals`, line by line and for the day.
+    let t = run(&["journal", "totals", "--config", cfg_s, "--json"], &[]).json();
+    let lines_at = rows
+        .iter()
+        .position(|r| r[..] == LINE_TOTALS_HEADER)
+        .unwrap();
+    let days_at = rows
+        .iter()
+        .position(|r| r[..] == DAY_TOTALS_HEADER)
+        .unwrap();
+    assert_eq!(lines_at, 4, "the totals follow the operations");
+    let lines = &rows[lines_at + 1..days_at];
+    let want = t["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), want.len(), "{lines:?}");
+    for (row, w) in lines.iter().zip(want) {
+        let kind = ystpay::journal::OpKind::parse(w["kind"].as_str().unwrap()).unwrap();
+        let state = ystpay::journal::OpState::parse(w["state"].as_str().unwrap()).unwrap();
+        assert_eq!(row[0], t["day"].as_str().unwrap());
+        assert_eq!(row[1], ystpay::journal::kind_label(kind));
+        assert_eq!(
+            row[2],
+            ystpay::journal::channel_label(w["channel"].as_str().unwrap())
+        );
+        assert_eq!(row[3], ystpay::journal::state_label(state));
+        assert_eq!(row[4], w["count"].as_i64().unwrap().to_string());
+        assert_eq!(row[5], fen_to_yuan(w["fee"].as_i64().unwrap()));
+    }
+    let day_rows = &rows[days_at + 1..];
+    assert_eq!(day_rows.len(), 1, "one day: no 合计 row");
+    let fen = |k: &str| fen_to_yuan(t[k].as_i64().unwrap());
+    assert_eq!(
+        day_rows[0],
+        [
+            t["day"].as_str().unwrap().to_string(),
+            fen("paid_fee"),
+            fen("refunded_fee"),
+            fen("net_fee"),
+            t["open_count"].to_string()
+        ]
+    );
+    assert_eq!(day_rows[0][3], "7.00");
+    let printed = run(&["journal", "totals", "--config", cfg_s], &[]).stdout;
+    assert!(
+        printed.contains("¥7.00") && printed.contains("¥3.00"),
+        "{printed}"
+    );
+
+    // --utf8: the same text after a byte-order mark.
+    let utf8_path = dir.join("utf8.csv");
+    let u = utf8_path.to_str().unwrap();
+    let o = run(
+        &[
+            "journal", "export", "--config", cfg_s, "--csv", u, "--utf8", "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.json()["ops"], 3);
+    let ub = std::fs::read(&utf8_path).unwrap();
+    assert_eq!(&ub[..3], b"\xEF\xBB\xBF");
+    assert_eq!(std::str::from_utf8(&ub[3..]).unwrap(), text);
+
+    // A range: yesterday (no operations, zeros) and today, then 合计.
+    let today = ystpay::time::today();
+    let yesterday = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d")
+        .unwrap()
+        .pred_opt()
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    let range_path = dir.join("range.csv");
+    let r = range_path.to_str().unwrap();
+    let o = run(
+        &[
+            "journal", "export", "--config", cfg_s, "--day", &yesterday, "--to", &today, "--csv", r,
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let (_, rows) = read_gbk_csv(&std::fs::read(&range_path).unwrap());
+    let days_at = rows
+        .iter()
+        .position(|r| r[..] == DAY_TOTALS_HEADER)
+        .unwrap();
+    let ty = run(
+        &[
+            "journal", "totals", "--config", cfg_s, "--day", &yesterday, "--json",
+        ],
+        &[],
+    )
+    .json();
+    assert_eq!(ty["paid_fee"], 0);
+    assert_eq!(
+        rows[days_at + 1],
+        [yesterday.as_str(), "0.00", "0.00", "0.00", "0"]
+    );
+    assert_eq!(rows[days_at + 2], day_rows[0]);
+    assert_eq!(
+        rows[days_at + 3],
+        [RANGE_TOTAL, "10.00", "3.00", "7.00", "0"]
+    );
+
+    // Refused with exit 2, leaving nothing behind: a reversed range, a
+    // folder that does not exist.
+    let o = run(
+        &[
+            "journal", "export", "--config", cfg_s, "--day", &today, "--to", &yesterday, "--csv", r,
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("before the first day"), "{}", o.stderr);
+    let nowhere = dir.join("missing").join("x.csv");
+    let o = run(
+        &[
+            "journal",
+            "export",
+            "--config",
+            cfg_s,
+            "--csv",
+            nowhere.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("cannot write"), "{}", o.stderr);
+    assert!(!dir.join("missing").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

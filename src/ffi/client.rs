@@ -220,7 +220,8 @@ unsafe fn new_client(
 /// it only while that program lives (an OS file lock in `<journal>.owners`
 /// beside the file); one another live program is settling is left alone.
 /// With the platform unreachable that can take about 20 s per open
-/// operation. `ystpay_last_recovery` and `ystpay_recovery_get` report what
+/// operation. Settled operations older than 400 days are removed from the
+/// journal first (`journal_keep_days` of a configuration; open ones never). `ystpay_last_recovery` and `ystpay_recovery_get` report what
 /// it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
 /// Thread-safe.
 ///
@@ -264,8 +265,13 @@ pub unsafe extern "system" fn ystpay_client_new_ex(
 /// (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
 /// `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
 /// `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
-/// `log_level`, `settle_deadline_s`) plus `recover_on_start` and
-/// `flow_time_scale`; see docs/C-ABI.md.
+/// `log_level`, `settle_deadline_s`, `log_keep_days`, `journal_keep_days`)
+/// plus `recover_on_start` and `flow_time_scale`; see docs/C-ABI.md.
+///
+/// Retention runs here: the log's daily files older than `log_keep_days`
+/// (default 90) are deleted, and the journal's settled operations older
+/// than `journal_keep_days` (default 400) removed; open operations, refunds
+/// of kept payments and the serial ledger never are (0 keeps everything).
 ///
 /// With `log_file = path` every call through this client writes a line to
 /// a daily log file (never the password, key or dsn; payment codes masked);

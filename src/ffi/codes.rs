@@ -117,8 +117,9 @@ pub const YSTPAY_ERR_CONFLICT: i32 = 408;
 /// still usable. Please report it with the message from `ystpay_last_error`.
 pub const YSTPAY_ERR_INTERNAL: i32 = 500;
 
-/// An output file (QR code image) cannot be written: directory missing,
-/// no permission, disk full. The file is left as it was.
+/// An output file (QR code image, journal CSV export, or the log file a
+/// constructor opens) cannot be written: directory missing, no permission,
+/// disk full. The file is left as it was.
 pub const YSTPAY_ERR_FILE_WRITE: i32 = 600;
 
 /// The outcome is not known: no status came (or one the API document does

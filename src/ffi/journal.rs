@@ -6,19 +6,27 @@
 //! `YSTPAY_ERR_INDEX` rather than a stale answer.
 
 use std::os::raw::c_char;
+use std::path::Path;
 
 use super::client::ystpay_client;
 use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
 use super::text::{self, Enc, Writer};
+use crate::config::Encoding;
 use crate::flow::Outcome;
-use crate::journal::OpRecord;
+use crate::journal::{ExportError, OpRecord};
 
 /// A `day` argument: NULL/`""` is today (China time), else `YYYY-MM-DD`.
 unsafe fn day_arg(enc: Enc, p: *const c_char) -> Result<String, Failure> {
     // SAFETY: forwarded caller contract.
-    let day = unsafe { text::optional(enc, p, "day")? };
+    unsafe { named_day_arg(enc, p, "day") }
+}
+
+/// A day argument called `name`: NULL/`""` is today, else `YYYY-MM-DD`.
+unsafe fn named_day_arg(enc: Enc, p: *const c_char, name: &str) -> Result<String, Failure> {
+    // SAFETY: forwarded caller contract.
+    let day = unsafe { text::optional(enc, p, name)? };
     let Some(day) = day else {
         return Ok(crate::time::today());
     };
@@ -31,7 +39,7 @@ unsafe fn day_arg(enc: Enc, p: *const c_char) -> Result<String, Failure> {
     if !ok {
         return Err(Failure::new(
             YSTPAY_ERR_INVALID_ARGUMENT,
-            "day must be \"YYYY-MM-DD\" (or NULL/\"\" for today)",
+            format!("{name} must be \"YYYY-MM-DD\" (or NULL/\"\" for today)"),
         ));
     }
     Ok(day)
@@ -291,5 +299,95 @@ pub unsafe extern "system" fn ystpay_journal_total_line(
         // SAFETY: checked by out_record!.
         unsafe { deliver(out, &r) };
         Ok(())
+    })
+}
+
+/// **Method (journal).** Writes the operations of business days `day_from`
+/// to `day_to` to a CSV file for the shop's bookkeeper (对账), with each
+/// day's totals at the end: the numbers `ystpay_journal_totals` gives for
+/// that day. One file, the same as `ystpay journal export --csv` writes
+/// (docs/C-ABI.md, "Journal listing and closing totals"):
+///
+/// - a header row in Chinese, then one row per operation (every device
+///   writing to this journal), oldest first: 时间 time (China time), 类型
+///   kind, 请求流水号 req_seq, 交易流水号 trans_seq, 退款流水号 refund_seq,
+///   渠道 channel, 金额（元）amount in yuan, 状态 state, 付款码 the payment
+///   code masked, 原支付流水号 the refunded payment's req_seq, 设备号
+///   account, 说明 detail;
+/// - then, after a blank line, the totals of each day: a table of (day,
+///   kind, channel, state, count, amount) and a table of (day, paid,
+///   refunded, net, still open), with a 合计 row for a range of several
+///   days. Every day of the range has its row, also a day without
+///   operations.
+///
+/// RFC 4180 quoting, CRLF line ends. A text cell that Excel would run as a
+/// formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading
+/// apostrophe; serials made only of digits get a leading tab so that Excel
+/// keeps all 20 digits.
+///
+/// - `day_from`: the first business day, `"YYYY-MM-DD"` (China time), or
+///   NULL/`""` for today.
+/// - `day_to`: the last business day (included), or NULL/`""` for the same
+///   day as `day_from`. At most 366 days from `day_from`.
+/// - `path`: the file to create or replace, in the client's encoding; not
+///   NULL, not empty. A relative path is relative to the program's current
+///   folder. It is written whole or not at all (a temporary file beside it,
+///   then renamed over it): on failure no partial file is left and a file
+///   already there is unchanged.
+/// - `encoding`: of the file: `YSTPAY_ENCODING_GBK` (what Excel on a
+///   Chinese Windows opens; characters GBK lacks become `?`) or
+///   `YSTPAY_ENCODING_UTF8` (or 0: UTF-8 after a byte-order mark, which
+///   Excel also recognises).
+///
+/// Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT` (`client`, `path`),
+/// `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_INVALID_ENCODING` (a string
+/// not valid in the client's encoding), `YSTPAY_ERR_INVALID_ARGUMENT` (a
+/// malformed day, `day_to` before `day_from`, more than 366 days, an empty
+/// `path`, an unknown `encoding`), `YSTPAY_ERR_NO_JOURNAL`,
+/// `YSTPAY_ERR_JOURNAL`, `YSTPAY_ERR_FILE_WRITE` (folder missing, no
+/// permission, disk full, a folder at `path`). Sends nothing. Thread-safe.
+///
+/// # Safety
+/// `day_from`, `day_to` NULL or NUL-terminated; `path` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_journal_export_csv(
+    client: *const ystpay_client,
+    day_from: *const c_char,
+    day_to: *const c_char,
+    path: *const c_char,
+    encoding: i32,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let path = non_null!(path);
+        let file_encoding = match Enc::from_code(encoding)? {
+            Enc::Gbk => Encoding::Gbk,
+            Enc::Utf8 => Encoding::Utf8,
+        };
+        let p = c.payments()?;
+        // SAFETY: caller contract (NULL or NUL-terminated strings).
+        let (from, to, path) = unsafe {
+            let from = named_day_arg(c.enc, day_from, "day_from")?;
+            let to = match text::optional(c.enc, day_to, "day_to")? {
+                None => from.clone(),
+                Some(_) => named_day_arg(c.enc, day_to, "day_to")?,
+            };
+            (from, to, text::required(c.enc, path, "path")?)
+        };
+        if path.is_empty() {
+            return Err(Failure::new(
+                YSTPAY_ERR_INVALID_ARGUMENT,
+                "argument 'path' is empty",
+            ));
+        }
+        match p
+            .journal()
+            .export_csv_file(&from, &to, file_encoding, Path::new(&path))
+        {
+            Ok(_) => Ok(()),
+            Err(ExportError::Range(why)) => Err(Failure::new(YSTPAY_ERR_INVALID_ARGUMENT, why)),
+            Err(ExportError::Journal(e)) => Err(e.into()),
+            Err(ExportError::Write(why)) => Err(Failure::new(YSTPAY_ERR_FILE_WRITE, why)),
+        }
     })
 }

@@ -24,7 +24,7 @@
 //! configuration), [`client`] (the handle), [`calls`] (one export per API
 //! interface) and [`answers`] (their result records), [`notice`] (payment
 //! notifications), [`settle`] (the settle flow: settle calls, cancel,
-//! progress), [`recovery`], [`journal`] (listing and day totals),
+//! progress), [`recovery`], [`journal`] (listing, day totals, the CSV export),
 //! [`qr`], [`version`].
 #![allow(non_camel_case_types)]
 

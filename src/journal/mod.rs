@@ -30,8 +30,10 @@
 //! Days and times are China Standard Time (UTC+8), as the platform's
 //! `pay_time`, so the closing report matches the platform's reconciliation.
 
+mod export;
 mod owners;
 mod reports;
+mod retention;
 mod serials;
 mod types;
 
@@ -44,7 +46,12 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use crate::protocol::types::mask;
 use crate::time::{day_of, now_ms};
 
+pub use export::{
+    channel_label, csv_text, day_range, kind_label, state_label, CsvExport, ExportError, COLUMNS,
+    DAY_TOTALS_HEADER, LINE_TOTALS_HEADER, MAX_EXPORT_DAYS, RANGE_TOTAL,
+};
 pub use owners::Owner;
+pub use retention::PruneReport;
 pub use serials::JournalSerials;
 pub use types::*;
 

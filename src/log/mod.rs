@@ -20,6 +20,14 @@
 //!
 //! Logging never fails an operation: a write error is kept
 //! ([`Logger::last_error`]) and the operation goes on.
+//!
+//! Retention (`log_keep_days`, default 90; 0 keeps every file): each time a
+//! daily file is opened (when the logger starts and at each new day), the
+//! daily files of this log older than that are deleted. Only files beside
+//! the base whose name is exactly the base's with a valid date inserted
+//! (`ystpay-YYYY-MM-DD.log` for `ystpay.log`, see [`dated_path`]) are
+//! candidates: another program's files, other logs in the same folder and
+//! folders are never touched (docs/DESIGN.md, "The journal").
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -75,6 +83,8 @@ struct Open {
 pub struct Logger {
     base: Option<PathBuf>,
     level: LogLevel,
+    /// Daily files older than this many days are deleted on open (0: none).
+    keep_days: u32,
     secrets: Vec<String>,
     file: Mutex<Option<Open>>,
     last_error: Mutex<Option<String>>,
@@ -96,23 +106,33 @@ impl Logger {
         Logger {
             base: None,
             level: LogLevel::Off,
+            keep_days: 0,
             secrets: Vec::new(),
             file: Mutex::new(None),
             last_error: Mutex::new(None),
         }
     }
 
+    /// A logger writing to the daily file named after `base`, at `level`,
+    /// keeping [`crate::config::DEFAULT_LOG_KEEP_DAYS`] days of files (see
+    /// [`Logger::open_keeping`]).
+    pub fn open(base: &Path, level: LogLevel) -> Result<Logger, LogError> {
+        Logger::open_keeping(base, level, crate::config::DEFAULT_LOG_KEEP_DAYS)
+    }
+
     /// A logger writing to the daily file named after `base`, at `level`.
     /// Opens today's file now, so that a path that cannot be written is
     /// reported at start-up rather than lost later. A missing directory is
-    /// created.
-    pub fn open(base: &Path, level: LogLevel) -> Result<Logger, LogError> {
+    /// created. Each time a daily file is opened, this log's daily files
+    /// older than `keep_days` days are deleted (0: none; see the module docs).
+    pub fn open_keeping(base: &Path, level: LogLevel, keep_days: u32) -> Result<Logger, LogError> {
         if level == LogLevel::Off {
             return Ok(Logger::off());
         }
         let logger = Logger {
             base: Some(base.to_path_buf()),
             level,
+            keep_days,
             secrets: Vec::new(),
             file: Mutex::new(None),
             last_error: Mutex::new(None),
@@ -133,21 +153,24 @@ impl Logger {
         Logger::for_client(
             settings.log_file.as_deref(),
             settings.log_level,
+            settings.log_keep_days,
             &settings.client,
         )
     }
 
     /// The logger for a client with configuration `c`: writing to the daily
-    /// file named after `log_file` at `level` (off when `None`), with `c`'s
+    /// file named after `log_file` at `level` (off when `None`), keeping
+    /// `keep_days` days of files, with `c`'s
     /// secrets registered: `pass`, `MD5(pass)`, `private_key` and the dsn,
     /// configured or derived.
     fn for_client(
         log_file: Option<&Path>,
         level: LogLevel,
+        keep_days: u32,
         c: &crate::client::ClientConfig,
     ) -> Result<Logger, LogError> {
         let mut logger = match log_file {
-            Some(p) => Logger::open(p, level)?,
+            Some(p) => Logger::open_keeping(p, level, keep_days)?,
             None => Logger::off(),
         };
         logger.add_secret(&c.private_key);
@@ -231,11 +254,17 @@ impl Logger {
             std::fs::create_dir_all(dir)
                 .map_err(|e| LogError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| LogError(format!("cannot open {}: {e}", path.display())))
+            .map_err(|e| LogError(format!("cannot open {}: {e}", path.display())))?;
+        // Retention never fails the log: a file that cannot be deleted now
+        // is tried again when the next daily file is opened.
+        if let Err(e) = prune_logs(base, date, self.keep_days) {
+            *lock(&self.last_error) = Some(e);
+        }
+        Ok(file)
     }
 
     /// Writes one line at `level` for operation `op` (scrubbed first).
@@ -433,6 +462,74 @@ fn dated_path(base: &Path, date: NaiveDate) -> PathBuf {
     base.with_file_name(name)
 }
 
+/// The date of a daily file of the log `base`: `Some` only when `name` is
+/// exactly the name [`dated_path`] gives `base` for a valid date.
+fn date_of_daily(base: &Path, name: &str) -> Option<NaiveDate> {
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ystpay".to_string());
+    let rest = name.strip_prefix(&stem)?.strip_prefix('-')?;
+    let (date, tail) = rest.split_at_checked(10)?;
+    let tail_ok = match base.extension() {
+        Some(ext) => tail.strip_prefix('.') == Some(&*ext.to_string_lossy()),
+        None => tail.is_empty(),
+    };
+    let digits_ok = date.bytes().enumerate().all(|(i, c)| match i {
+        4 | 7 => c == b'-',
+        _ => c.is_ascii_digit(),
+    });
+    if !tail_ok || !digits_ok {
+        return None;
+    }
+    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+}
+
+/// Deletes the daily files of the log `base` dated more than `keep_days`
+/// days before `today` (none when `keep_days` is 0): regular files beside
+/// `base` whose name [`date_of_daily`] reads, nothing else. Returns the
+/// files deleted; `Err` names the first that could not be.
+fn prune_logs(base: &Path, today: NaiveDate, keep_days: u32) -> Result<Vec<PathBuf>, String> {
+    if keep_days == 0 {
+        return Ok(Vec::new());
+    }
+    let Some(oldest_kept) = today.checked_sub_days(chrono::Days::new(keep_days.into())) else {
+        return Ok(Vec::new());
+    };
+    let dir = match base.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| format!("log retention: cannot list {}: {e}", dir.display()))?;
+    let mut removed = Vec::new();
+    let mut failed = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(date) = name.to_str().and_then(|n| date_of_daily(base, n)) else {
+            continue;
+        };
+        // A symbolic link or a folder with a log's name is not ours to delete.
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if date >= oldest_kept || !is_file {
+            continue;
+        }
+        let path = entry.path();
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(path),
+            Err(e) => {
+                failed.get_or_insert_with(|| {
+                    format!("log retention: cannot delete {}: {e}", path.display())
+                });
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(removed),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -548,6 +645,80 @@ mod tests {
         let off = Logger::open(&dir.join("b.log"), LogLevel::Off).unwrap();
         assert!(!off.enabled(LogLevel::Error));
         assert!(off.current_file().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn daily_names_are_read_exactly() {
+        let base = Path::new("/var/log/ystpay.log");
+        let d = NaiveDate::from_ymd_opt(2025, 11, 25).unwrap();
+        assert_eq!(date_of_daily(base, "ystpay-2025-11-25.log"), Some(d));
+        for other in [
+            "ystpay.log",
+            "ystpay-2025-11-25.log.bak",
+            "ystpay-2025-11-25.txt",
+            "ystpay-2025-1-25.log",
+            "ystpay-2025-13-25.log",
+            "ystpay-2025-11-25",
+            "other-2025-11-25.log",
+            "xystpay-2025-11-25.log",
+            "ystpay-extra-2025-11-25.log",
+            "ystpay-２025-11-25.log",
+        ] {
+            assert_eq!(date_of_daily(base, other), None, "{other}");
+        }
+        assert_eq!(
+            date_of_daily(Path::new("logs/pos"), "pos-2025-11-25"),
+            Some(d)
+        );
+        assert_eq!(
+            date_of_daily(Path::new("logs/pos"), "pos-2025-11-25.log"),
+            None
+        );
+    }
+
+    /// Opening the log deletes its daily files older than `keep_days` and
+    /// nothing else: not a newer one, not another log's, not a folder.
+    #[test]
+    fn old_daily_files_are_deleted_when_the_log_opens() {
+        let dir = temp_dir("retention");
+        std::fs::create_dir_all(&dir).unwrap();
+        let today = Local::now().date_naive();
+        let ago = |n: u64| today.checked_sub_days(chrono::Days::new(n)).unwrap();
+        let base = dir.join("pos.log");
+        let old = dated_path(&base, ago(31));
+        let kept = dated_path(&base, ago(30));
+        let foreign = [
+            dir.join(format!("other-{}.log", ago(400).format("%Y-%m-%d"))),
+            dir.join(format!("pos-{}.log.bak", ago(400).format("%Y-%m-%d"))),
+            dir.join("pos.log"),
+            dir.join("notes.txt"),
+        ];
+        let folder = dated_path(&base, ago(200));
+        for f in [&old, &kept].into_iter().chain(&foreign) {
+            std::fs::write(f, b"x\n").unwrap();
+        }
+        std::fs::create_dir_all(&folder).unwrap();
+        let log = Logger::open_keeping(&base, LogLevel::Info, 30).unwrap();
+        assert!(!old.exists(), "31 days old: deleted");
+        assert!(kept.exists(), "30 days old: kept");
+        assert!(folder.is_dir(), "a folder is never deleted");
+        for f in &foreign {
+            assert!(f.exists(), "{} is not this log's daily file", f.display());
+        }
+        assert!(log.current_file().unwrap().exists());
+        assert!(log.last_error().is_none());
+
+        // 0 keeps everything.
+        std::fs::write(&old, b"x\n").unwrap();
+        let _ = Logger::open_keeping(&base, LogLevel::Info, 0).unwrap();
+        assert!(old.exists());
+        // The default (Logger::open) keeps 90 days.
+        let ancient = dated_path(&base, ago(91));
+        std::fs::write(&ancient, b"x\n").unwrap();
+        let _ = Logger::open(&base, LogLevel::Info).unwrap();
+        assert!(!ancient.exists(), "91 days old: deleted by the default");
+        assert!(old.exists(), "31 days old: kept by the default");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
