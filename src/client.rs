@@ -201,7 +201,7 @@ pub struct Client {
     url: String,
     creds: ZeroizingCredentials,
     transport: Arc<dyn Transport>,
-    seq: ReqSeqGen,
+    seq: Arc<ReqSeqGen>,
 }
 
 impl std::fmt::Debug for Client {
@@ -233,7 +233,7 @@ impl Client {
     ) -> Result<Client, Error> {
         config.check_url()?;
         let creds = config.credentials()?;
-        let seq = ReqSeqGen::new(config.register_no, &creds.dsn);
+        let seq = ReqSeqGen::for_register(&creds.account, config.register_no, &creds.dsn);
         Ok(Client {
             url: config.server_url.clone(),
             creds: ZeroizingCredentials(creds),
@@ -250,9 +250,10 @@ impl Client {
     }
 
     /// Makes `ledger` (the journal, see [`crate::journal::JournalSerials`])
-    /// bound every serial this client issues from now on. The payment flow
-    /// does this; the first ledger stays. False when one was set already.
-    pub fn use_serial_ledger(&self, ledger: Arc<dyn crate::reqseq::SerialLedger>) -> bool {
+    /// bound every serial this register issues from now on, for every
+    /// client of it in this process (they share one generator). The payment
+    /// flow does this; the latest journal attached is the one used.
+    pub fn use_serial_ledger(&self, ledger: Arc<dyn crate::reqseq::SerialLedger>) {
         self.seq.attach(ledger)
     }
 

@@ -9,8 +9,12 @@
 //!   when none is set, 4 digits derived from the device's dsn (two devices of
 //!   one merchant then share a tag with probability 1/10,000; set
 //!   `register_no` to make it certain).
+//! - Every client of one register (account and tag) in a process shares one
+//!   generator ([`ReqSeqGen::for_register`]): clients made side by side, or
+//!   one after another (a POS program that creates a client per payment),
+//!   continue one line of serials instead of each starting afresh.
 //! - A new second starts at a random counter, so registers that share a
-//!   tag but not a journal rarely meet (1 in 10,000 per serial pair).
+//!   tag but not a journal (or a process) rarely meet.
 //! - With a journal ([`SerialLedger`], wired by the payment flow), the
 //!   journal keeps the last slot issued per account and tag. A new serial
 //!   is the later of "now" and "just after the last one", and skips any
@@ -28,6 +32,7 @@
 //! All digits, so the value also satisfies the `Number(V20)` spelling of
 //! `ori_seq` in API §4.2 and §5.2.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::time::{china_second, china_stamp, now_ms};
@@ -95,19 +100,22 @@ pub trait SerialLedger: Send + Sync {
     fn issue(&self, tag: u16, candidate: Slot) -> Result<Slot, String>;
 }
 
+/// The generator of each register (account, tag) of the process.
+type Registers = HashMap<(String, u16), Arc<ReqSeqGen>>;
+
 /// Generates `req_seq` values for one register.
 pub struct ReqSeqGen {
     tag: u16,
     /// The last slot this generator issued.
     last: Mutex<Option<Slot>>,
-    ledger: OnceLock<Arc<dyn SerialLedger>>,
+    ledger: Mutex<Option<Arc<dyn SerialLedger>>>,
 }
 
 impl std::fmt::Debug for ReqSeqGen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReqSeqGen")
             .field("tag", &self.tag)
-            .field("ledger", &self.ledger.get().is_some())
+            .field("ledger", &self.lock_ledger().is_some())
             .finish()
     }
 }
@@ -139,8 +147,29 @@ impl ReqSeqGen {
         ReqSeqGen {
             tag,
             last: Mutex::new(None),
-            ledger: OnceLock::new(),
+            ledger: Mutex::new(None),
         }
+    }
+
+    /// The generator every client of register `register_no` (or the tag
+    /// derived from `dsn`) of `account` shares in this process. A process
+    /// keeps one per register for its whole life (a few bytes each), so
+    /// that its clients never meet, however they come and go.
+    pub fn for_register(account: &str, register_no: Option<u16>, dsn: &str) -> Arc<ReqSeqGen> {
+        // Truly process-wide: clients know nothing of each other.
+        static REGISTERS: OnceLock<Mutex<Registers>> = OnceLock::new();
+        let fresh = ReqSeqGen::new(register_no, dsn);
+        let mut all = REGISTERS
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.entry((account.to_string(), fresh.tag))
+            .or_insert_with(|| Arc::new(fresh))
+            .clone()
+    }
+
+    fn lock_ledger(&self) -> std::sync::MutexGuard<'_, Option<Arc<dyn SerialLedger>>> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The register tag in use.
@@ -148,10 +177,10 @@ impl ReqSeqGen {
         self.tag
     }
 
-    /// Makes `ledger` bound every serial from now on. The first ledger
-    /// attached stays; false when one was attached already.
-    pub fn attach(&self, ledger: Arc<dyn SerialLedger>) -> bool {
-        self.ledger.set(ledger).is_ok()
+    /// Makes `ledger` bound every serial from now on, in place of the one
+    /// attached before (the register's latest journal).
+    pub fn attach(&self, ledger: Arc<dyn SerialLedger>) {
+        *self.lock_ledger() = Some(ledger);
     }
 
     /// The next serial.
@@ -167,7 +196,8 @@ impl ReqSeqGen {
                 counter: random_counter(),
             },
         };
-        let slot = match self.ledger.get() {
+        let ledger = self.lock_ledger().clone();
+        let slot = match ledger {
             Some(ledger) => ledger.issue(self.tag, candidate).unwrap_or(candidate),
             None => candidate,
         };
@@ -261,9 +291,8 @@ mod tests {
     fn a_shared_ledger_keeps_two_generators_apart() {
         let ledger: Arc<dyn SerialLedger> = Arc::new(MemLedger(Mutex::new(None)));
         let (a, b) = (ReqSeqGen::new(Some(3), ""), ReqSeqGen::new(Some(3), ""));
-        assert!(a.attach(ledger.clone()));
-        assert!(b.attach(ledger.clone()));
-        assert!(!b.attach(ledger));
+        a.attach(ledger.clone());
+        b.attach(ledger);
         let mut seen = HashSet::new();
         let mut previous = String::new();
         for i in 0..5_000 {
@@ -271,6 +300,20 @@ mod tests {
             assert!(s > previous, "{s} after {previous}");
             assert!(seen.insert(s.clone()));
             previous = s;
+        }
+    }
+
+    #[test]
+    fn clients_of_one_register_share_its_line_of_serials() {
+        let a = ReqSeqGen::for_register("reqseq-test", Some(9), "");
+        let b = ReqSeqGen::for_register("reqseq-test", Some(9), "other dsn");
+        let c = ReqSeqGen::for_register("reqseq-test", Some(8), "");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        let mut seen = HashSet::new();
+        for i in 0..3_000 {
+            let s = if i % 2 == 0 { a.next() } else { b.next() };
+            assert!(seen.insert(s));
         }
     }
 }

@@ -100,7 +100,7 @@ impl Payments {
     ) -> Result<Payments, FlowError> {
         let owner = journal.new_owner()?;
         let account = client.account().to_string();
-        client.use_serial_ledger(Arc::new(JournalSerials::new(journal.clone(), &account)));
+        client.use_serial_ledger(Arc::new(JournalSerials::new(&journal, &account)));
         Ok(Payments {
             client,
             journal,

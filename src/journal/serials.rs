@@ -2,25 +2,28 @@
 //! tag, kept in the journal so that every process sharing it, before and
 //! after a restart, continues after it ([`crate::reqseq`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{serial_used, Journal, JournalError};
 use crate::reqseq::{SerialLedger, Slot};
 
-/// The journal as the [`SerialLedger`] of one device account.
+/// The journal as the [`SerialLedger`] of one device account. It does not
+/// keep the journal open: once every flow on it is gone (a client freed),
+/// the file is closed and the register's serials fall back on memory until
+/// a journal is attached again.
 #[derive(Debug, Clone)]
 pub struct JournalSerials {
-    journal: Arc<Journal>,
+    journal: Weak<Journal>,
     account: String,
 }
 
 impl JournalSerials {
     /// The ledger of `account`'s serials in `journal`.
-    pub fn new(journal: Arc<Journal>, account: &str) -> JournalSerials {
+    pub fn new(journal: &Arc<Journal>, account: &str) -> JournalSerials {
         JournalSerials {
-            journal,
+            journal: Arc::downgrade(journal),
             account: account.to_string(),
         }
     }
@@ -28,7 +31,11 @@ impl JournalSerials {
 
 impl SerialLedger for JournalSerials {
     fn issue(&self, tag: u16, candidate: Slot) -> Result<Slot, String> {
-        self.journal
+        let journal = self
+            .journal
+            .upgrade()
+            .ok_or_else(|| "the journal is closed".to_string())?;
+        journal
             .issue_serial(&self.account, tag, candidate)
             .map_err(|e| e.to_string())
     }
