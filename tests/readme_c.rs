@@ -87,7 +87,10 @@ fn readme_c_walkthrough_compiles_and_pays() {
     for stage in ["stage 1:", "stage 2:", "stage 7: PAID"] {
         assert!(text.contains(stage), "progress '{stage}' printed: {text}");
     }
-    assert!(run_dir.join("pos-journal.db").exists(), "the journal was written");
+    assert!(
+        run_dir.join("pos-journal.db").exists(),
+        "the journal was written"
+    );
     let orders = sim.control().orders("demo");
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].status, TrueStatus::Paid);
