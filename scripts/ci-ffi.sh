@@ -43,7 +43,13 @@ apt_install() {
         timeout 900 apt-get update -qq >"$WORK/apt-update.log" 2>&1 || true
         APT_UPDATED=1
     fi
-    timeout 1200 apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$WORK/apt-install.log" 2>&1
+    # Once scripts/ci-windows.sh has added i386 for wine32 (on a machine used
+    # before), the i386 lists may lag the amd64 ones: prefer bookworm's own
+    # versions, as install-wine.sh pinned the shared libraries to them.
+    local target=()
+    dpkg --print-foreign-architectures | grep -qx i386 && target=(-t bookworm)
+    timeout 1200 apt-get install -y -qq --no-install-recommends "${target[@]}" "${missing[@]}" \
+        >>"$WORK/apt-install.log" 2>&1
 }
 
 stop_sim() {
