@@ -1,5 +1,6 @@
 //! Build script: generates the C header `include/ystpay.h` with cbindgen,
-//! and makes 32-bit Windows DLL exports undecorated.
+//! makes 32-bit Windows DLL exports undecorated, and gives Windows DLLs a
+//! version resource.
 //!
 //! Calling convention. Every export is written `extern "system"` in Rust:
 //! `__stdcall` on 32-bit Windows (PowerBuilder and VB6 can only call that),
@@ -31,12 +32,18 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CI");
 
     // i686 MinGW ld exports stdcall functions as `ystpay_pay@32`; PowerBuilder,
-    // VB6 and GetProcAddress users expect the plain name.
-    if env::var("TARGET").as_deref() == Ok("i686-pc-windows-gnu") {
+    // VB6 and GetProcAddress users expect the plain name. Both 32-bit GNU
+    // targets: i686-pc-windows-gnu and i686-win7-windows-gnu (what ships).
+    let cfg = |key: &str| env::var(format!("CARGO_CFG_TARGET_{key}")).unwrap_or_default();
+    let windows_gnu = cfg("OS") == "windows" && cfg("ENV") == "gnu";
+    if windows_gnu && cfg("ARCH") == "x86" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,--kill-at");
     }
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    if windows_gnu {
+        version_resource(&out, &cfg("ARCH"));
+    }
     let header = generate(&root, &out);
     fs::write(out.join("ystpay.h"), &header).expect("write OUT_DIR/ystpay.h");
     let committed = root.join("include").join("ystpay.h");
@@ -45,6 +52,91 @@ fn main() {
         fs::create_dir_all(root.join("include")).expect("create include/");
         fs::write(&committed, &header).expect("write include/ystpay.h");
     }
+}
+
+/// The VERSIONINFO resource of `ystpay.dll` (Explorer's Details tab, what
+/// support staff read to tell which version a register has): written as a
+/// resource script and compiled by MinGW's `windres` into an object that
+/// only the cdylib links. `windres` comes with the MinGW linker that every
+/// windows-gnu build needs (`i686-w64-mingw32-windres`, `x86_64-…`);
+/// `WINDRES` names another. `scripts/check-version-resource.py` reads the
+/// resource back from the built DLL.
+fn version_resource(out: &Path, arch: &str) {
+    println!("cargo:rerun-if-env-changed=WINDRES");
+    let version = env::var("CARGO_PKG_VERSION").expect("CARGO_PKG_VERSION");
+    let number = |part: &str| {
+        env::var(format!("CARGO_PKG_VERSION_{part}"))
+            .ok()
+            .and_then(|v| v.parse::<u16>().ok())
+            .unwrap_or(0)
+    };
+    let numeric = format!(
+        "{},{},{},0",
+        number("MAJOR"),
+        number("MINOR"),
+        number("PATCH")
+    );
+    let bits = if arch == "x86" { "32" } else { "64" };
+    // UTF-8 text (windres -c 65001): the description names the platform in
+    // Chinese as the registers' support staff know it.
+    let strings = [
+        ("CompanyName", "ystpay".to_string()),
+        (
+            "FileDescription",
+            format!("ystpay 赢商通支付库 / payment library ({bits}-bit)"),
+        ),
+        ("FileVersion", version.clone()),
+        ("InternalName", "ystpay".to_string()),
+        (
+            "LegalCopyright",
+            "Copyright (c) the ystpay authors; MIT OR Apache-2.0".to_string(),
+        ),
+        ("OriginalFilename", "ystpay.dll".to_string()),
+        ("ProductName", "ystpay".to_string()),
+        ("ProductVersion", version.clone()),
+    ];
+    let mut rc = String::new();
+    rc.push_str(&format!(
+        "1 VERSIONINFO\nFILEVERSION {numeric}\nPRODUCTVERSION {numeric}\n\
+         FILEFLAGSMASK 0x3f\nFILEFLAGS 0x0\nFILEOS 0x40004\nFILETYPE 0x2\nFILESUBTYPE 0x0\n\
+         BEGIN\n  BLOCK \"StringFileInfo\"\n  BEGIN\n    BLOCK \"080404b0\"\n    BEGIN\n"
+    ));
+    for (key, value) in &strings {
+        assert!(!value.contains('"'), "no quotes in resource strings");
+        rc.push_str(&format!("      VALUE \"{key}\", \"{value}\"\n"));
+    }
+    // 0x0804 = Chinese (PRC), 1200 = UTF-16 strings.
+    rc.push_str(
+        "    END\n  END\n  BLOCK \"VarFileInfo\"\n  BEGIN\n    \
+         VALUE \"Translation\", 0x0804, 1200\n  END\nEND\n",
+    );
+    let script = out.join("ystpay-version.rc");
+    let object = out.join("ystpay-version.o");
+    fs::write(&script, rc).expect("write ystpay-version.rc");
+    let prefix = match arch {
+        "x86" => "i686",
+        "x86_64" => "x86_64",
+        _ => "",
+    };
+    let windres = match env::var("WINDRES") {
+        Ok(w) => w,
+        Err(_) if !prefix.is_empty() => format!("{prefix}-w64-mingw32-windres"),
+        Err(_) => {
+            println!("cargo:warning=no version resource: set WINDRES for {arch}");
+            return;
+        }
+    };
+    let status = std::process::Command::new(&windres)
+        .args(["-c", "65001", "-O", "coff", "-i"])
+        .arg(&script)
+        .arg("-o")
+        .arg(&object)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {windres} (MinGW binutils) for the DLL's version resource: {e}")
+        });
+    assert!(status.success(), "{windres} failed on {}", script.display());
+    println!("cargo:rustc-cdylib-link-arg={}", object.display());
 }
 
 /// Runs cbindgen over the C-ABI view of `src/ffi/` and adds `YSTPAY_CALL`.

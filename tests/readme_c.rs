@@ -1,6 +1,8 @@
 //! The README's 5-minute C walkthrough compiles (every warning an error)
-//! against `include/ystpay.h` and `libystpay.so`, and pays against a
-//! simulator on port 0 — so the first C code a newcomer copies works.
+//! against `include/ystpay.h` and `libystpay.so`, and settles a payment
+//! against a simulator on port 0 — so the first C code a newcomer copies
+//! works. (CI also builds it from the Windows kit and runs it under Wine:
+//! `scripts/ci-windows.sh`.)
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -62,7 +64,12 @@ fn readme_c_walkthrough_compiles_and_pays() {
     if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
         paths.extend(std::env::split_paths(&old));
     }
+    // The walkthrough keeps its journal in the current folder.
+    let run_dir = tmp.join("readme_pos_run");
+    let _ = std::fs::remove_dir_all(&run_dir);
+    std::fs::create_dir_all(&run_dir).unwrap();
     let out = Command::new(&exe)
+        .current_dir(&run_dir)
         .env(
             "LD_LIBRARY_PATH",
             std::env::join_paths(paths).expect("paths"),
@@ -74,6 +81,15 @@ fn readme_c_walkthrough_compiles_and_pays() {
     assert!(
         text.contains("交易金额：12.50元"),
         "the receipt is printed: {text}"
+    );
+    // The settle flow ran: the progress callback saw the payment sent, the
+    // customer's password wait (code …55) and the end; the journal exists.
+    for stage in ["stage 1:", "stage 2:", "stage 7: PAID"] {
+        assert!(text.contains(stage), "progress '{stage}' printed: {text}");
+    }
+    assert!(
+        run_dir.join("pos-journal.db").exists(),
+        "the journal was written"
     );
     let orders = sim.control().orders("demo");
     assert_eq!(orders.len(), 1);
