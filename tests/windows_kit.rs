@@ -75,3 +75,19 @@ fn the_commented_examples_are_valid_too() {
     }
     parse(&text).unwrap_or_else(|e| panic!("{}\n{text}", e.message));
 }
+
+/// The sample of docs/C-ABI.md, as an integrator would copy it, is read by
+/// the DLL's parser with the values it shows.
+#[test]
+fn the_c_abi_guide_sample_is_valid() {
+    let guide = include_str!("../docs/C-ABI.md");
+    let start = guide.find("```ini\n").expect("an ini sample") + "```ini\n".len();
+    let sample = &guide[start..start + guide[start..].find("```").unwrap()];
+    let s = parse(sample).unwrap_or_else(|e| panic!("line {}", e.message));
+    assert!(s.shared.client.allow_http);
+    assert_eq!(s.enc, ystpay::ffi::text::Enc::Gbk);
+    assert_eq!(
+        s.shared.journal.as_deref(),
+        Some(std::path::Path::new(r"C:\POS\ystpay-journal.db"))
+    );
+}
