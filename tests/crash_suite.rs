@@ -125,6 +125,19 @@ fn crash_child() {
                 OrderStart::Ended(s) => println!("CHILD-RESULT {} {}", s.outcome, s.req_seq),
             }
         }
+        "serials" => {
+            // A register on the journal, its clock stepped by
+            // YSTPAY_CLOCK_STEP_MS, prints the serials it issues.
+            let step: i64 = std::env::var("YSTPAY_CLOCK_STEP_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            ystpay::time::testing::step_clock(step);
+            let p = child_payments(&url, &journal, 17);
+            for _ in 0..200 {
+                println!("SERIAL {}", p.client().next_req_seq());
+            }
+        }
         "recover" => {
             // A new process on the same journal, right after the kill:
             // one recovery, no waiting for anything to run out.
@@ -523,5 +536,43 @@ fn two_live_processes_never_drive_one_operation() {
     );
     let truth = ctl.order("demo", &seq).unwrap();
     assert_eq!((truth.status, truth.pay_count), (TrueStatus::Paid, 1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two processes, one after the other, on one journal, the second with its
+/// clock an hour behind (NTP stepped it back, or a flat CMOS battery): its
+/// serials continue after the first's, never among them.
+#[test]
+fn serials_of_two_processes_on_one_journal_never_repeat_when_the_clock_steps_back() {
+    let dir = temp_dir("serials");
+    let path = dir.join("journal.db");
+    let env = |step: &str| {
+        vec![
+            (
+                "YSTPAY_SIM_URL",
+                "http://127.0.0.1:9/ystpay/service/unitive.api".to_string(),
+            ),
+            ("YSTPAY_JOURNAL", path.display().to_string()),
+            ("YSTPAY_CLOCK_STEP_MS", step.to_string()),
+        ]
+    };
+    let serials = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|l| l.split("SERIAL ").nth(1).map(str::to_string))
+            .collect()
+    };
+    let (first, _) = run_child("serials", None, &env("0"));
+    let (second, _) = run_child("serials", None, &env("-3600000"));
+    let (first, second) = (serials(first), serials(second));
+    assert_eq!((first.len(), second.len()), (200, 200));
+    let last = first.iter().max().unwrap();
+    assert!(
+        second.iter().all(|s| s > last),
+        "the second process issued {} at or before {last}",
+        second.iter().min().unwrap()
+    );
+    let all: std::collections::HashSet<_> = first.iter().chain(&second).collect();
+    assert_eq!(all.len(), 400);
     let _ = std::fs::remove_dir_all(&dir);
 }
