@@ -145,8 +145,8 @@ def main():
     for key, name, target in (
             ("so_size", "libystpay.so as shipped (`scripts/build-lib.sh`: cdylib alone, LTO)", True),
             ("so_plain_size", "libystpay.so from plain `cargo build --release` (rlib+cdylib+staticlib, no LTO; comparison)", False),
-            ("dll_size", "ystpay.dll, x86_64, as shipped (`scripts/build-lib.sh --target x86_64-pc-windows-gnu`)", True),
-            ("dll_plain_size", "ystpay.dll, x86_64, from plain `cargo build --release --target x86_64-pc-windows-gnu` (comparison)", False)):
+            ("dll_size", "ystpay.dll, x86_64, as shipped (`scripts/build-lib.sh --target x86_64-win7-windows-gnu`)", True),
+            ("dll_plain_size", "ystpay.dll, x86_64, from plain `cargo build --release --target x86_64-win7-windows-gnu` (comparison)", False)):
         s = res.get(key, {})
         fig = f"6. Stripped size of {name}"
         if "bytes" in s:
