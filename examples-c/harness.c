@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ystpay.h"
+#include "check.h"
 
 #ifdef _WIN32
 #include <winsock2.h>
@@ -50,40 +51,7 @@ static void sleep_ms(int ms)
 
 /* ------------------------------------------------------------ checking */
 
-static int passed, failed;
-
-#define CHECK(cond, what)                                                                  \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            passed++;                                                                      \
-            printf("ok   %s\n", what);                                                     \
-        } else {                                                                           \
-            failed++;                                                                      \
-            printf("FAIL %s  (%s:%d: %s)\n", what, __FILE__, __LINE__, #cond);             \
-            print_last_error();                                                            \
-        }                                                                                  \
-    } while (0)
-
-#define CHECK_RC(call, expected, what)                                                     \
-    do {                                                                                   \
-        int32_t rc_ = (call);                                                              \
-        if (rc_ == (expected)) {                                                           \
-            passed++;                                                                      \
-            printf("ok   %s\n", what);                                                     \
-        } else {                                                                           \
-            failed++;                                                                      \
-            printf("FAIL %s: got %d (%s), expected %d\n", what, (int)rc_,                  \
-                   ystpay_strerror(rc_), (int)(expected));                                 \
-            print_last_error();                                                            \
-        }                                                                                  \
-    } while (0)
-
-static void print_last_error(void)
-{
-    char msg[1024];
-    if (ystpay_last_error(msg, (int32_t)sizeof msg, NULL) == YSTPAY_OK && msg[0])
-        printf("     last error: %s\n", msg);
-}
+int passed, failed;
 
 static int all_bytes(const void *p, size_t n, unsigned char b)
 {
@@ -189,8 +157,6 @@ static int32_t pay(ystpay_client *c, const char *req_seq, int64_t fee, const cha
     p->struct_size = (uint32_t)sizeof *p;
     return ystpay_pay(c, req_seq, fee, code, NULL, NULL, 0, p);
 }
-
-#define INIT(rec) (memset(&(rec), 0, sizeof(rec)), (rec).struct_size = (uint32_t)sizeof(rec))
 
 /* ------------------------------------------------------------- the tests */
 

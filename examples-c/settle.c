@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "ystpay.h"
+#include "check.h"
 
 /* ------------------------------------------ the little each system differs */
 
@@ -103,42 +104,7 @@ static int thread_start(thread_t *t, THREAD_RET (*fn)(void *), void *arg)
 static void thread_join(thread_t t) { pthread_join(t, NULL); }
 #endif
 
-static int passed, failed;
-
-static void print_last_error(void)
-{
-    char msg[1024];
-    if (ystpay_last_error(msg, (int32_t)sizeof msg, NULL) == YSTPAY_OK && msg[0])
-        printf("     last error: %s\n", msg);
-}
-
-#define CHECK(cond, what)                                                                  \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            passed++;                                                                      \
-            printf("ok   %s\n", what);                                                     \
-        } else {                                                                           \
-            failed++;                                                                      \
-            printf("FAIL %s  (%s:%d: %s)\n", what, __FILE__, __LINE__, #cond);             \
-            print_last_error();                                                            \
-        }                                                                                  \
-    } while (0)
-
-#define CHECK_RC(call, expected, what)                                                     \
-    do {                                                                                   \
-        int32_t rc_ = (call);                                                              \
-        if (rc_ == (expected)) {                                                           \
-            passed++;                                                                      \
-            printf("ok   %s\n", what);                                                     \
-        } else {                                                                           \
-            failed++;                                                                      \
-            printf("FAIL %s: got %d (%s), expected %d\n", what, (int)rc_,                  \
-                   ystpay_strerror(rc_), (int)(expected));                                 \
-            print_last_error();                                                            \
-        }                                                                                  \
-    } while (0)
-
-#define INIT(rec) (memset(&(rec), 0, sizeof(rec)), (rec).struct_size = (uint32_t)sizeof(rec))
+int passed, failed;
 
 /* ------------------------------------------------- simulator control API */
 
