@@ -23,65 +23,14 @@ export DEBIAN_FRONTEND=noninteractive
 PASSED=()
 FAILED=()
 SKIPPED=()
-APT_UPDATED=
-SIM_PID=
 
 say() { printf '\n=== %s\n' "$*"; }
 pass() { echo "PASSED: $1"; PASSED+=("$1"); }
 fail() { echo "FAILED: $1${2:+: $2}"; FAILED+=("$1"); }
 skip() { echo "SKIPPED: $1: $2"; SKIPPED+=("$1"); }
 
-# Installs Debian packages that are missing; returns non-zero when it cannot.
-apt_install() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    command -v apt-get >/dev/null || return 1
-    if [ -z "$APT_UPDATED" ]; then
-        timeout 900 apt-get update -qq >"$WORK/apt-update.log" 2>&1 || true
-        APT_UPDATED=1
-    fi
-    # Once scripts/ci-windows.sh has added i386 for wine32 (on a machine used
-    # before), the i386 lists may lag the amd64 ones: prefer bookworm's own
-    # versions, as install-wine.sh pinned the shared libraries to them.
-    local target=()
-    dpkg --print-foreign-architectures | grep -qx i386 && target=(-t bookworm)
-    timeout 1200 apt-get install -y -qq --no-install-recommends "${target[@]}" "${missing[@]}" \
-        >>"$WORK/apt-install.log" 2>&1
-}
-
-stop_sim() {
-    if [ -n "$SIM_PID" ]; then
-        kill "$SIM_PID" 2>/dev/null
-        wait "$SIM_PID" 2>/dev/null
-        SIM_PID=
-    fi
-}
-trap stop_sim EXIT
-
-# Starts the simulator on a free port; sets SIM_URL.
-start_sim() {
-    stop_sim
-    # The last simulator's URL must not be read as this one's: the shell
-    # truncates sim.out in the child, which may run after the loop below
-    # first reads it (seen: the ASan harness sent every request to the
-    # port of the simulator just stopped, connection refused).
-    rm -f "$WORK/sim.out" "$WORK/sim.err"
-    "$CARGO_TARGET_DIR/debug/ystpay-sim" --listen 127.0.0.1:0 --time-scale 20 --quiet \
-        >"$WORK/sim.out" 2>"$WORK/sim.err" &
-    SIM_PID=$!
-    local i
-    for i in $(seq 1 100); do
-        SIM_URL=$(head -n 1 "$WORK/sim.out" 2>/dev/null)
-        case "$SIM_URL" in http://*) return 0 ;; esac
-        sleep 0.1
-    done
-    echo "simulator did not start:"
-    cat "$WORK/sim.err"
-    return 1
-}
+# shellcheck source=scripts/ci-common.sh
+. scripts/ci-common.sh
 
 # ------------------------------------------------------------------ build
 say "build (library, simulator)"

@@ -36,7 +36,6 @@ export DEBIAN_FRONTEND=noninteractive
 PASSED=()
 FAILED=()
 TIMES=()
-SIM_PID=
 T0=$(date +%s)
 STEP=
 STEP_T=$T0
@@ -51,30 +50,8 @@ say() {
 pass() { echo "PASSED: $1${2:+: $2}"; PASSED+=("$1"); }
 fail() { echo "FAILED: $1${2:+: $2}"; FAILED+=("$1"); }
 
-stop_sim() {
-    if [ -n "$SIM_PID" ]; then
-        kill "$SIM_PID" 2>/dev/null
-        wait "$SIM_PID" 2>/dev/null
-        SIM_PID=
-    fi
-}
-trap stop_sim EXIT
-
-start_sim() { # sets SIM_URL
-    stop_sim
-    "$CARGO_TARGET_DIR/debug/ystpay-sim" --listen 127.0.0.1:0 --time-scale 20 --quiet \
-        >"$WORK/sim.out" 2>"$WORK/sim.err" &
-    SIM_PID=$!
-    local i
-    for i in $(seq 1 100); do
-        SIM_URL=$(head -n 1 "$WORK/sim.out" 2>/dev/null)
-        case "$SIM_URL" in http://*) return 0 ;; esac
-        sleep 0.1
-    done
-    echo "simulator did not start:"
-    cat "$WORK/sim.err"
-    return 1
-}
+# shellcheck source=scripts/ci-common.sh
+. scripts/ci-common.sh
 
 finish() {
     say "summary"
@@ -91,15 +68,10 @@ finish() {
 
 # ------------------------------------------------------------------ tools
 say "install: mingw-w64, rust-src, Wine (64- and 32-bit)"
-apt_args=()
-dpkg --print-foreign-architectures | grep -qx i386 && apt_args=(-t bookworm)
-mingw=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64 binutils-mingw-w64-i686)
-missing=()
-for p in "${mingw[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    timeout 900 apt-get update -qq >"$WORK/apt.log" 2>&1
-    timeout 1200 apt-get install -y -qq --no-install-recommends "${apt_args[@]}" "${missing[@]}" \
-        >>"$WORK/apt.log" 2>&1 || { tail -n 20 "$WORK/apt.log"; fail tools "apt-get cannot install mingw-w64"; finish; }
+if ! apt_install gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64 binutils-mingw-w64-i686; then
+    tail -n 20 "$WORK/apt-install.log" 2>/dev/null
+    fail tools "apt-get cannot install mingw-w64"
+    finish
 fi
 if ! rustup component add rust-src >"$WORK/rustup.log" 2>&1; then
     cat "$WORK/rustup.log"
