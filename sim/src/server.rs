@@ -85,6 +85,17 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, String> {
         .map_err(|e| format!("cannot read the request body: {e}"))
 }
 
+/// A control request's JSON body, or the 400 answer that says why not.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<T, Response<Full<Bytes>>> {
+    let body = read_body(req)
+        .await
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &e))?;
+    serde_json::from_slice(&body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")))
+}
+
 async fn route(platform: Arc<Platform>, local_only: bool, req: Request<Incoming>) -> Answer {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
@@ -411,18 +422,18 @@ async fn control(
             StatusCode::OK,
             &serde_json::json!({ "cleared": platform.clear_faults() }),
         ),
-        (Method::POST, [act @ ("customer-confirms" | "customer-walks-away")]) => {
-            let pay = *act == "customer-confirms";
-            let body = match read_body(req).await {
-                Ok(b) => b,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-            };
-            let cp: CustomerPays = match serde_json::from_slice(&body) {
+        (Method::POST, [act @ ("customer-pays" | "customer-confirms" | "customer-walks-away")]) => {
+            let cp: CustomerPays = match read_json(req).await {
                 Ok(c) => c,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+                Err(answer) => return answer,
             };
             let merchant = cp.merchant.unwrap_or_else(|| "demo".to_string());
-            match platform.customer_acts(&merchant, &cp.req_seq, pay) {
+            let done = match *act {
+                "customer-pays" => platform.customer_pays(&merchant, &cp.req_seq),
+                "customer-confirms" => platform.customer_acts(&merchant, &cp.req_seq, true),
+                _ => platform.customer_acts(&merchant, &cp.req_seq, false),
+            };
+            match done {
                 Ok(()) => json(StatusCode::OK, &serde_json::json!({ "ok": true })),
                 Err(e) => error(StatusCode::CONFLICT, &e),
             }
@@ -431,29 +442,10 @@ async fn control(
             Some(o) => json(StatusCode::OK, &serde_json::to_value(o).unwrap_or_default()),
             None => error(StatusCode::NOT_FOUND, "no such order"),
         },
-        (Method::POST, ["customer-pays"]) => {
-            let body = match read_body(req).await {
-                Ok(b) => b,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-            };
-            let cp: CustomerPays = match serde_json::from_slice(&body) {
-                Ok(c) => c,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
-            };
-            let merchant = cp.merchant.unwrap_or_else(|| "demo".to_string());
-            match platform.customer_pays(&merchant, &cp.req_seq) {
-                Ok(()) => json(StatusCode::OK, &serde_json::json!({ "ok": true })),
-                Err(e) => error(StatusCode::CONFLICT, &e),
-            }
-        }
         (Method::POST, ["faults"]) => {
-            let body = match read_body(req).await {
-                Ok(b) => b,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-            };
-            let spec: FaultSpec = match serde_json::from_slice(&body) {
+            let spec: FaultSpec = match read_json(req).await {
                 Ok(s) => s,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad JSON: {e}")),
+                Err(answer) => return answer,
             };
             match parse_fault(&spec) {
                 Ok(f) => {
