@@ -63,6 +63,11 @@ pub enum Fault {
     /// Process and commit the request, then answer, correctly signed,
     /// naming another order (`trans_seq`, `refund_seq` changed).
     WrongOrder,
+    /// Process and commit the request, then answer, correctly signed,
+    /// without the amounts (`total_fee`, `cash_fee`, `coupon_fee`,
+    /// `refund_fee`): API §4.1–§4.4 and §5 mark them optional (否), so a
+    /// true answer may name no amount at all.
+    NoAmount,
 }
 
 /// Which interface created an order.

@@ -202,9 +202,18 @@ async fn api(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
             let p = alter_element(&plain, "trans_seq", other);
             alter_element(&p, "refund_seq", other)
         }
+        Some(Fault::NoAmount) => {
+            log("fault: processed, answering without the amounts");
+            ["total_fee", "cash_fee", "coupon_fee", "refund_fee"]
+                .iter()
+                .fold(plain, |p, name| edit_element(&p, name, |_| None))
+        }
         _ => plain,
     };
-    if matches!(fault, None | Some(Fault::Delay(_) | Fault::WrongAmount)) {
+    if matches!(
+        fault,
+        None | Some(Fault::Delay(_) | Fault::WrongAmount | Fault::NoAmount)
+    ) {
         for name in ["trans_seq", "refund_seq"] {
             alter_element(&plain, name, |v| {
                 platform.tell(v);
@@ -251,6 +260,12 @@ async fn api(platform: Arc<Platform>, req: Request<Incoming>) -> Answer {
 /// Replaces the text of every `<name>…</name>` element of an answer's
 /// plain XML (the simulator writes them without attributes) by `f(text)`.
 fn alter_element(xml: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    edit_element(xml, name, |v| Some(f(v)))
+}
+
+/// Rewrites every `<name>…</name>` element of an answer's plain XML:
+/// `Some(text)` keeps the element with that text, `None` removes it.
+fn edit_element(xml: &str, name: &str, f: impl Fn(&str) -> Option<String>) -> String {
     let (open, close) = (format!("<{name}>"), format!("</{name}>"));
     let mut out = String::with_capacity(xml.len() + 8);
     let mut rest = xml;
@@ -259,9 +274,13 @@ fn alter_element(xml: &str, name: &str, f: impl Fn(&str) -> String) -> String {
         let Some(len) = rest[start..].find(&close) else {
             break;
         };
-        out.push_str(&rest[..start]);
-        out.push_str(&f(&rest[start..start + len]));
-        rest = &rest[start + len..];
+        out.push_str(&rest[..i]);
+        if let Some(text) = f(&rest[start..start + len]) {
+            out.push_str(&open);
+            out.push_str(&text);
+            out.push_str(&close);
+        }
+        rest = &rest[start + len + close.len()..];
     }
     out.push_str(rest);
     out
@@ -309,7 +328,7 @@ struct FaultSpec {
 
 /// Every JSON `kind` that [`parse_fault`] accepts, in the order the console
 /// lists them (sim/README.md "Faults").
-const FAULT_KINDS: [&str; 8] = [
+const FAULT_KINDS: [&str; 9] = [
     "delay",
     "drop_before_commit",
     "drop_after_commit",
@@ -318,6 +337,7 @@ const FAULT_KINDS: [&str; 8] = [
     "bad_signature",
     "wrong_amount",
     "wrong_order",
+    "no_amount",
 ];
 
 /// A queued fault as `GET /sim/faults` shows it: the JSON `kind` that
@@ -335,6 +355,7 @@ fn fault_json(f: &Fault) -> serde_json::Value {
         Fault::BadSignature => "bad_signature",
         Fault::WrongAmount => "wrong_amount",
         Fault::WrongOrder => "wrong_order",
+        Fault::NoAmount => "no_amount",
     };
     serde_json::json!({ "kind": kind })
 }
@@ -359,9 +380,11 @@ fn parse_fault(spec: &FaultSpec) -> Result<Fault, String> {
         "bad_signature" => Fault::BadSignature,
         "wrong_amount" => Fault::WrongAmount,
         "wrong_order" => Fault::WrongOrder,
+        "no_amount" => Fault::NoAmount,
         other => {
             return Err(format!(
-                "unknown kind {other:?}: use delay, drop_before_commit, drop_after_commit, http_500, garbage or bad_signature"
+                "unknown kind {other:?}: use one of {}",
+                FAULT_KINDS.join(", ")
             ))
         }
     })
@@ -484,5 +507,25 @@ mod tests {
         assert!(parse_fault(&spec("delay", None)).is_err());
         assert_eq!(parse_fault(&spec("http_500", None)), Ok(Fault::Http500));
         assert!(parse_fault(&spec("nope", None)).is_err());
+        // Every kind the console offers is one the control API reads back.
+        for kind in FAULT_KINDS {
+            let f = parse_fault(&spec(kind, Some(1))).unwrap();
+            assert_eq!(fault_json(&f)["kind"], kind);
+        }
+    }
+
+    #[test]
+    fn edits_elements() {
+        let xml =
+            "<data><total_fee>500</total_fee><status>S</status><total_fee>7</total_fee></data>";
+        assert_eq!(
+            edit_element(xml, "total_fee", |_| None),
+            "<data><status>S</status></data>"
+        );
+        assert_eq!(
+            alter_element(xml, "total_fee", |v| format!("{v}1")),
+            "<data><total_fee>5001</total_fee><status>S</status><total_fee>71</total_fee></data>"
+        );
+        assert_eq!(edit_element(xml, "refund_fee", |_| None), xml);
     }
 }

@@ -64,15 +64,33 @@ impl Payments {
     }
 
     /// Leaves an operation in conflict as it is, noting why.
-    fn still_in_conflict(run: Run<'_>, why: &str) -> Settlement {
+    pub(super) fn still_in_conflict(run: Run<'_>, why: &str) -> Settlement {
         let d = format!("still in conflict: {why}");
         run.finish(OpState::Conflict, Facts::default(), d)
+    }
+
+    /// Why `reading` cannot settle an operation in conflict, if it cannot.
+    /// Its serial holds another order at the platform, so only an answer
+    /// that carries the amount, checked equal to the recorded one by the
+    /// reading, shows the order is this one; a `W`, or an `S`/`F` without
+    /// an amount (the API makes amounts optional), may be the other
+    /// order's (docs/DESIGN.md, "What an answer proves").
+    pub(super) fn unproven_in_conflict(reading: &Reading) -> Option<String> {
+        match reading {
+            Reading::Waiting(f) => Some(format!("W, which may be the other order: {}", f.words())),
+            Reading::Paid(f) | Reading::Failed(f) if f.fee.is_none() => Some(format!(
+                "an answer without an amount cannot show whose order it is: {}",
+                f.words()
+            )),
+            _ => None,
+        }
     }
 
     /// Settles a payment or an order by query: paid, failed or in conflict
     /// by the answer; still waiting, or never arrived, by a revoke (which
     /// closes the serial either way) — except an order the customer may
-    /// still pay, and anything in conflict, which stay open.
+    /// still pay, which stays open, and anything in conflict, which only an
+    /// answer with the recorded amount settles.
     fn recover_by_query(&self, mut run: Run<'_>, rec: &OpRecord) -> Settlement {
         if rec.state == OpState::Revoking {
             return self.revoke_pay(run, None, RevokeReason::Recovery, None);
@@ -95,6 +113,11 @@ impl Payments {
             } else {
                 self.query_pay(&mut run)
             };
+            if careful {
+                if let Some(why) = Self::unproven_in_conflict(&reading) {
+                    return Self::still_in_conflict(run, &why);
+                }
+            }
             match reading {
                 Reading::Paid(f) => return run.end(OpState::Paid, *f),
                 Reading::Failed(f) => return run.end(failed, *f),

@@ -116,6 +116,11 @@ impl Payments {
             };
             crash_point("refund-after-answer");
             run.note(what, &seq, &reading);
+            if careful {
+                if let Some(why) = Self::unproven_in_conflict(&reading) {
+                    return Self::still_in_conflict(run, &why);
+                }
+            }
             let queried = what == "query_refund";
             match reading {
                 Reading::Paid(f) => return run.end(OpState::Refunded, *f),
@@ -145,8 +150,7 @@ impl Payments {
                         owed = true;
                     }
                     (true, None) => {
-                        let d = "still in conflict: the platform has no such refund".into();
-                        return run.finish(OpState::Conflict, Facts::default(), d);
+                        return Self::still_in_conflict(run, "the platform has no such refund")
                     }
                     // Refused without status: confirm by query, owed.
                     (false, _) => {
