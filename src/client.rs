@@ -17,6 +17,7 @@ use crate::protocol::messages::{
     RefundRequest, RefundResponse, Request, Response, RevokeRequest, RevokeResponse,
 };
 use crate::protocol::{rules, Credentials, RequestEnvelope, ResponseEnvelope};
+use crate::reading::{read, read_result, Expected, Reading};
 use crate::reqseq::ReqSeqGen;
 use crate::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 
@@ -407,7 +408,7 @@ pub struct ReceivedNotice {
     pub notice: crate::protocol::OrderNotice,
     /// True when it came in a `<response>` envelope whose signature verified
     /// with this device's dsn; false for a plain `<data>` body, which must be
-    /// confirmed with [`Client::confirm_notice`] before it is believed.
+    /// confirmed with [`Client::prove_paid`] before it is believed.
     pub signed: bool,
 }
 
@@ -450,31 +451,69 @@ impl Client {
         Ok(ReceivedNotice { notice, signed })
     }
 
-    /// Confirms a notice with the platform (API §5.2 query by the notice's
-    /// `req_seq`): Ok only when the answer reads paid ([`crate::reading`])
-    /// for the notice's order (`trans_seq`, named by the answer) and, when
-    /// the notice gives one, its amount.
-    pub fn confirm_notice(
+    /// Whether a received notice proves its order paid (API §5.5), for an
+    /// order the journal records as `recorded` (`Expected::default()` when
+    /// it records nothing). The notice is read like any answer
+    /// ([`crate::reading`]): one about another amount or order than
+    /// recorded is refused; a signed one that says `S` proves it by itself;
+    /// a plain one, or one without a status, is confirmed by a query (API
+    /// §5.2) that must say `S` for the same order (`trans_seq`, named by
+    /// the answer) and amount. Anything else is
+    /// [`Rejection::Unconfirmed`], saying why; a query that could not be
+    /// made returns its own error. The flow, the C ABI and `ystpay notify`
+    /// all decide by this.
+    pub fn prove_paid(
         &self,
-        notice: &crate::protocol::OrderNotice,
-    ) -> Result<NativePayResponse, Error> {
-        let ori_seq = notice.req_seq.clone().unwrap_or_default();
+        received: &ReceivedNotice,
+        recorded: &Expected,
+    ) -> Result<NoticeProof, Error> {
+        let unconfirmed = |why: String| Err(Error::Rejected(Rejection::Unconfirmed(why)));
+        let n = &received.notice;
+        match read(n, recorded) {
+            Reading::Foreign(_, why) => {
+                return unconfirmed(format!(
+                    "the notification does not match the journal: {why}"
+                ))
+            }
+            Reading::Paid(_) if received.signed => return Ok(NoticeProof::Signature),
+            Reading::Paid(_) | Reading::Unclear(_) => {}
+            other => {
+                return unconfirmed(format!(
+                    "the notification does not say paid: {}",
+                    other.words()
+                ))
+            }
+        }
         let mut q = NativeQueryRequest {
             req_seq: String::new(),
             channel: None,
-            ori_seq,
+            ori_seq: n.req_seq.clone().unwrap_or_default(),
         };
-        let answer = self.native_query(&mut q)?;
-        let expect = crate::reading::Expected {
-            fee: notice.total_fee,
-            number: notice.trans_seq.clone(),
+        let answer = match self.native_query(&mut q) {
+            Err(e) if !matches!(e, Error::Refused(_)) => return Err(e),
+            a => a,
         };
-        let named = answer.trans_seq.is_some() && answer.trans_seq == notice.trans_seq;
-        match crate::reading::read(&answer, &expect) {
-            crate::reading::Reading::Paid(_) if named => Ok(answer),
-            _ => Err(Error::Rejected(Rejection::Unconfirmed)),
+        let expect = Expected {
+            fee: recorded.fee.or(n.total_fee),
+            number: n.trans_seq.clone(),
+        };
+        let named = answer.as_ref().ok().and_then(|a| a.trans_seq.as_ref());
+        match read_result(&answer, &expect) {
+            Reading::Paid(_) if named.is_some() && named == n.trans_seq.as_ref() => {
+                Ok(NoticeProof::Query)
+            }
+            other => unconfirmed(format!("the platform's answer: {}", other.words())),
         }
     }
+}
+
+/// How a notice was proven paid ([`Client::prove_paid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeProof {
+    /// Its own signature, with this device's dsn.
+    Signature,
+    /// A query to the platform (the notice came plain, or without a status).
+    Query,
 }
 
 /// The reply the platform expects to a notice (API §5.5): `Y` stops its

@@ -32,8 +32,9 @@ pub enum Rejection {
     },
     /// The body is not a readable envelope or message.
     Malformed(String),
-    /// A notification the platform's own records do not confirm.
-    Unconfirmed,
+    /// A notification that does not prove its order paid, and why
+    /// ([`crate::Client::prove_paid`]).
+    Unconfirmed(String),
 }
 
 impl std::fmt::Display for Rejection {
@@ -48,8 +49,8 @@ impl std::fmt::Display for Rejection {
                 write!(f, "response is a '{found}', expected '{expected}'")
             }
             Rejection::Malformed(why) => write!(f, "malformed response: {why}"),
-            Rejection::Unconfirmed => {
-                f.write_str("the platform does not confirm this notification")
+            Rejection::Unconfirmed(why) => {
+                write!(f, "the notification is not confirmed: {why}")
             }
         }
     }

@@ -7,8 +7,10 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ystpay::client::NoticeProof;
 use ystpay::protocol::messages::*;
 use ystpay::protocol::{crypto, Channel, ProdItem, ResponseEnvelope, Status};
+use ystpay::reading::Expected;
 use ystpay::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 use ystpay::{Client, ClientConfig, Error, Rejection};
 use ystpay_sim::{Fault, OrderKind, RunningSim, SimConfig, Simulator, TrueStatus};
@@ -610,11 +612,22 @@ fn notification_is_delivered_retried_and_confirmed() {
     };
     let plain = c.read_notice(body.to_xml().as_bytes()).unwrap();
     assert!(!plain.signed);
-    assert!(c.confirm_notice(&plain.notice).is_ok());
-    let mut forged = plain.notice.clone();
-    forged.total_fee = Some(1);
     assert_eq!(
-        c.confirm_notice(&forged).unwrap_err(),
-        Error::Rejected(Rejection::Unconfirmed)
+        c.prove_paid(&plain, &Expected::default()),
+        Ok(NoticeProof::Query)
     );
+    let mut forged = plain.clone();
+    forged.notice.total_fee = Some(1);
+    assert!(matches!(
+        c.prove_paid(&forged, &Expected::default()).unwrap_err(),
+        Error::Rejected(Rejection::Unconfirmed(why)) if why.contains("¥8.88, not ¥0.01")
+    ));
+    // Without an amount in the notice, the journal's is the one asked for.
+    let mut bare = plain.clone();
+    bare.notice.total_fee = None;
+    assert_eq!(
+        c.prove_paid(&bare, &Expected::new(888, None)),
+        Ok(NoticeProof::Query)
+    );
+    assert!(c.prove_paid(&bare, &Expected::new(887, None)).is_err());
 }

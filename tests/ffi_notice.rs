@@ -1,7 +1,10 @@
 //! Signed notifications through the C ABI (the C harness covers plain ones,
 //! which need the simulator to confirm them): a signed envelope is accepted
 //! without any network call, a tampered one is refused and the record stays
-//! untouched, and GBK clients get GBK fields.
+//! untouched, and GBK clients get GBK fields. A plain notice is confirmed
+//! against the simulator for the amount the journal records.
+
+mod common;
 
 use std::ffi::CString;
 use std::ptr;
@@ -113,5 +116,73 @@ fn wrong_struct_size_is_refused() {
     let rc = unsafe { ystpay_notice_read(c, body.as_ptr().cast(), body.len() as i32, &mut *n) };
     assert_eq!(rc, YSTPAY_ERR_STRUCT_SIZE);
     // SAFETY: as above.
+    unsafe { ystpay_client_free(c) };
+}
+
+/// A plain notice without an amount is confirmed for the amount the
+/// client's journal records, not for whatever the platform's answer says:
+/// an answer about ¥12.01 does not confirm a ¥12.00 order.
+#[test]
+fn a_plain_notice_without_an_amount_is_confirmed_for_the_journals_amount() {
+    use ystpay::ffi::client::ystpay_client_from_config;
+    use ystpay::flow::{NewOrder, OrderSpec, OrderStart, SettleOptions};
+    use ystpay::protocol::Channel;
+    use ystpay_sim::Fault;
+
+    let sim = common::start_sim(common::TIME_SCALE);
+    let (payments, journal) = common::payments(&sim, common::TIME_SCALE, "notice-amount");
+    let order = NewOrder {
+        total_fee: 1200,
+        channel: Channel::WeChat,
+        spec: OrderSpec::Native { expire_secs: None },
+    };
+    let OrderStart::Waiting(t) = payments
+        .create_order(&order, &SettleOptions::default())
+        .unwrap()
+    else {
+        panic!("the order was not created")
+    };
+    sim.control().customer_pays("demo", &t.req_seq).unwrap();
+
+    // The shop's server: a C client on the same journal.
+    let cfg = CString::new(format!(
+        "server_url = {}\nacct = demo\npass = demo123\nprivate_key = 0123456789ABCDEF\n\
+         journal = {}\nrecover_on_start = 0\n",
+        sim.api_url(),
+        journal.display()
+    ))
+    .unwrap();
+    let mut c = ptr::null_mut();
+    // SAFETY: NUL-terminated config, writable out pointer.
+    assert_eq!(
+        unsafe { ystpay_client_from_config(cfg.as_ptr(), &mut c) },
+        YSTPAY_OK
+    );
+    let body = CString::new(format!(
+        "<data><request_type>native_order_notice</request_type><req_seq>{}</req_seq>\
+         <channel>W</channel><trans_seq>{}</trans_seq><status>S</status>\
+         <pay_time>2026-11-28 10:00:00</pay_time></data>",
+        t.req_seq,
+        t.trans_seq.clone().unwrap()
+    ))
+    .unwrap();
+    let read = |n: &mut ystpay_notice| {
+        // SAFETY: live client, NUL-terminated body, writable record.
+        unsafe { ystpay_notice_read(c, body.as_ptr(), -1, n) }
+    };
+
+    // The confirming query answers about another amount.
+    sim.control().inject(Fault::WrongAmount, 1);
+    let mut n = blank();
+    assert_eq!(read(&mut n), YSTPAY_ERR_UNCONFIRMED);
+    assert_eq!(n.verified, 0, "the record is untouched on failure");
+
+    let mut n = blank();
+    assert_eq!(read(&mut n), YSTPAY_OK);
+    assert_eq!(
+        (n.verified, n.outcome, n.total_fee),
+        (YSTPAY_VERIFIED_QUERY, YSTPAY_OUTCOME_SUCCESS, -1)
+    );
+    // SAFETY: handle from ystpay_client_from_config, freed once.
     unsafe { ystpay_client_free(c) };
 }

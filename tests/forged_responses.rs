@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use common::{client, dsn, paid_answer, seal, seal_with, FakePlatform, Incoming};
 use ystpay::protocol::messages::*;
 use ystpay::protocol::{ResponseEnvelope, Status};
+use ystpay::reading::Expected;
 use ystpay::{Error, Rejection};
 
 /// What the platform does to its answer to the first payment.
@@ -247,9 +248,9 @@ fn forged_notifications_never_count_as_paid() {
             .read_notice(notice.as_bytes())
             .expect("plain notice reads");
         assert!(!plain.signed, "a plain notice is never taken as verified");
-        let confirmed = c.confirm_notice(&plain.notice);
+        let confirmed = c.prove_paid(&plain, &Expected::default());
         match confirmed {
-            Err(Error::Rejected(Rejection::Unconfirmed)) => assert!(!forge_confirm),
+            Err(Error::Rejected(Rejection::Unconfirmed(_))) => assert!(!forge_confirm),
             Err(Error::Rejected(Rejection::BadSignature)) => assert!(forge_confirm),
             other => panic!("unconfirmed notice accepted: {other:?}"),
         }

@@ -1,7 +1,8 @@
 //! A small loopback receiver for payment notifications (API §5.5), as a
-//! shop's server would run one: read the body, let the client verify it
-//! (`Client::read_notice`; a plain body is confirmed with a query first),
-//! answer `<result>Y</result>` — duplicates too — and report each order once.
+//! shop's server would run one: read the body, let the client prove it paid
+//! (`Client::prove_paid`: a signed `S`, or a query that confirms it), answer
+//! `<result>Y</result>` — duplicates too — and report each paid order once;
+//! anything else is answered `N`.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ystpay::client::notice_reply;
+use ystpay::client::{notice_reply, NoticeProof};
 use ystpay::protocol::OrderNotice;
+use ystpay::reading::Expected;
 use ystpay::Client;
 
 /// A notification that was accepted.
@@ -132,15 +134,13 @@ fn handle(
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body)?;
+    // No journal here: the notice's own amount is the one a query must show.
     let verdict = client.read_notice(&body).and_then(|n| {
-        if n.signed {
-            Ok(n)
-        } else {
-            client.confirm_notice(&n.notice).map(|_| n)
-        }
+        let proof = client.prove_paid(&n, &Expected::default())?;
+        Ok((n, proof))
     });
     match verdict {
-        Ok(n) => {
+        Ok((n, proof)) => {
             let key = n.notice.trans_seq.clone().unwrap_or_default();
             let deliveries = {
                 let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
@@ -159,7 +159,7 @@ fn handle(
             if first {
                 let _ = tx.send(Accepted {
                     notice: n.notice,
-                    signed: n.signed,
+                    signed: proof == NoticeProof::Signature,
                     deliveries,
                 });
             }

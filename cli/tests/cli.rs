@@ -992,6 +992,35 @@ fn demo_runs_a_checkout_day_quickly() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A notice for order `req_seq` saying `status`, signed with the demo device's dsn.
+fn signed_notice(req_seq: &str, status: &str) -> String {
+    let d = Device::demo();
+    let dsn = ystpay::protocol::Credentials::derive(&d.acct, &d.pass, &d.private_key).dsn;
+    let data = format!(
+        "<data><request_type>native_order_notice</request_type><req_seq>{req_seq}</req_seq>\
+         <channel>W</channel><trans_seq>99000000000000000001</trans_seq><total_fee>3680</total_fee>\
+         <status>{status}</status><pay_time>2026-11-28 10:00:00</pay_time></data>"
+    );
+    ystpay::protocol::ResponseEnvelope::seal(&dsn, "1795862019000", &data)
+        .unwrap()
+        .to_xml()
+}
+
+/// POSTs `body` to the receiver at `addr`; returns the whole HTTP answer.
+fn post_notice(addr: &str, body: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /notify HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
 #[test]
 fn notify_receives_verifies_and_answers() {
     // The receiver's port first, so the simulator can be told where to post.
@@ -1035,6 +1064,9 @@ fn notify_receives_verifies_and_answers() {
             ],
         );
         assert_eq!(o.code, 0);
+        // A signed notice that says F is answered N and never reported.
+        let reply = post_notice(&listen, &signed_notice("4400001", "F"));
+        assert!(reply.contains("<result>N</result>"), "{reply}");
         sim.control().customer_pays("demo", "4400001").unwrap();
         let line = lines.next().unwrap().unwrap();
         child.kill().unwrap();
@@ -1044,6 +1076,7 @@ fn notify_receives_verifies_and_answers() {
         }
         let j: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(j["req_seq"], "4400001");
+        assert_eq!(j["status"], "S");
         assert_eq!(j["total_fee"], "3680");
         assert_eq!(
             j["verified"],

@@ -38,7 +38,7 @@ impl From<Error> for Failure {
             Error::NotSent(_) => YSTPAY_ERR_NOT_SENT,
             Error::OutcomeUnknown(_) => YSTPAY_ERR_OUTCOME_UNKNOWN,
             Error::Rejected(Rejection::BadSignature) => YSTPAY_ERR_BAD_SIGNATURE,
-            Error::Rejected(Rejection::Unconfirmed) => YSTPAY_ERR_UNCONFIRMED,
+            Error::Rejected(Rejection::Unconfirmed(_)) => YSTPAY_ERR_UNCONFIRMED,
             Error::Rejected(_) => YSTPAY_ERR_REJECTED,
             Error::Refused(_) => YSTPAY_ERR_REFUSED,
         };

@@ -8,7 +8,8 @@ use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
 use super::text::{self, Writer};
-use crate::reading::{read, Money, Reading};
+use crate::client::NoticeProof;
+use crate::reading::{read, Reading};
 
 /// Most bytes of a notification body (an answer is a few KiB).
 const MAX_BODY: i32 = 256 * 1024;
@@ -62,31 +63,27 @@ pub unsafe extern "system" fn ystpay_notice_read(
         }
         let received = c.client().read_notice(bytes)?;
         let n = &received.notice;
-        // What the notice proves by itself (`crate::reading`): a signed one
-        // that says `S` for the amount and order this client's journal
-        // records. Anything less is confirmed by a query first.
+        // A signed notice that says `F` or `W` is reported as it is; any
+        // other must prove its order paid (`Client::prove_paid`: signed
+        // `S` for the amount and order the journal records, else a query).
         let expect = c.register.expected_for(n.req_seq.as_deref().unwrap_or(""));
         let reading = read(n, &expect);
-        if let Reading::Foreign(_, why) = &reading {
-            return Err(Failure::new(
-                YSTPAY_ERR_UNCONFIRMED,
-                format!("the notification does not match the journal: {why}"),
-            ));
-        }
-        let verified = if received.signed && reading.money() != Money::Unclear {
-            YSTPAY_VERIFIED_SIGNATURE
-        } else {
-            c.client().confirm_notice(n)?;
-            YSTPAY_VERIFIED_QUERY
+        let verified = match reading {
+            Reading::Failed(_) | Reading::Waiting(_) if received.signed => {
+                YSTPAY_VERIFIED_SIGNATURE
+            }
+            _ => match c.client().prove_paid(&received, &expect)? {
+                NoticeProof::Signature => YSTPAY_VERIFIED_SIGNATURE,
+                NoticeProof::Query => YSTPAY_VERIFIED_QUERY,
+            },
         };
         let mut rec = blank::<ystpay_notice>();
         let mut w = Writer::new(c.enc);
         rec.verified = verified;
-        // Confirmed by query: the platform said paid for this order.
-        rec.outcome = if verified == YSTPAY_VERIFIED_QUERY {
-            YSTPAY_OUTCOME_SUCCESS
-        } else {
-            money_code(reading.money())
+        // Proven paid, by the notice or by the platform's answer.
+        rec.outcome = match reading {
+            Reading::Failed(_) | Reading::Waiting(_) => money_code(reading.money()),
+            _ => YSTPAY_OUTCOME_SUCCESS,
         };
         rec.total_fee = n.total_fee.unwrap_or(-1);
         w.opt_text(&mut rec.channel, n.channel.as_ref().map(|c| c.code()));

@@ -4,8 +4,7 @@ use super::types::{NoticeHandled, PaidNotice};
 use super::Payments;
 use crate::client::{notice_reply, ReceivedNotice};
 use crate::journal::OpKind;
-use crate::protocol::messages::NativeQueryRequest;
-use crate::reading::{read, read_result, Expected, Reading};
+use crate::reading::Expected;
 
 impl Payments {
     /// Handles a payment notification body (API §5.5): reads it like any
@@ -50,20 +49,8 @@ impl Payments {
             ));
         }
         let expect = known.as_ref().map(Expected::of_record).unwrap_or_default();
-        let proven = match read(n, &expect) {
-            Reading::Paid(_) if received.signed => Ok(()),
-            Reading::Paid(_) | Reading::Unclear(_) => {
-                let expect = Expected {
-                    fee: expect.fee.or(n.total_fee),
-                    number: Some(trans_seq.clone()),
-                };
-                self.confirm(&req_seq, &trans_seq, &expect)
-            }
-            Reading::Foreign(_, why) => Err(format!("notice does not match the journal: {why}")),
-            other => Err(format!("notice does not say paid: {}", other.words())),
-        };
-        if let Err(why) = proven {
-            return refuse(why);
+        if let Err(e) = self.client.prove_paid(&received, &expect) {
+            return refuse(e.to_string());
         }
         let first =
             match self
@@ -88,23 +75,6 @@ impl Payments {
             } else {
                 "repeat".into()
             },
-        }
-    }
-
-    /// Asks the platform (API §5.2) whether order `req_seq` is paid as the
-    /// notice says: status `S`, naming order `trans_seq`, for the amount
-    /// expected.
-    fn confirm(&self, req_seq: &str, trans_seq: &str, expect: &Expected) -> Result<(), String> {
-        let mut q = NativeQueryRequest {
-            req_seq: String::new(),
-            channel: None,
-            ori_seq: req_seq.to_string(),
-        };
-        let answer = self.client.native_query(&mut q);
-        let named = answer.as_ref().ok().and_then(|a| a.trans_seq.as_deref());
-        match read_result(&answer, expect) {
-            Reading::Paid(_) if named == Some(trans_seq) => Ok(()),
-            other => Err(format!("not confirmed by the platform: {}", other.words())),
         }
     }
 }
