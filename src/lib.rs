@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ffi;
+pub mod files;
 pub mod flow;
 pub mod journal;
 pub mod log;

@@ -312,7 +312,8 @@ impl QrImage {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), QrError> {
-    std::fs::write(path, bytes).map_err(|e| QrError::Io(format!("{}: {e}", path.display())))
+    crate::files::write_whole(path, bytes)
+        .map_err(|e| QrError::Io(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //! text outputs are NUL-terminated like every other string.
 
 use std::os::raw::c_char;
-use std::path::PathBuf;
 
 use super::codes::*;
 use super::error::{guard, set_call_encoding, Failure, Outcome};
@@ -93,19 +92,12 @@ fn scale_arg(scale: i32, name: &str, default: u32) -> Result<u32, Failure> {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: into a temporary file
-/// beside it, then renamed over it.
+/// Writes `bytes` to `path` whole or not at all ([`crate::files::write_whole`]).
 fn write_file(path: &str, bytes: &[u8]) -> Outcome {
     if path.is_empty() {
         return Err(invalid("argument 'path' is empty"));
     }
-    let target = PathBuf::from(path);
-    let mut tmp = target.clone().into_os_string();
-    tmp.push(".ystpay-tmp");
-    let tmp = PathBuf::from(tmp);
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &target));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+    crate::files::write_whole(std::path::Path::new(path), bytes).map_err(|e| {
         Failure::new(
             YSTPAY_ERR_FILE_WRITE,
             format!("cannot write the file 'path': {e}"),

@@ -38,8 +38,7 @@
 //! from the file cannot be mistaken for a quiet one.
 
 use std::borrow::Cow;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDate;
 use rusqlite::params;
@@ -281,45 +280,10 @@ impl Journal {
         path: &Path,
     ) -> Result<CsvExport, ExportError> {
         let export = self.export_csv(from, to, encoding)?;
-        write_whole(path, &export.bytes)
+        crate::files::write_whole(path, &export.bytes)
             .map_err(|e| ExportError::Write(format!("cannot write {}: {e}", path.display())))?;
         Ok(export)
     }
-}
-
-/// Writes `bytes` to `path` whole or not at all (see
-/// [`Journal::export_csv_file`]). The temporary name is unique to this
-/// process and call, so two writers of one path never mix their bytes.
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    if path.as_os_str().is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path is empty",
-        ));
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(
-        ".{}-{}.ystpay-tmp",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = PathBuf::from(tmp);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// `s` made harmless as a spreadsheet cell: text starting with a character
