@@ -205,6 +205,10 @@ impl ReqSeqGen {
             },
         };
         let ledger = self.lock_ledger().clone();
+        // A ledger that cannot answer (its journal busy past the timeout, or
+        // closed) leaves the in-memory candidate. That loses no guarantee an
+        // operation relies on: the journal still refuses, before anything is
+        // sent, an operation under a serial it holds (`Journal::begin`).
         let slot = match ledger {
             Some(ledger) => ledger.issue(self.tag, candidate).unwrap_or(candidate),
             None => candidate,

@@ -90,9 +90,10 @@ impl Payments {
     /// The flows over `client` and `journal`. Call [`Payments::recover`]
     /// once on start (or use [`Payments::start`]).
     ///
-    /// From now on the client's new serials come from the journal's ledger
-    /// (the first journal a client is used with stays its ledger). Fails
-    /// when this flow cannot take its owner lock beside the journal.
+    /// From now on the new serials of the client's register come from this
+    /// journal's ledger (the journal attached last is the one consulted:
+    /// one journal per register). Fails when this flow cannot take its
+    /// owner lock beside the journal.
     pub fn new(
         client: Arc<Client>,
         journal: Arc<Journal>,

@@ -35,9 +35,9 @@ impl Payments {
         reason: &str,
         opts: &SettleOptions<'_>,
     ) -> Result<Settlement, FlowError> {
-        let seq = req_seq.map_or_else(|| self.client.next_req_seq(), str::to_string);
         // The payment's trans_seq comes from the journal; check the rest now.
         let pay = self.recorded(pay_req_seq)?;
+        let seq = req_seq.map_or_else(|| self.client.next_req_seq(), str::to_string);
         let probe = RefundRequest {
             req_seq: seq.clone(),
             trans_seq: pay.trans_seq.clone().unwrap_or_else(|| "0".into()),
