@@ -1,4 +1,4 @@
-//! One export per seed interface (4.1–4.5, 5.1, 5.2, 6.1, 7.1).
+//! One export per API interface (§4.1–§4.5, §5.1, §5.2, §6.1, §7.1).
 //!
 //! Every call follows the same contract, stated once here and in the
 //! header:

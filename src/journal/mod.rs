@@ -21,7 +21,7 @@
 //!   ([`crate::reqseq`]), so that no serial is issued twice.
 //!
 //! Who drives an open operation is tied to a live process ([`Owner`],
-//! `owners.rs`), never to a wall-clock lease: an operation whose process
+//! `owners.rs`), not to the clock (which steps): an operation whose process
 //! died can be taken over at once.
 //!
 //! Never stored: the private key, the password, the dsn, or a full payment

@@ -83,8 +83,8 @@ impl Journal {
     }
 }
 
-/// The latest serial of register `tag` the journal holds for `account`
-/// (from before the ledger kept one: a journal of schema 1).
+/// The latest serial of register `tag` the journal holds for `account`,
+/// for a journal with no ledger row yet (one migrated from schema 1).
 fn highest_recorded(
     conn: &Connection,
     account: &str,

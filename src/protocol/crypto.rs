@@ -1,7 +1,7 @@
 //! Wire cryptography: MD5, dsn derivation, AES/CBC with zero padding, base64,
 //! request and response signatures.
 //!
-//! Interprets seed sections 1.3 (AES/CBC/NoPadding, upper-case MD5, UTF-8),
+//! Interprets API sections 1.3 (AES/CBC/NoPadding, upper-case MD5, UTF-8),
 //! 2.5.1 (request key/IV, dsn), 2.5.2 (request signature), 2.6.1 (response
 //! key/IV) and 2.6.2 (response signature), with the decisions recorded in
 //! `docs/DESIGN.md` ("Protocol decisions"). Every value here is checked

@@ -1,7 +1,7 @@
 //! The wire format of the 赢商通 HTTP API v1.3.1, with no I/O: bytes in,
 //! bytes out.
 //!
-//! | seed section | what | module |
+//! | API section | what | module |
 //! |---|---|---|
 //! | 1.3, 2.5.1, 2.5.2, 2.6.1, 2.6.2 | MD5, dsn, AES/CBC zero padding, base64, signatures | [`crypto`] |
 //! | 2.2 | XML, UTF-8, escaping, tolerant reading | [`xml`] |

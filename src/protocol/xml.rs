@@ -19,7 +19,8 @@
 //! else of the wrong root.
 //!
 //! Kept as roxmltree reads them, though XML 1.0 says otherwise (pinned by
-//! tests/xml_regression.rs, with the outcomes the reader gave before):
+//! tests/xml_regression.rs, so that no change of reader changes what an
+//! answer means):
 //! - a literal CR right before a reference, or ending a text right after
 //!   one, stays CR instead of becoming LF (`a\r&amp;b` reads `a\r&b`);
 //! - a character reference to a surrogate or beyond U+10FFFF reads U+FFFD;
