@@ -1850,8 +1850,8 @@ function ystpay_receipt_text(lines: PAnsiChar; line_size: Integer; line_count: I
   (`YSTPAY_STATE_CONFLICT`) is only asked about again, never revoked.
 
   An operation left open by a program that is gone (killed, crashed, the
-  power cut) is taken over at once: ownership dies with the process, no
-  lease has to run out. Operations a live flow is settling (a thread of
+  power cut) is taken over at once: ownership dies with the process, so
+  nothing has to time out. Operations a live flow is settling (a thread of
   this program, or another program on the same journal) are left alone
   (`busy_elsewhere`).
 
