@@ -17,7 +17,7 @@ fn as_shipped() -> String {
 #[test]
 fn both_parsers_read_the_sample_as_shipped() {
     let dll = parse(&as_shipped()).unwrap_or_else(|e| panic!("DLL parser: {}", e.message));
-    assert_eq!(dll.enc, ystpay::ffi::text::Enc::Gbk);
+    assert_eq!(dll.enc(), ystpay::ffi::text::Enc::Gbk);
     let cli = Settings::parse(&as_shipped()).unwrap_or_else(|e| panic!("CLI parser: {e}"));
     assert_eq!(
         cli.journal.as_deref(),
@@ -85,7 +85,7 @@ fn the_c_abi_guide_sample_is_valid() {
     let sample = &guide[start..start + guide[start..].find("```").unwrap()];
     let s = parse(sample).unwrap_or_else(|e| panic!("line {}", e.message));
     assert!(s.shared.client.allow_http);
-    assert_eq!(s.enc, ystpay::ffi::text::Enc::Gbk);
+    assert_eq!(s.enc(), ystpay::ffi::text::Enc::Gbk);
     assert_eq!(
         s.shared.journal.as_deref(),
         Some(std::path::Path::new(r"C:\POS\ystpay-journal.db"))

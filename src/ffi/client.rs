@@ -85,7 +85,7 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
     let handle = Box::new(ystpay_client {
         tag: TAG,
         register,
-        enc: settings.enc,
+        enc: settings.enc(),
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };

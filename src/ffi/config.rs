@@ -23,7 +23,7 @@ use super::codes::*;
 use super::error::Failure;
 use super::text::Enc;
 use crate::client::ClientConfig;
-use crate::config::{self as shared, ConfigError, Encoding};
+use crate::config::{self as shared, ConfigError};
 use crate::flow::FlowConfig;
 
 /// A client's settings as read from C: the library's settings plus what
@@ -33,8 +33,6 @@ use crate::flow::FlowConfig;
 pub struct Settings {
     /// The settings every register has ([`crate::config::Settings`]).
     pub shared: shared::Settings,
-    /// Strings in and out of this client's calls.
-    pub enc: Enc,
     /// Timing of the settle flow.
     pub flow: FlowConfig,
     /// Settle the journal's open operations while creating the client.
@@ -42,17 +40,18 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Strings in and out of this client's calls (the `encoding` key).
+    pub fn enc(&self) -> Enc {
+        self.shared.encoding.into()
+    }
+
     /// Settings for a client configured as `config`, with strings in `enc`:
     /// no journal, no log, default timing.
     pub fn new(config: ClientConfig, enc: Enc) -> Settings {
         let mut shared = shared::Settings::new(config);
-        shared.encoding = match enc {
-            Enc::Utf8 => Encoding::Utf8,
-            Enc::Gbk => Encoding::Gbk,
-        };
+        shared.encoding = enc.into();
         Settings {
             shared,
-            enc,
             flow: FlowConfig::default(),
             recover_on_start: true,
         }
@@ -156,14 +155,9 @@ pub fn load(path: &std::path::Path) -> Result<Settings, Failure> {
 }
 
 fn from_shared(mut s: shared::Settings, recover_on_start: bool, time_scale: f64) -> Settings {
-    let enc = match s.encoding {
-        Encoding::Utf8 => Enc::Utf8,
-        Encoding::Gbk => Enc::Gbk,
-    };
     s.settle_deadline = s.settle_deadline.div_f64(time_scale);
     Settings {
         shared: s,
-        enc,
         flow: FlowConfig::default().scaled(1.0 / time_scale),
         recover_on_start,
     }
@@ -192,7 +186,7 @@ mod tests {
             c.ca_file.as_deref(),
             Some(std::path::Path::new("/etc/ystpay/ca.pem"))
         );
-        assert_eq!(s.enc, Enc::Gbk);
+        assert_eq!(s.enc(), Enc::Gbk);
         assert_eq!(
             s.shared.log_file.as_deref(),
             Some(std::path::Path::new("/var/log/ystpay.log"))

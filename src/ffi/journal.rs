@@ -360,10 +360,7 @@ pub unsafe extern "system" fn ystpay_journal_export_csv(
     guard(|| {
         let c = client_ref!(client);
         let path = non_null!(path);
-        let file_encoding = match Enc::from_code(encoding)? {
-            Enc::Gbk => Encoding::Gbk,
-            Enc::Utf8 => Encoding::Utf8,
-        };
+        let file_encoding: Encoding = Enc::from_code(encoding)?.into();
         let p = c.payments()?;
         // SAFETY: caller contract (NULL or NUL-terminated strings).
         let (from, to, path) = unsafe {

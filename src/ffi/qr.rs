@@ -15,7 +15,6 @@ use std::os::raw::c_char;
 use super::codes::*;
 use super::error::{guard, set_call_encoding, Failure, Outcome};
 use super::text::{self, Enc};
-use crate::config::Encoding;
 use crate::qr::{BmpDepth, QrError, QrImage, TextStyle, MAX_SCALE};
 use crate::receipt::{EscPosOptions, Receipt};
 
@@ -175,13 +174,6 @@ unsafe fn read_lines(
         .enumerate()
         .map(|(i, slot)| text::from_array(enc, slot, &format!("lines[{i}]")))
         .collect()
-}
-
-fn rust_encoding(enc: Enc) -> Encoding {
-    match enc {
-        Enc::Utf8 => Encoding::Utf8,
-        Enc::Gbk => Encoding::Gbk,
-    }
 }
 
 /// **Function.** Writes the QR code of `pay_url` to a PNG file (1-bit
@@ -459,7 +451,7 @@ pub unsafe extern "system" fn ystpay_receipt_text(
         let enc = encoding_arg(encoding)?;
         // SAFETY: caller contract.
         let lines = unsafe { read_lines(enc, lines, line_size, line_count)? };
-        let bytes = Receipt::new(lines).encode(rust_encoding(enc));
+        let bytes = Receipt::new(lines).encode(enc.into());
         // SAFETY: caller contract.
         unsafe { text::copy_out(&bytes, buf, buf_size, needed) }
     })

@@ -45,6 +45,24 @@ pub enum Enc {
     Gbk,
 }
 
+impl From<Enc> for crate::config::Encoding {
+    fn from(enc: Enc) -> Self {
+        match enc {
+            Enc::Utf8 => crate::config::Encoding::Utf8,
+            Enc::Gbk => crate::config::Encoding::Gbk,
+        }
+    }
+}
+
+impl From<crate::config::Encoding> for Enc {
+    fn from(e: crate::config::Encoding) -> Self {
+        match e {
+            crate::config::Encoding::Utf8 => Enc::Utf8,
+            crate::config::Encoding::Gbk => Enc::Gbk,
+        }
+    }
+}
+
 impl Enc {
     /// Reads a `YSTPAY_ENCODING_*` value (`0` = UTF-8).
     pub fn from_code(code: i32) -> Result<Enc, Failure> {
