@@ -202,7 +202,7 @@ fn parse_day(day: &str, name: &str) -> Result<NaiveDate, ExportError> {
 }
 
 /// The business days `from..=to`, checked.
-pub fn day_range(from: &str, to: &str) -> Result<Vec<String>, ExportError> {
+pub(crate) fn day_range(from: &str, to: &str) -> Result<Vec<String>, ExportError> {
     let (first, last) = (
         parse_day(from, "the first day")?,
         parse_day(to, "the last day")?,
@@ -347,7 +347,7 @@ fn op_row(r: &OpRecord) -> [Cow<'_, str>; 12] {
 
 /// The whole file as text (before encoding): header, operation rows, then
 /// the totals of each day in `totals` (see the module docs).
-pub fn csv_text(ops: &[OpRecord], totals: &[DayTotals]) -> String {
+pub(crate) fn csv_text(ops: &[OpRecord], totals: &[DayTotals]) -> String {
     let mut out = String::with_capacity(256 + ops.len() * 160);
     record(&mut out, &COLUMNS.map(|(zh, _)| zh));
     for r in ops {

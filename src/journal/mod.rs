@@ -47,8 +47,8 @@ use crate::protocol::types::mask;
 use crate::time::{day_of, now_ms};
 
 pub use export::{
-    channel_label, csv_text, day_range, kind_label, state_label, CsvExport, ExportError, COLUMNS,
-    DAY_TOTALS_HEADER, LINE_TOTALS_HEADER, MAX_EXPORT_DAYS, RANGE_TOTAL,
+    channel_label, kind_label, state_label, CsvExport, ExportError, COLUMNS, DAY_TOTALS_HEADER,
+    LINE_TOTALS_HEADER, MAX_EXPORT_DAYS, RANGE_TOTAL,
 };
 pub use owners::Owner;
 pub use retention::PruneReport;
