@@ -1937,8 +1937,10 @@ int32_t YSTPAY_CALL ystpay_next_req_seq(const struct ystpay_client *client,
  * Returns `YSTPAY_OK` only for a verified notification: signed
  * (`out->verified == YSTPAY_VERIFIED_SIGNATURE`) or confirmed
  * (`YSTPAY_VERIFIED_QUERY`). `YSTPAY_ERR_BAD_SIGNATURE`,
- * `YSTPAY_ERR_UNCONFIRMED`, `YSTPAY_ERR_REJECTED` (unreadable): do not
- * deliver goods. The platform repeats notifications: answer a duplicate
+ * `YSTPAY_ERR_UNCONFIRMED` (the query does not prove it paid),
+ * `YSTPAY_ERR_REFUSED` (the platform refused the confirming query: it does
+ * not know the order), `YSTPAY_ERR_REJECTED` (unreadable), or a network
+ * code (the query could not be made): do not deliver goods. The platform repeats notifications: answer a duplicate
  * with `Y` too and act on it once (keyed by `trans_seq`). Thread-safe.
  *
  * # Safety

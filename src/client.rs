@@ -17,7 +17,7 @@ use crate::protocol::messages::{
     RefundRequest, RefundResponse, Request, Response, RevokeRequest, RevokeResponse,
 };
 use crate::protocol::{rules, Credentials, RequestEnvelope, ResponseEnvelope};
-use crate::reading::{read, read_result, Expected, Reading};
+use crate::reading::{read, Expected, Reading};
 use crate::reqseq::ReqSeqGen;
 use crate::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 
@@ -459,8 +459,9 @@ impl Client {
     /// a plain one, or one without a status, is confirmed by a query (API
     /// §5.2) that must say `S` for the same order (`trans_seq`, named by
     /// the answer) and amount. Anything else is
-    /// [`Rejection::Unconfirmed`], saying why; a query that could not be
-    /// made returns its own error. The flow, the C ABI and `ystpay notify`
+    /// [`Rejection::Unconfirmed`], saying why; a query the platform refused
+    /// (it does not know the order: [`Error::Refused`]) or that could not
+    /// be made returns its own error. The flow, the C ABI and `ystpay notify`
     /// all decide by this.
     pub fn prove_paid(
         &self,
@@ -489,16 +490,13 @@ impl Client {
             channel: None,
             ori_seq: n.req_seq.clone().unwrap_or_default(),
         };
-        let answer = match self.native_query(&mut q) {
-            Err(e) if !matches!(e, Error::Refused(_)) => return Err(e),
-            a => a,
-        };
+        let answer = self.native_query(&mut q)?;
         let expect = Expected {
             fee: recorded.fee.or(n.total_fee),
             number: n.trans_seq.clone(),
         };
-        let named = answer.as_ref().ok().and_then(|a| a.trans_seq.as_ref());
-        match read_result(&answer, &expect) {
+        let named = answer.trans_seq.as_ref();
+        match read(&answer, &expect) {
             Reading::Paid(_) if named.is_some() && named == n.trans_seq.as_ref() => {
                 Ok(NoticeProof::Query)
             }

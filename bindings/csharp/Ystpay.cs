@@ -1731,8 +1731,10 @@ namespace YstpayInterop
         /// Returns `YSTPAY_OK` only for a verified notification: signed
         /// (`out-&gt;verified == YSTPAY_VERIFIED_SIGNATURE`) or confirmed
         /// (`YSTPAY_VERIFIED_QUERY`). `YSTPAY_ERR_BAD_SIGNATURE`,
-        /// `YSTPAY_ERR_UNCONFIRMED`, `YSTPAY_ERR_REJECTED` (unreadable): do not
-        /// deliver goods. The platform repeats notifications: answer a duplicate
+        /// `YSTPAY_ERR_UNCONFIRMED` (the query does not prove it paid),
+        /// `YSTPAY_ERR_REFUSED` (the platform refused the confirming query: it does
+        /// not know the order), `YSTPAY_ERR_REJECTED` (unreadable), or a network
+        /// code (the query could not be made): do not deliver goods. The platform repeats notifications: answer a duplicate
         /// with `Y` too and act on it once (keyed by `trans_seq`). Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
