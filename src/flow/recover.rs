@@ -70,18 +70,20 @@ impl Payments {
     }
 
     /// Why `reading` cannot settle an operation in conflict, if it cannot.
-    /// Its serial holds another order at the platform, so only an answer
+    /// Its serial may hold another order at the platform, so only an answer
     /// that carries the amount, checked equal to the recorded one by the
-    /// reading, shows the order is this one; a `W`, or an `S`/`F` without
-    /// an amount (the API makes amounts optional), may be the other
-    /// order's (docs/DESIGN.md, "What an answer proves").
+    /// reading, shows the order is this one; an `S`, `F` or `W` without an
+    /// amount (the API makes amounts optional) may be the other order's,
+    /// and acting on such a `W` would revoke it (docs/DESIGN.md, "What an
+    /// answer proves").
     pub(super) fn unproven_in_conflict(reading: &Reading) -> Option<String> {
         match reading {
-            Reading::Waiting(f) => Some(format!("W, which may be the other order: {}", f.words())),
-            Reading::Paid(f) | Reading::Failed(f) if f.fee.is_none() => Some(format!(
-                "an answer without an amount cannot show whose order it is: {}",
-                f.words()
-            )),
+            Reading::Paid(f) | Reading::Failed(f) | Reading::Waiting(f) if f.fee.is_none() => {
+                Some(format!(
+                    "an answer without an amount cannot show whose order it is: {}",
+                    f.words()
+                ))
+            }
             _ => None,
         }
     }
