@@ -29,8 +29,8 @@ pass() { echo "PASSED: $1"; PASSED+=("$1"); }
 fail() { echo "FAILED: $1${2:+: $2}"; FAILED+=("$1"); }
 skip() { echo "SKIPPED: $1: $2"; SKIPPED+=("$1"); }
 
-# shellcheck source=scripts/ci-common.sh
-. scripts/ci-common.sh
+# shellcheck source=scripts/lib/ci-common.sh
+. scripts/lib/ci-common.sh
 
 # ------------------------------------------------------------------ build
 say "build (library, simulator)"

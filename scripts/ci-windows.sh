@@ -50,8 +50,8 @@ say() {
 pass() { echo "PASSED: $1${2:+: $2}"; PASSED+=("$1"); }
 fail() { echo "FAILED: $1${2:+: $2}"; FAILED+=("$1"); }
 
-# shellcheck source=scripts/ci-common.sh
-. scripts/ci-common.sh
+# shellcheck source=scripts/lib/ci-common.sh
+. scripts/lib/ci-common.sh
 
 finish() {
     say "summary"

@@ -1,6 +1,8 @@
-# scripts/ci-common.sh — what the CI scripts share, sourced by ci-ffi.sh and
-# ci-windows.sh after they set WORK and CARGO_TARGET_DIR: installing Debian
-# packages, and one simulator at a time on a free loopback port.
+# scripts/lib/ci-common.sh — what the CI scripts share, sourced by ci-ffi.sh
+# and ci-windows.sh after they set WORK and CARGO_TARGET_DIR: installing
+# Debian packages, and one simulator at a time on a free loopback port. It
+# lives under lib/ because .ci/run runs (and insists on running) every
+# scripts/ci-*.sh, and this file is not a check.
 
 APT_UPDATED=
 SIM_PID=
