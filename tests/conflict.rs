@@ -1,9 +1,10 @@
-//! An operation in conflict (its serial holds another order at the
-//! platform) is only asked about again, never revoked, and settled only by
-//! an answer that shows it is ours (docs/DESIGN.md, "What an answer
-//! proves"). The amounts of an answer are optional (API §4.1–§4.2), so an
-//! answer without one proves nothing about whose order it is: recovery must
-//! leave the operation in conflict and the other customer's order alone.
+//! An operation in conflict (its serial may hold another order at the
+//! platform) is only asked about again, and acted on only when an answer
+//! shows it is ours: one that carries the recorded amount (docs/DESIGN.md,
+//! "What an answer proves"). The amounts of an answer are optional (API
+//! §4.1–§4.2), so an answer without one proves nothing about whose order it
+//! is: recovery must leave the operation in conflict and the other
+//! customer's order alone.
 
 mod common;
 
@@ -107,4 +108,41 @@ fn recovery_never_settles_a_conflict_paid_on_an_answer_without_an_amount() {
     payments.recover(&SettleOptions::default()).unwrap();
     let rec = payments.journal().get("demo", &seq).unwrap().unwrap();
     assert_eq!(rec.state, OpState::Conflict, "{rec:?}");
+}
+
+/// One answer named another amount, but the serial is this register's
+/// alone: once the platform answers with the recorded amount, the `W` is
+/// this register's own payment, still waiting for a password nobody at the
+/// till waits for any more, and recovery revokes it like any other.
+#[test]
+fn a_waiting_answer_with_the_recorded_amount_is_this_registers_own() {
+    let sim = start_sim(1.0);
+    let (payments, _path) = payments(&sim, 1.0, "conflict-own");
+    let seq = payments.client().next_req_seq();
+    // The password takes 10 s (code ending 50); the pay answer, W, names
+    // ¥5.02 for the ¥5.01 asked.
+    sim.control().inject(Fault::WrongAmount, 1);
+    let s = payments
+        .settle_pay_as(
+            Some(&seq),
+            &PayOrder::new(501, wechat_code(7005, 50)),
+            &SettleOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        (s.outcome, s.state),
+        (Outcome::Unknown, OpState::Conflict),
+        "{s:?}"
+    );
+
+    let report = payments.recover(&SettleOptions::default()).unwrap();
+    let rec = payments.journal().get("demo", &seq).unwrap().unwrap();
+    assert_eq!(rec.state, OpState::Revoked, "{report:?} {rec:?}");
+    assert_eq!(revokes_sent(&payments, &seq), 1);
+    let truth = sim.control().order("demo", &seq).unwrap();
+    assert_eq!(
+        (truth.total_fee, truth.status, truth.pay_count),
+        (501, TrueStatus::Closed, 0),
+        "{truth:?}"
+    );
 }
