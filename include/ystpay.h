@@ -352,7 +352,8 @@
 /**
  * Journal state: the platform answered about another operation under this
  * serial (another amount or order number): nothing concluded, nothing
- * revoked (open; recovery only asks again; a person must look at it).
+ * revoked (open; recovery asks again and acts only on an answer with the
+ * recorded amount; a person must look at it).
  */
 #define YSTPAY_STATE_CONFLICT 10
 
@@ -2235,7 +2236,10 @@ int32_t YSTPAY_CALL ystpay_receipt_text(const char *lines,
  * created): barcode payments by query, then revoke where still unclear;
  * refunds by query (resent with the same serial when never received);
  * orders by query, closed once expired. An operation in conflict
- * (`YSTPAY_STATE_CONFLICT`) is only asked about again, never revoked.
+ * (`YSTPAY_STATE_CONFLICT`) is asked about again, never resent, and acted
+ * on only when an answer carries the recorded amount (then it is this
+ * register's own: settled by `S`/`F`, revoked while `W`); otherwise it
+ * stays in conflict and nothing is revoked.
  *
  * An operation left open by a program that is gone (killed, crashed, the
  * power cut) is taken over at once: ownership dies with the process, so

@@ -222,7 +222,8 @@ pub const YSTPAY_STATE_REVOKED: i32 = 8;
 pub const YSTPAY_STATE_CLOSED: i32 = 9;
 /// Journal state: the platform answered about another operation under this
 /// serial (another amount or order number): nothing concluded, nothing
-/// revoked (open; recovery only asks again; a person must look at it).
+/// revoked (open; recovery asks again and acts only on an answer with the
+/// recorded amount; a person must look at it).
 pub const YSTPAY_STATE_CONFLICT: i32 = 10;
 
 /// Progress stage: the request is on its way; `message` is its `req_seq`.

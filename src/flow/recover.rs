@@ -15,8 +15,10 @@ impl Payments {
     /// the platform: barcode payments by query, then revoke where still
     /// unclear or waiting; refunds by query, resending the same refund when
     /// the platform never received it; native/JS/H5 orders by query,
-    /// closing those past their expiry. An operation in conflict is only
-    /// asked about again, never revoked or resent. Operations a live flow
+    /// closing those past their expiry. An operation in conflict is asked
+    /// about again, never resent, and acted on (settled, or revoked while
+    /// waiting) only on an answer with the recorded amount; otherwise it is
+    /// left in conflict and nothing is revoked. Operations a live flow
     /// drives (this process or another) are left alone; those of a process
     /// that is gone are taken over at once.
     pub fn recover(&self, opts: &SettleOptions<'_>) -> Result<RecoveryReport, FlowError> {
