@@ -280,6 +280,16 @@
 #define YSTPAY_OUTCOME_PAID 1
 
 /**
+ * Settle calls: not sent, nothing charged. No request could have reached
+ * the platform (the network is down: no route, DNS down, connect refused
+ * or timed out), or the cashier cancelled before it was sent, or the
+ * platform confirmed it never received it. No money moved (for a refund:
+ * none returned). The journal closed it (`YSTPAY_STATE_NOT_SENT`); take
+ * the payment again, with a new serial, once the network is back.
+ */
+#define YSTPAY_OUTCOME_NOT_SENT 5
+
+/**
  * `ystpay_journal_entry.kind`: barcode payment (4.1).
  */
 #define YSTPAY_KIND_PAY 1
@@ -356,6 +366,14 @@
  * recorded amount; a person must look at it).
  */
 #define YSTPAY_STATE_CONFLICT 10
+
+/**
+ * Journal state: nothing reached the platform (no route, DNS down,
+ * connect refused or timed out; or cancelled before it was sent; or the
+ * platform confirmed it never received it). No money moved; its serials
+ * stay used.
+ */
+#define YSTPAY_STATE_NOT_SENT 11
 
 /**
  * Progress stage: the request is on its way; `message` is its `req_seq`.
@@ -436,6 +454,15 @@
  * of this program or another program on the journal) is settling it.
  */
 #define YSTPAY_RECOVERED_BUSY 3
+
+/**
+ * `ystpay_recovery_entry.disposition`: still open, not settled because a
+ * request could not be sent (the platform is unreachable: no route, DNS
+ * down, connect refused or timed out) or recovery was cancelled. Recovery
+ * stops at the first request it cannot send and never waits on a dead
+ * network; the next recovery asks again.
+ */
+#define YSTPAY_RECOVERED_UNREACHABLE 4
 
 /**
  * `ystpay_notice.verified`: the notification's envelope signature verified.

@@ -12,7 +12,7 @@ use ystpay::flow::{
     CancelToken, NewOrder, OrderSpec, OrderStart, Outcome, PayOrder, Progress, RevokeReason,
     SettleOptions,
 };
-use ystpay::journal::{JournalError, OpState};
+use ystpay::journal::{JournalError, NewOp, OpKind, OpState};
 use ystpay::protocol::Channel;
 use ystpay::FlowConfig;
 use ystpay_sim::{Fault, TrueStatus};
@@ -153,19 +153,64 @@ fn cancel_from_another_thread_stops_waiting_and_revokes() {
 }
 
 #[test]
-fn cancel_after_payment_still_reports_paid() {
+fn a_cancel_during_the_request_still_reports_paid() {
     let sim = start_sim(TIME_SCALE);
     let (p, _) = payments(&sim, TIME_SCALE, "cancel-late");
+    let token = CancelToken::new();
+    // The cashier presses Esc while the request is on its way: its answer
+    // is read first, and it says paid.
+    let press = |pr: &Progress| {
+        if matches!(pr, Progress::Sending { .. }) {
+            token.cancel();
+        }
+    };
+    let opts = SettleOptions {
+        cancel: Some(&token),
+        progress: Some(&press),
+        ..SettleOptions::default()
+    };
+    let s = p
+        .settle_pay(&PayOrder::new(10, wechat_code(4, 1)), &opts)
+        .unwrap();
+    assert!(token.is_cancelled());
+    assert_eq!(s.outcome, Outcome::Paid);
+}
+
+#[test]
+fn a_cancel_pulled_before_the_call_sends_nothing() {
+    let sim = start_sim(TIME_SCALE);
+    let (p, _) = payments(&sim, TIME_SCALE, "cancel-early");
+    let ctl = sim.control();
+    let paid = pay(&p, &wechat_code(4, 2), 500);
+    assert_eq!(paid.outcome, Outcome::Paid);
     let token = CancelToken::new();
     token.cancel();
     let opts = SettleOptions {
         cancel: Some(&token),
         ..SettleOptions::default()
     };
+    let before = ctl.request_count();
     let s = p
-        .settle_pay(&PayOrder::new(10, wechat_code(4, 1)), &opts)
+        .settle_pay(&PayOrder::new(10, wechat_code(4, 3)), &opts)
         .unwrap();
-    assert_eq!(s.outcome, Outcome::Paid);
+    assert_eq!(s.outcome, Outcome::NotSent, "{s:?}");
+    let r = p.settle_refund(&paid.req_seq, 100, "x", &opts).unwrap();
+    assert_eq!(r.outcome, Outcome::NotSent, "{r:?}");
+    let order = NewOrder {
+        total_fee: 300,
+        channel: Channel::WeChat,
+        spec: OrderSpec::Native {
+            expire_secs: Some(300),
+        },
+    };
+    let o = p.settle_order(&order, &opts).unwrap();
+    assert_eq!(o.outcome, Outcome::NotSent, "{o:?}");
+    assert_eq!(ctl.request_count(), before, "nothing reached the platform");
+    for seq in [&s.req_seq, &r.req_seq, &o.req_seq] {
+        let rec = p.journal().get("demo", seq).unwrap().unwrap();
+        assert_eq!(rec.state, OpState::NotSent);
+    }
+    assert!(p.journal().open_ops("demo").unwrap().is_empty());
 }
 
 #[test]
@@ -256,10 +301,17 @@ fn an_unreachable_platform_gives_unknown_and_recovery_settles_it() {
             &SettleOptions::default(),
         )
         .unwrap();
-    assert_eq!(s.outcome, Outcome::Unknown, "{s:?}");
+    // Nothing could have left (the connection was refused): not sent,
+    // closed at once, nothing left for recovery.
+    assert_eq!(s.outcome, Outcome::NotSent, "{s:?}");
     let rec = journal.get("demo", &s.req_seq).unwrap().unwrap();
-    assert!(rec.state.is_open());
-    // Back online: recovery revokes it (closing the serial for good).
+    assert_eq!(rec.state, OpState::NotSent);
+    // A payment left open by a process that died before it could send
+    // (a crash between the journal and the network) is settled once the
+    // platform is back: recovery revokes it, closing the serial for good.
+    let mut op = NewOp::new("demo", "26120600000000000001", OpKind::Pay, 100);
+    op.auth_code = Some(wechat_code(8, 3));
+    journal.begin(&op).unwrap();
     let online = ystpay::Payments::new(
         Arc::new(
             ystpay::Client::new(&client_config(

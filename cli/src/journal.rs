@@ -62,6 +62,7 @@ fn verdict_of(o: Outcome) -> Verdict {
         Outcome::Failed => Verdict::Failed,
         Outcome::Revoked => Verdict::Revoked,
         Outcome::Unknown => Verdict::Unknown,
+        Outcome::NotSent => Verdict::NotSent,
     }
 }
 
@@ -96,6 +97,7 @@ pub fn settle_report(
                 Outcome::Failed => format!("not paid: {}", s.detail),
                 Outcome::Revoked => "revoked: no money taken (or all of it returned)".into(),
                 Outcome::Unknown => format!("outcome unknown: {}", s.detail),
+                Outcome::NotSent => format!("not sent, nothing charged: {}", s.detail),
             };
             let mut rep = Report::new(op, verdict, headline);
             rep.field("req_seq", s.req_seq.clone());

@@ -141,6 +141,13 @@ pub const YSTPAY_OUTCOME_REVOKED: i32 = 4;
 /// Settle calls: paid (a refund: refunded). Same value as
 /// `YSTPAY_OUTCOME_SUCCESS`.
 pub const YSTPAY_OUTCOME_PAID: i32 = 1;
+/// Settle calls: not sent, nothing charged. No request could have reached
+/// the platform (the network is down: no route, DNS down, connect refused
+/// or timed out), or the cashier cancelled before it was sent, or the
+/// platform confirmed it never received it. No money moved (for a refund:
+/// none returned). The journal closed it (`YSTPAY_STATE_NOT_SENT`); take
+/// the payment again, with a new serial, once the network is back.
+pub const YSTPAY_OUTCOME_NOT_SENT: i32 = 5;
 
 /// The `YSTPAY_KIND_*` of an operation kind.
 pub(crate) fn kind_code(k: OpKind) -> i32 {
@@ -166,6 +173,7 @@ pub(crate) fn state_code(s: OpState) -> i32 {
         OpState::Revoked => YSTPAY_STATE_REVOKED,
         OpState::Closed => YSTPAY_STATE_CLOSED,
         OpState::Conflict => YSTPAY_STATE_CONFLICT,
+        OpState::NotSent => YSTPAY_STATE_NOT_SENT,
     }
 }
 
@@ -176,6 +184,7 @@ pub(crate) fn outcome_code(o: Outcome) -> i32 {
         Outcome::Failed => YSTPAY_OUTCOME_FAILED,
         Outcome::Revoked => YSTPAY_OUTCOME_REVOKED,
         Outcome::Unknown => YSTPAY_OUTCOME_UNKNOWN,
+        Outcome::NotSent => YSTPAY_OUTCOME_NOT_SENT,
     }
 }
 
@@ -225,6 +234,11 @@ pub const YSTPAY_STATE_CLOSED: i32 = 9;
 /// revoked (open; recovery asks again and acts only on an answer with the
 /// recorded amount; a person must look at it).
 pub const YSTPAY_STATE_CONFLICT: i32 = 10;
+/// Journal state: nothing reached the platform (no route, DNS down,
+/// connect refused or timed out; or cancelled before it was sent; or the
+/// platform confirmed it never received it). No money moved; its serials
+/// stay used.
+pub const YSTPAY_STATE_NOT_SENT: i32 = 11;
 
 /// Progress stage: the request is on its way; `message` is its `req_seq`.
 pub const YSTPAY_STAGE_SENDING: i32 = 1;
@@ -267,6 +281,12 @@ pub const YSTPAY_RECOVERED_STILL_OPEN: i32 = 2;
 /// `ystpay_recovery_entry.disposition`: left alone, a live flow (a thread
 /// of this program or another program on the journal) is settling it.
 pub const YSTPAY_RECOVERED_BUSY: i32 = 3;
+/// `ystpay_recovery_entry.disposition`: still open, not settled because a
+/// request could not be sent (the platform is unreachable: no route, DNS
+/// down, connect refused or timed out) or recovery was cancelled. Recovery
+/// stops at the first request it cannot send and never waits on a dead
+/// network; the next recovery asks again.
+pub const YSTPAY_RECOVERED_UNREACHABLE: i32 = 4;
 
 /// `ystpay_notice.verified`: the notification's envelope signature verified.
 pub const YSTPAY_VERIFIED_SIGNATURE: i32 = 1;

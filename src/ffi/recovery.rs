@@ -145,6 +145,7 @@ pub unsafe extern "system" fn ystpay_recovery_get(
             Disposition::Settled => YSTPAY_RECOVERED_SETTLED,
             Disposition::StillOpen => YSTPAY_RECOVERED_STILL_OPEN,
             Disposition::BusyElsewhere => YSTPAY_RECOVERED_BUSY,
+            Disposition::Unreachable => YSTPAY_RECOVERED_UNREACHABLE,
         };
         r.total_fee = op.total_fee;
         w.id(&mut r.req_seq, &op.req_seq, "req_seq")?;

@@ -40,6 +40,8 @@
 //! `crash` (test-only crash points).
 
 mod crash;
+mod decide;
+mod drive;
 mod notice;
 mod order;
 mod pay;
@@ -176,21 +178,48 @@ impl Payments {
     /// says that a live flow (a thread of this one, or another process)
     /// drives it. Ended operations need no claim: only marked as driven.
     fn take<'a>(&'a self, rec: &OpRecord, opts: &SettleOptions<'a>) -> Result<Run<'a>, FlowError> {
+        let open = rec.state.is_open();
+        self.take_with(rec, opts, |j| {
+            if open {
+                j.claim(&rec.account, &rec.req_seq, &self.owner)
+            } else {
+                Ok(true)
+            }
+        })
+    }
+
+    /// Takes over `rec` to revoke it: claimed even when it ended paid
+    /// ([`Journal::claim_revoke`]), so that two programs never revoke one
+    /// payment at once.
+    fn take_to_revoke<'a>(
+        &'a self,
+        rec: &OpRecord,
+        opts: &SettleOptions<'a>,
+    ) -> Result<Run<'a>, FlowError> {
+        self.take_with(rec, opts, |j| {
+            j.claim_revoke(&rec.account, &rec.req_seq, &self.owner)
+        })
+    }
+
+    fn take_with<'a>(
+        &'a self,
+        rec: &OpRecord,
+        opts: &SettleOptions<'a>,
+        claim: impl FnOnce(&Journal) -> Result<bool, JournalError>,
+    ) -> Result<Run<'a>, FlowError> {
         let busy = || FlowError::Journal(JournalError::Busy(rec.req_seq.clone()));
         if !self.start_driving(&rec.req_seq) {
             return Err(busy());
         }
-        if rec.state.is_open() {
-            match self.journal.claim(&rec.account, &rec.req_seq, &self.owner) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.stop_driving(&rec.req_seq);
-                    return Err(busy());
-                }
-                Err(e) => {
-                    self.stop_driving(&rec.req_seq);
-                    return Err(e.into());
-                }
+        match claim(&self.journal) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.stop_driving(&rec.req_seq);
+                return Err(busy());
+            }
+            Err(e) => {
+                self.stop_driving(&rec.req_seq);
+                return Err(e.into());
             }
         }
         // Work from its state now: it may have moved since `rec` was read.

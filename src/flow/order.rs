@@ -1,20 +1,18 @@
 //! Orders the customer pays by themselves: QR code (API §5.1), JS (§6.1)
 //! and H5 (§7.1), created, awaited (§5.2 queries) and closed (§4.5 revoke).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::crash::crash_point;
-use super::run::{OnCancel, Pause, Run};
+use super::decide::{Job, Memory, Subject};
+use super::drive::{memory, Drive, Driven, Own};
+use super::run::Run;
 use super::types::{
-    FlowError, NewOrder, OrderSpec, OrderStart, OrderTicket, Progress, RevokeReason, SettleOptions,
-    Settlement,
+    FlowError, NewOrder, OrderSpec, OrderStart, OrderTicket, SettleOptions, Settlement,
 };
 use super::{in_conflict, settled_from, Payments};
 use crate::client::Client;
 use crate::journal::{JournalError, OpKind, OpState};
-use crate::protocol::messages::{
-    H5PayRequest, JsPayRequest, NativePayRequest, NativeQueryRequest, Request,
-};
+use crate::protocol::messages::{H5PayRequest, JsPayRequest, NativePayRequest, Request};
 use crate::reading::{read_result, Expected, Reading};
 use crate::time::now_ms;
 
@@ -23,17 +21,39 @@ use crate::time::now_ms;
 const DEFAULT_EXPIRY_SECS: i64 = 300;
 const LONGEST_EXPIRY_SECS: i64 = 1800;
 
+/// How creating an order ended.
+enum Created<'a> {
+    /// It waits for the customer; the run still holds it.
+    Waiting(Run<'a>, OrderTicket),
+    /// It ended (failed, closed, not sent, in conflict, or unknown).
+    Ended(Settlement),
+}
+
 impl Payments {
     /// Creates a native/JS/H5 order, retrying with the same `req_seq` when
     /// unsure. The journal records it first; `expires_ms` tells when it
     /// stops being payable. A create the platform refuses is confirmed by
     /// a query: no such order means FAILED (the serial is closed by a
-    /// revoke first). Cancel, or no answer by `create_deadline`, closes it.
+    /// revoke first). A network that lets nothing out ends it
+    /// [`super::Outcome::NotSent`] at once. Cancel, or no answer by
+    /// `create_deadline`, closes it.
     pub fn create_order(
         &self,
         order: &NewOrder,
         opts: &SettleOptions<'_>,
     ) -> Result<OrderStart, FlowError> {
+        Ok(match self.create(order, opts)? {
+            // The run ends here; the order stays open for `await_order`.
+            Created::Waiting(_, ticket) => OrderStart::Waiting(ticket),
+            Created::Ended(s) => OrderStart::Ended(s),
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        order: &NewOrder,
+        opts: &SettleOptions<'a>,
+    ) -> Result<Created<'a>, FlowError> {
         let seq = self.client.next_req_seq();
         let (kind, expire_secs) = match &order.spec {
             OrderSpec::Native { expire_secs } => {
@@ -42,84 +62,32 @@ impl Payments {
             OrderSpec::Js { .. } => (OpKind::Js, DEFAULT_EXPIRY_SECS),
             OrderSpec::H5 { .. } => (OpKind::H5, DEFAULT_EXPIRY_SECS),
         };
-        let mut create = OrderCreate::new(&seq, order);
+        let create = OrderCreate::new(&seq, order);
         create.check()?;
         let mut op = self.new_op(&seq, kind, order.total_fee);
         op.channel = Some(order.channel.code().to_string());
         let expires_ms = now_ms() + expire_secs * 1000;
         op.expires_ms = Some(expires_ms);
-        let mut run = self.begin(&op, opts)?;
-        let end = run.started + self.config.create_deadline;
-        let mut refused = None;
-        let mut n = 0u32;
-        loop {
-            crash_point("order-before-send");
-            let reading = if refused.is_some() {
-                self.query_order(&mut run)
-            } else {
-                if n == 0 {
-                    run.progress(Progress::Sending {
-                        kind,
-                        req_seq: seq.clone(),
-                    });
-                } else {
-                    run.progress(Progress::Resending { attempt: n });
-                }
-                let r = create.send(&self.client, &run.expect);
-                run.note(kind.as_str(), &seq, &r);
-                r
-            };
-            crash_point("order-after-answer");
-            match reading {
-                Reading::Waiting(f) => {
-                    run.learn(OpState::Waiting, &f);
-                    if let Some(u) = &f.pay_url {
-                        run.progress(Progress::ShowCode { pay_url: u.clone() });
-                    }
-                    return Ok(OrderStart::Waiting(OrderTicket {
-                        req_seq: seq,
-                        trans_seq: f.trans_seq,
-                        pay_url: f.pay_url,
-                        signature_info: f.signature_info,
-                        expires_ms,
-                    }));
-                }
-                Reading::Paid(f) => return Ok(OrderStart::Ended(run.end(OpState::Paid, *f))),
-                Reading::Failed(f) => return Ok(OrderStart::Ended(run.end(OpState::Closed, *f))),
-                Reading::Foreign(f, why) => return Ok(OrderStart::Ended(run.conflict(*f, why))),
-                Reading::Refused(r) => match refused.take() {
-                    // Refused, and the platform has no such order: proven
-                    // harmless. Close the serial, then FAILED.
-                    Some(first) => {
-                        let s = self.revoke_pay(run, None, RevokeReason::Refused, Some(first));
-                        return Ok(OrderStart::Ended(s));
-                    }
-                    None => refused = Some(r),
-                },
-                Reading::NotSent(_) | Reading::Unclear(_) | Reading::Revoked(_) => {}
-            }
-            n += 1;
-            let reason = match run.pause(self.config.retry.interval(n - 1), end, OnCancel::Stop) {
-                Pause::Go => continue,
-                Pause::Deadline => RevokeReason::Requested,
-                Pause::Cancelled => RevokeReason::Cancelled,
-            };
-            // Could not create it: close the serial so no later arrival
-            // can open an order the register no longer shows.
-            return Ok(OrderStart::Ended(self.revoke_pay(run, None, reason, None)));
-        }
-    }
-
-    /// Asks the platform about order `run.seq` (API §5.2) and notes it.
-    pub(super) fn query_order(&self, run: &mut Run<'_>) -> Reading {
-        let mut q = NativeQueryRequest {
-            req_seq: self.client.next_req_seq(),
-            channel: None,
-            ori_seq: run.seq.clone(),
+        let run = self.begin(&op, opts)?;
+        let d = Drive {
+            m: Memory::new(Job::Create, Subject::Order),
+            own: Some(Own::Create(create)),
+            until: run.started + self.config.create_deadline,
+            auth_code: None,
         };
-        let s = run.read(self.client.native_query(&mut q));
-        run.note("query", &q.req_seq, &s);
-        s
+        Ok(match self.drive(run, d) {
+            Driven::Created(run, f) => {
+                let ticket = OrderTicket {
+                    req_seq: seq,
+                    trans_seq: f.trans_seq,
+                    pay_url: f.pay_url,
+                    signature_info: f.signature_info,
+                    expires_ms,
+                };
+                Created::Waiting(run, ticket)
+            }
+            Driven::Ended(s) | Driven::Unreachable(s) => Created::Ended(s),
+        })
     }
 
     /// Waits for the customer to pay order `req_seq` until it expires (or
@@ -137,48 +105,39 @@ impl Payments {
         if in_conflict(&rec) {
             return Err(JournalError::Conflict(req_seq.to_string()).into());
         }
-        let mut run = self.take(&rec, opts)?;
+        let run = self.take(&rec, opts)?;
+        Ok(self.await_run(run, opts))
+    }
+
+    /// Awaits the order `run` holds (API §5.2 queries), then closes it.
+    fn await_run<'a>(&'a self, run: Run<'a>, opts: &SettleOptions<'a>) -> Settlement {
+        let Some(rec) = run.record() else {
+            let d = "the order vanished from the journal".to_string();
+            return run.finish(OpState::Unknown, Default::default(), d);
+        };
         let until_expiry = order_time_left(rec.created_ms, rec.expires_ms);
         let wait = opts.deadline.map_or(until_expiry, |d| d.min(until_expiry));
-        let deadline = run.started + wait;
-        let mut polls = 0u32;
-        let reason = loop {
-            let step = run.poll(self.config.order_poll).interval(polls);
-            let last = match run.pause(step, deadline, OnCancel::Stop) {
-                Pause::Go => false,
-                Pause::Deadline => true,
-                Pause::Cancelled => break RevokeReason::Cancelled,
-            };
-            polls += 1;
-            crash_point("order-polling");
-            run.progress(Progress::WaitingForCustomer {
-                elapsed: run.started.elapsed(),
-                remaining: deadline.saturating_duration_since(std::time::Instant::now()),
-            });
-            match self.query_order(&mut run) {
-                Reading::Paid(f) => return Ok(run.end(OpState::Paid, *f)),
-                Reading::Failed(f) => return Ok(run.end(OpState::Closed, *f)),
-                Reading::Foreign(f, why) => return Ok(run.conflict(*f, why)),
-                _ => {}
-            }
-            if last {
-                break RevokeReason::Deadline;
-            }
+        let d = Drive {
+            m: memory(Job::Await, &rec, true),
+            own: None,
+            until: Instant::now() + wait,
+            auth_code: None,
         };
-        Ok(self.revoke_pay(run, None, reason, None))
+        self.drive(run, d).settled()
     }
 
     /// Creates a native/JS/H5 order, reports its URL through
     /// [`Progress::ShowCode`], and waits until it is paid or expires (then
-    /// closes it).
+    /// closes it). The same run holds the order from create to the end, so
+    /// no recovery elsewhere can take it in between.
     pub fn settle_order(
         &self,
         order: &NewOrder,
         opts: &SettleOptions<'_>,
     ) -> Result<Settlement, FlowError> {
-        match self.create_order(order, opts)? {
-            OrderStart::Ended(s) => Ok(s),
-            OrderStart::Waiting(t) => self.await_order(&t.req_seq, opts),
+        match self.create(order, opts)? {
+            Created::Ended(s) => Ok(s),
+            Created::Waiting(run, _) => Ok(self.await_run(run, opts)),
         }
     }
 
@@ -206,7 +165,7 @@ pub(super) fn order_time_left(created_ms: i64, expires_ms: Option<i64>) -> Durat
 }
 
 /// The create request of a native/JS/H5 order, kept to resend unchanged.
-enum OrderCreate {
+pub(super) enum OrderCreate {
     Native(NativePayRequest),
     Js(JsPayRequest),
     H5(H5PayRequest),
@@ -246,7 +205,7 @@ impl OrderCreate {
     }
 
     /// Sends it and reads the answer.
-    fn send(&mut self, client: &Client, expect: &Expected) -> Reading {
+    pub(super) fn send(&mut self, client: &Client, expect: &Expected) -> Reading {
         match self {
             OrderCreate::Native(r) => read_result(&client.native_pay(r), expect),
             OrderCreate::Js(r) => read_result(&client.js_pay(r), expect),

@@ -83,7 +83,9 @@ impl<'a> Run<'a> {
     }
 
     /// The one pause of every flow: waits `step`, cut short by `until`
-    /// and, unless told to ignore it, by the cancel switch.
+    /// and, unless told to ignore it, by the cancel switch. A deadline that
+    /// falls within the step ends the pause there as [`Pause::Deadline`]:
+    /// no request is sent at the deadline.
     pub(super) fn pause(&self, step: Duration, until: Instant, on_cancel: OnCancel) -> Pause {
         let honour = on_cancel == OnCancel::Stop;
         if honour && self.cancelled() {
@@ -93,7 +95,9 @@ impl<'a> Run<'a> {
         if now >= until {
             return Pause::Deadline;
         }
-        let step = step.min(until - now);
+        let left = until - now;
+        let reaches_deadline = step >= left;
+        let step = step.min(left);
         match self.opts.cancel {
             Some(c) if honour => {
                 if c.wait(step) {
@@ -102,7 +106,11 @@ impl<'a> Run<'a> {
             }
             _ => std::thread::sleep(step),
         }
-        Pause::Go
+        if reaches_deadline {
+            Pause::Deadline
+        } else {
+            Pause::Go
+        }
     }
 
     /// Reads the result of one request about this operation.

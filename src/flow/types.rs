@@ -112,16 +112,22 @@ pub enum Outcome {
     /// answered about another operation under this serial. The journal
     /// keeps it open.
     Unknown,
+    /// Not sent, nothing charged: no request could have reached the
+    /// platform (the network is down), the cashier cancelled before it was
+    /// sent, or the platform confirmed it never received it. The journal
+    /// closed it ([`OpState::NotSent`]).
+    NotSent,
 }
 
 impl Outcome {
-    /// `PAID`, `FAILED`, `REVOKED` or `UNKNOWN`.
+    /// `PAID`, `FAILED`, `REVOKED`, `UNKNOWN` or `NOT_SENT`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Paid => "PAID",
             Outcome::Failed => "FAILED",
             Outcome::Revoked => "REVOKED",
             Outcome::Unknown => "UNKNOWN",
+            Outcome::NotSent => "NOT_SENT",
         }
     }
 
@@ -131,6 +137,7 @@ impl Outcome {
             OpState::Paid | OpState::Refunded => Outcome::Paid,
             OpState::Failed | OpState::Closed => Outcome::Failed,
             OpState::Revoked => Outcome::Revoked,
+            OpState::NotSent => Outcome::NotSent,
             OpState::Pending
             | OpState::Waiting
             | OpState::Revoking
@@ -314,6 +321,10 @@ pub struct RecoveryReport {
     /// Operations left alone because a live flow (this process or
     /// another) is driving them.
     pub busy_elsewhere: Vec<OpRecord>,
+    /// True when recovery stopped because a request could not be sent:
+    /// the platform is unreachable. The operations it did not ask about
+    /// are listed with [`Disposition::Unreachable`] (and in `still_open`).
+    pub unreachable: bool,
 }
 
 /// What recovery did with one operation.
@@ -325,6 +336,10 @@ pub enum Disposition {
     StillOpen,
     /// Left alone: a live flow drives it.
     BusyElsewhere,
+    /// Still open, not settled because the platform could not be reached
+    /// (or recovery was cancelled): recovery does not wait on a dead
+    /// network.
+    Unreachable,
 }
 
 /// One operation recovery touched.
@@ -358,10 +373,16 @@ impl RecoveryReport {
             detail: rec.detail.clone(),
         });
         match disposition {
-            Disposition::StillOpen => self.still_open.push(rec),
+            Disposition::StillOpen | Disposition::Unreachable => self.still_open.push(rec),
             Disposition::BusyElsewhere => self.busy_elsewhere.push(rec),
             Disposition::Settled => {}
         }
+    }
+
+    /// Lists `rec`, not asked about, with why.
+    pub(super) fn push_left(&mut self, mut rec: OpRecord, disposition: Disposition, why: &str) {
+        rec.detail = why.to_string();
+        self.push(rec, disposition);
     }
 
     pub(super) fn push_settled(&mut self, s: Settlement) {

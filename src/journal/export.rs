@@ -125,6 +125,7 @@ pub fn state_label(state: OpState) -> &'static str {
         OpState::Failed => "失败",
         OpState::Revoked => "已撤销",
         OpState::Closed => "已关闭",
+        OpState::NotSent => "未发出",
     }
 }
 

@@ -231,6 +231,47 @@ impl Journal {
         Ok(true)
     }
 
+    /// Takes the operation `(account, req_seq)` for `owner` to revoke it:
+    /// an open one as [`Journal::claim`] does, and a paid one too, which it
+    /// moves to [`OpState::Revoking`](super::OpState::Revoking) in the same
+    /// transaction. So no other program's recovery or revoke can take a
+    /// paid payment while this one revokes it. True when taken.
+    pub fn claim_revoke(
+        &self,
+        account: &str,
+        req_seq: &str,
+        owner: &Owner,
+    ) -> Result<bool, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<Option<String>> = tx
+            .query_row(
+                &format!(
+                    "SELECT owner FROM ops WHERE account = ?1 AND req_seq = ?2
+                     AND (state IN {OPEN_STATES_SQL} OR state = 'paid')"
+                ),
+                params![account, req_seq],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        if let Some(o) = &current {
+            if o != owner.id() && self.owners.is_alive(o) {
+                return Ok(false);
+            }
+        }
+        tx.execute(
+            "UPDATE ops SET owner = ?3,
+                state = CASE WHEN state = 'paid' THEN 'revoking' ELSE state END
+             WHERE account = ?1 AND req_seq = ?2",
+            params![account, req_seq, owner.id()],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// Gives up `owner`'s claim on `(account, req_seq)` so that recovery
     /// anywhere may take it at once.
     pub fn release(&self, account: &str, req_seq: &str, owner: &Owner) -> Result<(), JournalError> {

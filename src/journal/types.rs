@@ -89,6 +89,12 @@ pub enum OpState {
     Revoked,
     /// A native/JS/H5 order that expired or was closed without being paid.
     Closed,
+    /// Nothing reached the platform: every attempt failed before a byte of
+    /// it could have left (no route, DNS down, connect refused or timed
+    /// out), or the platform confirmed it never received the request, or it
+    /// was cancelled before it was sent. No money moved; its serials stay
+    /// used (docs/DESIGN.md, "What to do next").
+    NotSent,
 }
 
 impl OpState {
@@ -105,6 +111,7 @@ impl OpState {
             OpState::Failed => "failed",
             OpState::Revoked => "revoked",
             OpState::Closed => "closed",
+            OpState::NotSent => "not_sent",
         }
     }
 
@@ -121,6 +128,7 @@ impl OpState {
             "failed" => OpState::Failed,
             "revoked" => OpState::Revoked,
             "closed" => OpState::Closed,
+            "not_sent" => OpState::NotSent,
             _ => return None,
         })
     }
@@ -138,9 +146,9 @@ impl OpState {
     }
 
     /// States a refund may be counted in against the payment's amount:
-    /// everything but a refund the platform declared failed.
+    /// everything but a refund the platform declared failed or never got.
     pub(super) fn counts_against_ceiling(self) -> bool {
-        self != OpState::Failed
+        !matches!(self, OpState::Failed | OpState::NotSent)
     }
 }
 

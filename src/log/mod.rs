@@ -348,12 +348,12 @@ impl Logger {
     }
 
     /// Logs a settled operation: `settled <fields>`, INFO when paid or
-    /// revoked, ERROR when failed or unknown.
+    /// revoked, ERROR when failed, not sent or unknown.
     pub fn settled(&self, op: &str, s: &crate::flow::Settlement) {
         use crate::flow::Outcome;
         let level = match s.outcome {
             Outcome::Paid | Outcome::Revoked => LogLevel::Info,
-            Outcome::Failed | Outcome::Unknown => LogLevel::Error,
+            Outcome::Failed | Outcome::Unknown | Outcome::NotSent => LogLevel::Error,
         };
         if self.enabled(level) {
             self.write(level, op, &format!("settled {}", join(&s.fields())));

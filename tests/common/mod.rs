@@ -96,6 +96,8 @@ pub fn agrees(rec: &OpRecord, truth: Option<&OrderView>) -> Result<(), String> {
         }
         // FAILED: the platform said so; or it refused and has no such order.
         (OpState::Failed, Some(TrueStatus::Failed)) | (OpState::Failed, None) => true,
+        // Not sent: the platform never had it.
+        (OpState::NotSent, None) => true,
         // Closed by the platform (an expired order).
         (OpState::Closed, Some(TrueStatus::Closed)) => true,
         // REVOKED by the register: the money was returned or never taken.
@@ -148,7 +150,7 @@ pub fn mismatches(journal: &Journal, sim: &ystpay_sim::Control) -> Vec<String> {
                 .is_some_and(|t| t.refunds.iter().any(|x| x.req_seq == r.req_seq));
             match r.state {
                 OpState::Refunded if on_platform => refunded += r.total_fee,
-                OpState::Failed if !on_platform => {}
+                OpState::Failed | OpState::NotSent if !on_platform => {}
                 s => out.push(format!(
                     "refund {} of {}: register {s}, on platform: {on_platform}",
                     r.req_seq, rec.req_seq
