@@ -16,7 +16,13 @@
 //!   hour, a day) between and during operations;
 //! - a flow killed mid-operation (its thread dies by a panic in the
 //!   transport, before a request leaves or after its answer came, and with
-//!   it its owner), then recovered at once by another flow.
+//!   it its owner), then recovered at once by another flow;
+//! - the shop's network down for a while, from any request of a flow on
+//!   (each request fails before a byte leaves, as with the cable out or DNS
+//!   down): an operation that never left must end NOT_SENT with the
+//!   platform holding nothing, one that may have left must not;
+//! - the cashier's Esc at every step a flow reports (each pause: the
+//!   request on its way, each wait, query and resend).
 //!
 //! For every operation: the outcome the flow returned agrees with the
 //! simulator's truth, no payment is taken twice, and after `recover()` with
@@ -39,7 +45,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ystpay::flow::{
-    CancelToken, FlowError, NewOrder, OrderSpec, OrderStart, Outcome, PayOrder, SettleOptions,
+    CancelToken, FlowError, NewOrder, OrderSpec, OrderStart, Outcome, PayOrder, Progress,
+    SettleOptions,
 };
 use ystpay::journal::{Journal, JournalError, OpKind, OpState};
 use ystpay::protocol::Channel;
@@ -103,6 +110,39 @@ fn mild_plan(rng: &mut Rng) -> VecDeque<Option<Fault>> {
             _ => None,
         })
         .collect()
+}
+
+/// Now and then the shop's network goes down for a while, from a random
+/// request on: nothing leaves (cable out, DNS down).
+fn random_outage(rng: &mut Rng) -> Option<Outage> {
+    rng.chance(15).then(|| Outage {
+        after: rng.below(5) as u32,
+        requests: 1 + rng.below(12) as u32,
+    })
+}
+
+/// A cashier who presses Esc at the `n`-th step the flow reports (the
+/// request on its way, each wait, each query, each resend), so that a
+/// cancel falls at every pause of every flow.
+struct EscAt {
+    token: CancelToken,
+    at: Option<usize>,
+    seen: AtomicUsize,
+}
+
+impl EscAt {
+    fn new(rng: &mut Rng) -> EscAt {
+        EscAt {
+            token: CancelToken::new(),
+            at: rng.chance(12).then(|| rng.below(8) as usize),
+            seen: AtomicUsize::new(0),
+        }
+    }
+    fn step(&self, _: &Progress) {
+        if Some(self.seen.fetch_add(1, Ordering::Relaxed)) == self.at {
+            self.token.cancel();
+        }
+    }
 }
 
 /// A plan for the next requests: mostly clean, sometimes a burst of faults.
@@ -169,6 +209,11 @@ impl Worker {
 
     fn plan(&self, plan: impl IntoIterator<Item = Option<Fault>>) {
         self.transport.plan(plan);
+    }
+
+    /// The network of the next flow call: down for a while, or up.
+    fn network(&self, outage: Option<Outage>) {
+        *self.transport.outage.lock().unwrap() = outage;
     }
 
     /// Checks that a final outcome the flow returned agrees with the truth now.
@@ -250,9 +295,16 @@ impl Worker {
                     .chance(10)
                     .then(|| Duration::from_millis(rng.below(150)));
                 self.plan(random_plan(&mut rng));
+                self.network(random_outage(&mut rng));
+                let esc = EscAt {
+                    token: token.clone(),
+                    ..EscAt::new(&mut rng)
+                };
+                let on_step = |p: &Progress| esc.step(p);
                 let opts = SettleOptions {
                     cancel: Some(&token),
                     deadline,
+                    progress: Some(&on_step),
                     ..SettleOptions::default()
                 };
                 let presser = cancel_after.map(|d| {
@@ -301,7 +353,15 @@ impl Worker {
                     spec,
                 };
                 self.plan(random_plan(&mut rng));
-                let start = p.create_order(&order, &SettleOptions::default()).unwrap();
+                self.network(random_outage(&mut rng));
+                let esc = EscAt::new(&mut rng);
+                let on_step = |p: &Progress| esc.step(p);
+                let create_opts = SettleOptions {
+                    cancel: Some(&esc.token),
+                    progress: Some(&on_step),
+                    ..SettleOptions::default()
+                };
+                let start = p.create_order(&order, &create_opts).unwrap();
                 match start {
                     OrderStart::Ended(s) => {
                         mine.push(s.req_seq.clone());
@@ -321,8 +381,13 @@ impl Worker {
                             })
                         });
                         self.plan(random_plan(&mut rng));
+                        self.network(random_outage(&mut rng));
+                        let esc = EscAt::new(&mut rng);
+                        let on_step = |p: &Progress| esc.step(p);
                         let opts = SettleOptions {
                             deadline: Some(Duration::from_millis(100)),
+                            cancel: Some(&esc.token),
+                            progress: Some(&on_step),
                             ..SettleOptions::default()
                         };
                         let s = p.await_order(&t.req_seq, &opts).unwrap();
@@ -348,6 +413,7 @@ impl Worker {
         // queued for a request that never reached the simulator (its
         // connection failed under load) would otherwise still be waiting.
         self.plan(VecDeque::new());
+        self.network(None);
         self.ctl.clear_faults();
         let mut report = p.recover(&SettleOptions::default()).unwrap();
         let mut rounds = 1;
@@ -605,14 +671,22 @@ impl Worker {
                 1 + rng.below(left as u64) as i64
             };
             self.plan(random_plan(rng));
+            self.network(random_outage(rng));
+            let esc = EscAt::new(rng);
+            let on_step = |p: &Progress| esc.step(p);
+            let opts = SettleOptions {
+                cancel: Some(&esc.token),
+                progress: Some(&on_step),
+                ..SettleOptions::default()
+            };
             let before = self.ctl.request_count();
-            match p.settle_refund(&s.req_seq, amount, "顾客退货", &SettleOptions::default()) {
+            match p.settle_refund(&s.req_seq, amount, "顾客退货", &opts) {
                 Ok(r) => {
                     if over {
                         problems.push(format!("refund over the amount accepted: {r:?}"));
                     }
                     self.check_now(&r, problems);
-                    if r.outcome != Outcome::Failed {
+                    if !matches!(r.outcome, Outcome::Failed | Outcome::NotSent) {
                         left -= amount;
                     }
                 }
@@ -626,6 +700,7 @@ impl Worker {
         }
         if rng.chance(15) {
             self.plan(random_plan(rng));
+            self.network(random_outage(rng));
             let r = p
                 .revoke_payment(&s.req_seq, &SettleOptions::default())
                 .unwrap();

@@ -180,6 +180,19 @@ pub struct Faulty {
     pub plan: Mutex<VecDeque<Option<Fault>>>,
     /// When set, the kill to carry out.
     pub kill: Mutex<Option<Kill>>,
+    /// When set, the network goes down for some requests.
+    pub outage: Mutex<Option<Outage>>,
+}
+
+/// The shop's network is down for `requests` requests, after `after`
+/// requests got through: each fails before a byte leaves (as with the
+/// cable out, or DNS down) and never reaches the simulator.
+#[derive(Clone, Copy, Debug)]
+pub struct Outage {
+    /// Requests to let through first.
+    pub after: u32,
+    /// Requests that cannot leave.
+    pub requests: u32,
 }
 
 impl Faulty {
@@ -197,6 +210,7 @@ impl Faulty {
             ctl,
             plan: Mutex::new(VecDeque::new()),
             kill: Mutex::new(None),
+            outage: Mutex::new(None),
         }
     }
 
@@ -239,6 +253,25 @@ impl Transport for Faulty {
             })
         ) {
             std::panic::panic_any(KILLED);
+        }
+        let down = {
+            let mut o = self.outage.lock().unwrap();
+            match o.as_mut() {
+                Some(w) if w.after > 0 => {
+                    w.after -= 1;
+                    false
+                }
+                Some(w) if w.requests > 0 => {
+                    w.requests -= 1;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if down {
+            return Err(TransportError::NotSent(
+                "io: Network is unreachable (simulated outage)".into(),
+            ));
         }
         let next = self.plan.lock().unwrap().pop_front().flatten();
         if let Some(f) = next {
