@@ -14,11 +14,13 @@ pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
 /// A failed exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportError {
-    /// The request certainly did not leave (bad URL, DNS failure, refused
-    /// or timed-out connect, TLS handshake failure).
+    /// The request certainly did not leave: a bad URL, or any failure while
+    /// a new connection was being made (name lookup, no route, unreachable
+    /// host, refused or timed-out connect, proxy tunnel, TLS handshake).
     NotSent(String),
-    /// The request may have been delivered (timeout while waiting, connection
-    /// dropped, HTTP status other than 200, oversized answer).
+    /// The request may have been delivered: anything on a connection that
+    /// was established or kept alive (timeout while waiting, connection
+    /// reset or dropped), an HTTP status other than 200, an oversized answer.
     Unknown(String),
 }
 
@@ -132,7 +134,7 @@ impl HttpTransport {
         Ok(HttpTransport {
             agent: ureq::Agent::with_parts(
                 config,
-                ureq::unversioned::transport::DefaultConnector::default(),
+                NewConnection::default(),
                 LiteralFirst::default(),
             ),
         })
@@ -145,7 +147,8 @@ impl HttpTransport {
 /// on a new thread each time: about 60 µs per call on loopback, as long as
 /// the whole exchange (docs/PERFORMANCE.md). An address literal cannot block
 /// or fail, so it needs neither the thread nor the deadline; a name still
-/// goes through ureq's resolver with its deadline.
+/// goes through ureq's resolver with its deadline, and a failed lookup is
+/// marked [`BeforeRequest`]: it comes before any connection is chosen.
 #[derive(Debug, Default)]
 struct LiteralFirst(ureq::unversioned::resolver::DefaultResolver);
 
@@ -173,55 +176,77 @@ impl ureq::unversioned::resolver::Resolver for LiteralFirst {
                 return Ok(addrs);
             }
         }
-        self.0.resolve(uri, config, timeout)
+        self.0.resolve(uri, config, timeout).map_err(before_request)
+    }
+}
+
+/// ureq's connector chain (TCP, CONNECT proxy, TLS), its failures marked as
+/// [`BeforeRequest`]. ureq runs the connector only to open a new connection,
+/// before it writes the request on it; a kept-alive connection is taken from
+/// the pool without it. So a failure marked here happened before any byte of
+/// the request could leave, whatever its io error: the same errno
+/// (ECONNRESET, EHOSTUNREACH, ...) on an established connection may come
+/// after the request left, and stays unmarked.
+#[derive(Debug, Default)]
+struct NewConnection(ureq::unversioned::transport::DefaultConnector);
+
+impl ureq::unversioned::transport::Connector for NewConnection {
+    type Out = Box<dyn ureq::unversioned::transport::Transport>;
+
+    fn connect(
+        &self,
+        details: &ureq::unversioned::transport::ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(before_request)
+    }
+}
+
+/// A ureq error raised while resolving the host or opening a new connection:
+/// nothing of the request was written yet. Its text is the inner error's.
+#[derive(Debug)]
+struct BeforeRequest(ureq::Error);
+
+impl std::fmt::Display for BeforeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BeforeRequest {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Marks `e` as [`BeforeRequest`] (once: a CONNECT proxy runs the connector
+/// again for its own connection, inside ours).
+fn before_request(e: ureq::Error) -> ureq::Error {
+    match e {
+        ureq::Error::Other(b) if b.is::<BeforeRequest>() => ureq::Error::Other(b),
+        e => ureq::Error::Other(Box::new(BeforeRequest(e))),
     }
 }
 
 /// Classifies a ureq error by whether the request could have been delivered.
+///
+/// Not sent: what [`NewConnection`] and [`LiteralFirst`] marked, and what
+/// ureq refuses before it looks for a connection (a URL or header it cannot
+/// write, an unusable proxy URL). Everything else happened on a connection
+/// that could already carry the request: unknown.
 fn classify(e: ureq::Error) -> TransportError {
-    use std::io::ErrorKind as K;
     use ureq::Error as E;
-    use ureq::Timeout as T;
-    let text = e.to_string();
     match e {
-        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl | E::HostNotFound | E::ConnectionFailed => {
-            TransportError::NotSent(text)
+        E::Other(b) => match b.downcast::<BeforeRequest>() {
+            Ok(tagged) => TransportError::NotSent(tagged.to_string()),
+            Err(other) => TransportError::Unknown(E::Other(other).to_string()),
+        },
+        // ConnectionFailed: no connector of the chain opened a connection.
+        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl | E::ConnectionFailed => {
+            TransportError::NotSent(e.to_string())
         }
-        E::Tls(_) | E::Pem(_) | E::Rustls(_) => TransportError::NotSent(text),
-        E::Timeout(T::Resolve) | E::Timeout(T::Connect) => TransportError::NotSent(text),
-        E::Io(ref io)
-            if matches!(
-                io.kind(),
-                K::ConnectionRefused | K::AddrNotAvailable | K::NotFound | K::AddrInUse
-            ) || tls_handshake_refused(io) =>
-        {
-            TransportError::NotSent(text)
-        }
-        _ => TransportError::Unknown(text),
+        e => TransportError::Unknown(e.to_string()),
     }
-}
-
-/// True when `io` is a TLS error that can only happen during the handshake
-/// (the server's certificate was refused, or no common protocol): the
-/// request is written only after the handshake, and 0-RTT early data is
-/// never enabled, so nothing was sent. Other TLS errors (a bad record or an
-/// alert while the answer is read) may come after the request left and stay
-/// "unknown".
-fn tls_handshake_refused(io: &std::io::Error) -> bool {
-    use rustls::Error as R;
-    let Some(inner) = io.get_ref() else {
-        return false;
-    };
-    matches!(
-        inner.downcast_ref::<R>(),
-        Some(
-            R::InvalidCertificate(_)
-                | R::NoCertificatesPresented
-                | R::UnsupportedNameType
-                | R::PeerIncompatible(_)
-                | R::InvalidCertRevocationList(_)
-        )
-    )
 }
 
 impl Transport for HttpTransport {
@@ -264,6 +289,150 @@ mod tests {
             .iter()
             .copied()
             .collect()
+    }
+
+    fn io(kind: std::io::ErrorKind) -> ureq::Error {
+        ureq::Error::Io(std::io::Error::from(kind))
+    }
+
+    #[test]
+    fn a_failure_while_connecting_is_not_sent_whatever_its_errno() {
+        use std::io::ErrorKind as K;
+        for kind in [
+            K::NetworkUnreachable,
+            K::HostUnreachable,
+            K::ConnectionRefused,
+            K::ConnectionReset,
+            K::TimedOut,
+            K::Other,
+        ] {
+            let e = io(kind);
+            let text = e.to_string();
+            assert_eq!(
+                classify(before_request(e)),
+                TransportError::NotSent(text),
+                "{kind:?}"
+            );
+        }
+        for e in [
+            ureq::Error::HostNotFound,
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+            ureq::Error::Timeout(ureq::Timeout::Resolve),
+            ureq::Error::ConnectProxyFailed("proxy server responded 502/Bad Gateway".into()),
+            ureq::Error::Tls("Rustls invalid dns name error"),
+        ] {
+            let text = e.to_string();
+            assert_eq!(classify(before_request(e)), TransportError::NotSent(text));
+        }
+    }
+
+    #[test]
+    fn the_same_errors_on_an_established_connection_are_unknown() {
+        use std::io::ErrorKind as K;
+        for kind in [
+            K::NetworkUnreachable,
+            K::HostUnreachable,
+            K::ConnectionRefused,
+            K::ConnectionReset,
+            K::ConnectionAborted,
+            K::BrokenPipe,
+            K::UnexpectedEof,
+            K::NotFound,
+            K::AddrNotAvailable,
+        ] {
+            assert!(
+                matches!(classify(io(kind)), TransportError::Unknown(_)),
+                "{kind:?}"
+            );
+        }
+        for e in [
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse),
+            ureq::Error::Timeout(ureq::Timeout::Global),
+            ureq::Error::Other("something else".into()),
+        ] {
+            assert!(matches!(classify(e), TransportError::Unknown(_)));
+        }
+    }
+
+    #[test]
+    fn a_proxy_tunnel_marked_twice_reads_as_once() {
+        let e = before_request(before_request(io(std::io::ErrorKind::ConnectionRefused)));
+        match classify(e) {
+            TransportError::NotSent(text) => assert!(text.starts_with("io: "), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn transport(connect_timeout: Duration) -> HttpTransport {
+        HttpTransport::new(&HttpSettings {
+            connect_timeout,
+            read_timeout: Duration::from_secs(2),
+            proxy: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_refused_connect_is_not_sent_with_the_io_text() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let r = transport(Duration::from_secs(2)).post(&format!("http://127.0.0.1:{port}/x"), b"x");
+        match r {
+            Err(TransportError::NotSent(text)) => {
+                assert!(text.starts_with("io: "), "{text}");
+                assert!(text.to_lowercase().contains("refused"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_url_is_not_sent() {
+        let r = transport(Duration::from_secs(1)).post("http://", b"x");
+        assert!(matches!(r, Err(TransportError::NotSent(_))), "{r:?}");
+    }
+
+    /// Answers the first request on the first connection with a complete
+    /// keep-alive 200, then reads the second request on it and closes,
+    /// leaving the second call nothing; counts the connections accepted.
+    #[test]
+    fn a_kept_alive_connection_closed_after_the_request_is_unknown() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x", l.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut reqs = 0;
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while reqs < 2 {
+                let n = s.read(&mut chunk).unwrap();
+                assert!(n > 0, "client closed");
+                buf.extend_from_slice(&chunk[..n]);
+                // Each request is a head plus the one-byte body "x".
+                while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    if buf.len() < end + 5 {
+                        break;
+                    }
+                    buf.drain(..end + 5);
+                    reqs += 1;
+                    if reqs == 1 {
+                        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .unwrap();
+                    }
+                }
+            }
+            drop(s);
+            l.set_nonblocking(true).unwrap();
+            l.accept().is_ok()
+        });
+        let t = transport(Duration::from_secs(2));
+        assert_eq!(t.post(&url, b"x"), Ok(b"ok".to_vec()));
+        let r = t.post(&url, b"x");
+        assert!(matches!(r, Err(TransportError::Unknown(_))), "{r:?}");
+        assert!(!server.join().unwrap(), "a second connection was opened");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Shared helpers for the suites that run the flows against the simulator.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
