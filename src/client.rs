@@ -307,6 +307,7 @@ impl Client {
                 msg: head.msg.clone().unwrap_or_default(),
                 status: resp.status().cloned(),
                 trans_seq: resp.trans_seq().map(str::to_string),
+                fee: resp.fee(),
             }));
         }
         Ok(resp)

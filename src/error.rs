@@ -68,6 +68,11 @@ pub struct Refusal {
     pub status: Option<Status>,
     /// `trans_seq` when the answer carried one.
     pub trans_seq: Option<String>,
+    /// The amount the answer named, when it carried one: `total_fee`, or a
+    /// refund answer's `refund_fee`. A refusal about another amount is
+    /// about another operation, whatever its status (docs/DESIGN.md, "What
+    /// an answer proves").
+    pub fee: Option<i64>,
 }
 
 /// Everything that can go wrong in one call.

@@ -19,7 +19,14 @@
 //!   the platform holds another order under this serial, and no conclusion
 //!   about this one may be drawn from it.
 //! - `result=N` with status `F` is a failure; without `F` it is
-//!   [`Reading::Refused`]: refused without saying whether money moved.
+//!   [`Reading::Refused`]: refused without saying whether money moved. A
+//!   refusal is compared like any other answer: another amount or number
+//!   makes it [`Reading::Foreign`].
+//! - A platform number (`trans_seq`, `refund_seq`: `Number(V20)`, API §4.1,
+//!   §4.3) that is not 1 to 20 ASCII digits is no platform number: the
+//!   answer is [`Reading::Unclear`] and none of its numbers is kept. A
+//!   malformed number stored in the journal would fail the field rules of
+//!   every later refund of the order, and would not fit the C records.
 
 use crate::error::{Error, Refusal};
 use crate::journal::{OpKind, OpRecord};
@@ -99,6 +106,7 @@ impl Facts {
     fn of_refusal(r: &Refusal) -> Facts {
         Facts {
             trans_seq: r.trans_seq.clone(),
+            fee: r.fee,
             code: Some(r.code.clone()),
             msg: r.msg.clone(),
             ..Facts::default()
@@ -208,9 +216,13 @@ pub trait Answer {
     fn status(&self) -> Option<&Status>;
     /// The fields the flows keep.
     fn facts(&self) -> Facts;
-    /// What it is about (a payment or order unless said otherwise).
+    /// What answers of this type are about (a payment or order unless
+    /// said otherwise). A refusal is read without an answer in hand, so
+    /// the type says it.
+    const SUBJECT: Subject = Subject::Order;
+    /// What it is about: [`Answer::SUBJECT`].
     fn subject(&self) -> Subject {
-        Subject::Order
+        Self::SUBJECT
     }
 }
 
@@ -223,6 +235,9 @@ pub fn read<A: Answer + ?Sized>(answer: &A, expect: &Expected) -> Reading {
             Some(true) => Reading::Revoked(Box::new(facts)),
             _ => Reading::Unclear(format!("revoke answer without result=Y: {}", facts.words())),
         };
+    }
+    if let Some(why) = malformed(&facts) {
+        return Reading::Unclear(why);
     }
     if let Some(why) = foreign(subject, &facts, expect) {
         return Reading::Foreign(Box::new(facts), why);
@@ -246,11 +261,21 @@ pub fn read_result<A: Answer>(result: &Result<A, Error>, expect: &Expected) -> R
         Ok(a) => read(a, expect),
         Err(Error::Refused(r)) => {
             let facts = Facts::of_refusal(r);
-            if let (Some(want), Some(got)) = (&expect.number, &r.trans_seq) {
-                if want != got {
-                    let why = other_number("order", got, want);
-                    return Reading::Foreign(Box::new(facts), why);
-                }
+            if let Some(why) = malformed(&facts) {
+                return Reading::Unclear(why);
+            }
+            // A refusal names the order (`trans_seq`) even for a refund.
+            let number = (facts.trans_seq.as_ref()).zip(expect.number.as_ref());
+            if let Some((got, want)) = number.filter(|(got, want)| got != want) {
+                let why = other_number("order", got, want);
+                return Reading::Foreign(Box::new(facts), why);
+            }
+            let amount_only = Expected {
+                fee: expect.fee,
+                number: None,
+            };
+            if let Some(why) = foreign(A::SUBJECT, &facts, &amount_only) {
+                return Reading::Foreign(Box::new(facts), why);
             }
             match r.status {
                 Some(Status::Failed) => Reading::Failed(Box::new(facts)),
@@ -260,6 +285,39 @@ pub fn read_result<A: Answer>(result: &Result<A, Error>, expect: &Expected) -> R
         Err(e) if e.nothing_sent() => Reading::NotSent(e.to_string()),
         Err(e) => Reading::Unclear(e.to_string()),
     }
+}
+
+/// The longest platform number (`Number(V20)`, API §4.1, §4.3).
+const NUMBER_DIGITS: usize = 20;
+
+/// Why a platform number the answer carries is not one, if one is not.
+fn malformed(facts: &Facts) -> Option<String> {
+    [
+        ("trans_seq", "§4.1", &facts.trans_seq),
+        ("refund_seq", "§4.3", &facts.refund_seq),
+    ]
+    .into_iter()
+    .find_map(|(name, api, n)| n.as_deref().and_then(|n| bad_number(name, api, n)))
+}
+
+/// Why `n` is not a `Number(V20)`, naming only a short prefix of it: the
+/// words go to the journal, the log and fixed-size C records.
+fn bad_number(name: &str, api: &str, n: &str) -> Option<String> {
+    let digits = n.bytes().all(|b| b.is_ascii_digit());
+    if digits && !n.is_empty() && n.len() <= NUMBER_DIGITS {
+        return None;
+    }
+    let chars = n.chars().count();
+    let prefix: String = n.chars().take(8).flat_map(char::escape_default).collect();
+    let more = if chars > 8 { "…" } else { "" };
+    let problem = if digits {
+        "more digits than"
+    } else {
+        "not made of digits as"
+    };
+    Some(format!(
+        "malformed {name} in the answer ('{prefix}{more}', {chars} characters): {problem} a Number(V20) (API {api}); none of its numbers is kept"
+    ))
 }
 
 fn other_number(what: &str, got: &str, want: &str) -> String {
@@ -318,9 +376,7 @@ macro_rules! answer {
                     ..$facts
                 }
             }
-            $(fn subject(&self) -> Subject {
-                $subject
-            })?
+            $(const SUBJECT: Subject = $subject;)?
         }
     };
 }
@@ -417,7 +473,7 @@ mod tests {
     #[test]
     fn only_a_defined_status_about_this_operation_is_paid() {
         let want = Expected::new(200, None);
-        let ok = paid(Some(200), Some("T1"), Some(Status::Success));
+        let ok = paid(Some(200), Some("1501"), Some(Status::Success));
         assert_eq!(read(&ok, &want).money(), Money::Paid);
         // No fee in the answer: the serial's uniqueness ties it.
         assert_eq!(
@@ -438,9 +494,9 @@ mod tests {
 
     #[test]
     fn another_amount_or_number_is_foreign_whatever_the_status() {
-        let want = Expected::new(200, Some("T1"));
+        let want = Expected::new(200, Some("1501"));
         for status in [Status::Success, Status::Waiting, Status::Failed] {
-            let r = read(&paid(Some(100), Some("T1"), Some(status.clone())), &want);
+            let r = read(&paid(Some(100), Some("1501"), Some(status.clone())), &want);
             match r {
                 Reading::Foreign(_, why) => assert_eq!(
                     why,
@@ -448,9 +504,9 @@ mod tests {
                 ),
                 other => panic!("{other:?}"),
             }
-            let r = read(&paid(Some(200), Some("T9"), Some(status)), &want);
+            let r = read(&paid(Some(200), Some("1509"), Some(status)), &want);
             assert!(
-                matches!(r, Reading::Foreign(_, ref w) if w.contains("T9")),
+                matches!(r, Reading::Foreign(_, ref w) if w.contains("1509")),
                 "{r:?}"
             );
         }
@@ -460,7 +516,7 @@ mod tests {
     fn refunds_compare_their_own_amount_and_number() {
         let want = Expected::new(400, None);
         let r = RefundResponse {
-            refund_seq: Some("R1".into()),
+            refund_seq: Some("2601".into()),
             total_fee: Some(1000),
             refund_fee: Some(400),
             status: Some(Status::Success),
@@ -473,7 +529,7 @@ mod tests {
         };
         assert!(matches!(read(&cumulative, &want), Reading::Foreign(..)));
         assert!(matches!(
-            read(&r, &Expected::new(400, Some("R0"))),
+            read(&r, &Expected::new(400, Some("2600"))),
             Reading::Foreign(..)
         ));
     }
@@ -486,6 +542,7 @@ mod tests {
                 msg: "busy".into(),
                 status,
                 trans_seq: None,
+                fee: None,
             }))
         };
         let want = Expected::new(1, None);
@@ -521,15 +578,117 @@ mod tests {
     #[test]
     fn a_notice_without_status_proves_nothing() {
         let mut n = OrderNotice {
-            trans_seq: Some("T1".into()),
+            trans_seq: Some("1501".into()),
             total_fee: Some(500),
             ..OrderNotice::default()
         };
-        let want = Expected::new(500, Some("T1"));
+        let want = Expected::new(500, Some("1501"));
         assert!(matches!(read(&n, &want), Reading::Unclear(_)));
         n.status = Some(Status::Success);
         assert_eq!(read(&n, &want).money(), Money::Paid);
         n.total_fee = Some(499);
         assert!(matches!(read(&n, &want), Reading::Foreign(..)));
+    }
+
+    fn refused_with(
+        status: Option<Status>,
+        trans: Option<&str>,
+        fee: Option<i64>,
+    ) -> Result<PayResponse, Error> {
+        Err(Error::Refused(Refusal {
+            code: "E20001".into(),
+            msg: "refused".into(),
+            status,
+            trans_seq: trans.map(str::to_string),
+            fee,
+        }))
+    }
+
+    #[test]
+    fn a_refusal_about_another_amount_is_foreign_whatever_its_status() {
+        let want = Expected::new(200, None);
+        let other = refused_with(Some(Status::Failed), None, Some(100));
+        match read_result(&other, &want) {
+            Reading::Foreign(_, why) => assert_eq!(
+                why,
+                "the platform holds another order under this req_seq: ¥1.00, not ¥2.00"
+            ),
+            r => panic!("{r:?}"),
+        }
+        let other = refused_with(None, None, Some(100));
+        assert!(matches!(read_result(&other, &want), Reading::Foreign(..)));
+        // The amount asked: the F decides.
+        let same = refused_with(Some(Status::Failed), Some("1501"), Some(200));
+        assert_eq!(read_result(&same, &want).money(), Money::Failed);
+        // A refund's refusal names the refund's amount.
+        let refund = Err::<RefundResponse, _>(Error::Refused(Refusal {
+            code: "E30001".into(),
+            msg: "refused".into(),
+            status: Some(Status::Failed),
+            trans_seq: None,
+            fee: Some(300),
+        }));
+        match read_result(&refund, &Expected::new(400, None)) {
+            Reading::Foreign(_, why) => assert!(why.contains("refund of ¥3.00"), "{why}"),
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn platform_numbers_are_at_most_twenty_digits() {
+        let want = Expected::new(200, None);
+        let twenty = "12345678901234567890";
+        let ok = paid(Some(200), Some(twenty), Some(Status::Success));
+        assert_eq!(read(&ok, &want).money(), Money::Paid);
+        let long = format!("{twenty}1");
+        let huge = "9".repeat(70);
+        for bad in [
+            long.as_str(),
+            huge.as_str(),
+            "T1",
+            "15 06",
+            "１２３",
+            "12\u{0}3",
+        ] {
+            for status in [Status::Success, Status::Failed, Status::Waiting] {
+                match read(&paid(Some(200), Some(bad), Some(status)), &want) {
+                    Reading::Unclear(why) => {
+                        assert!(why.contains("malformed trans_seq"), "{why}");
+                        // Only a short prefix of it is repeated.
+                        assert!(why.len() < 200, "{why}");
+                        assert!(!why.contains(&huge[..20]), "{why}");
+                    }
+                    r => panic!("{bad:?}: {r:?}"),
+                }
+            }
+            // Malformed before anything else: even with another amount.
+            assert!(matches!(
+                read(&paid(Some(100), Some(bad), Some(Status::Success)), &want),
+                Reading::Unclear(_)
+            ));
+            // In a refusal, and in a notice.
+            let refused = refused_with(Some(Status::Failed), Some(bad), None);
+            assert!(matches!(read_result(&refused, &want), Reading::Unclear(_)));
+            let n = OrderNotice {
+                trans_seq: Some(bad.to_string()),
+                total_fee: Some(200),
+                status: Some(Status::Success),
+                ..OrderNotice::default()
+            };
+            assert!(matches!(read(&n, &want), Reading::Unclear(_)));
+        }
+        let refund = RefundResponse {
+            refund_seq: Some("R-1".into()),
+            refund_fee: Some(200),
+            status: Some(Status::Success),
+            ..RefundResponse::default()
+        };
+        match read(&refund, &want) {
+            Reading::Unclear(why) => assert!(
+                why.contains("malformed refund_seq in the answer ('R-1'"),
+                "{why}"
+            ),
+            r => panic!("{r:?}"),
+        }
     }
 }

@@ -1279,7 +1279,10 @@ namespace YstpayInterop
         /// </summary>
         public int state;
         /// <summary>
-        /// 1 when a text field or the receipt was cut to fit, else 0.
+        /// 1 when a field or the receipt was cut to fit, else 0. A platform
+        /// number is at most 20 digits and always fits; one cut here was kept
+        /// by an older version's journal, and names no order: ask the platform
+        /// by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
         /// </summary>
         public int truncated;
         /// <summary>
@@ -2034,7 +2037,10 @@ namespace YstpayInterop
         /// - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
         /// 
         /// The order's serial is generated (`out-&gt;req_seq`; also the message of
-        /// the first `YSTPAY_STAGE_SENDING` callback). Thread-safe.
+        /// the first `YSTPAY_STAGE_SENDING` callback). Result codes as for
+        /// `ystpay_settle_pay`: any other than `YSTPAY_OK` means nothing was sent;
+        /// once the order may have been created (even while waiting for the
+        /// customer), only `YSTPAY_OK`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_settle_order(IntPtr client, int kind, long total_fee, byte[] channel, int expire_seconds, byte[] subopen_id, byte[] ip, byte[] redirect_url, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
@@ -2075,10 +2081,22 @@ namespace YstpayInterop
         ///   every step (see `ystpay_progress_fn` for its rules).
         /// - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
         /// 
-        /// `YSTPAY_OK` means the flow ran: read `out-&gt;outcome`. Any other code
-        /// means nothing was sent. Blocks the calling thread up to the deadline
-        /// plus the revoke's retries. Thread-safe: several threads may settle on
-        /// one handle at once.
+        /// `YSTPAY_OK` means the flow ran: read `out-&gt;outcome`. **Any other code
+        /// means nothing was sent**: `YSTPAY_ERR_NULL_ARGUMENT`,
+        /// `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_STRUCT_SIZE`,
+        /// `YSTPAY_ERR_INVALID_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+        /// `YSTPAY_ERR_INVALID_INPUT`, `YSTPAY_ERR_NO_JOURNAL`,
+        /// `YSTPAY_ERR_DUPLICATE`, `YSTPAY_ERR_BUSY`, `YSTPAY_ERR_JOURNAL`, or
+        /// `YSTPAY_ERR_INTERNAL` (a library failure before any request). Once a
+        /// request may have left, the call returns `YSTPAY_OK` whatever happens
+        /// next: should the library itself fail after that, `out-&gt;outcome` is
+        /// `YSTPAY_OUTCOME_UNKNOWN`, `out-&gt;state` what the journal records and
+        /// `out-&gt;detail` "the library failed after sending: query before
+        /// concluding" (the journal keeps the operation open; `ystpay_recover`
+        /// settles it). A text too long for its field of `out`, even an
+        /// identifier the journal kept, is cut and `out-&gt;truncated` is 1. Blocks
+        /// the calling thread up to the deadline plus the revoke's retries.
+        /// Thread-safe: several threads may settle on one handle at once.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_settle_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] auth_code, byte[] channel, [In] YstpayProdItem[] items, int item_count, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
@@ -2093,8 +2111,11 @@ namespace YstpayInterop
         /// `out-&gt;outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
         /// platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
         /// 30 s; recovery goes on). `out-&gt;refund_seq` is the platform's refund
-        /// number, `out-&gt;trans_seq` the refunded order's. Other arguments as for
-        /// `ystpay_settle_pay` (`req_seq` is the refund's own serial). Thread-safe.
+        /// number, `out-&gt;trans_seq` the refunded order's. Other arguments, and
+        /// what the result codes mean (any other than `YSTPAY_OK`: nothing sent),
+        /// as for `ystpay_settle_pay` (`req_seq` is the refund's own serial; also
+        /// `YSTPAY_ERR_NOT_FOUND` for a `pay_req_seq` the journal does not hold).
+        /// Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_settle_refund(IntPtr client, byte[] req_seq, byte[] pay_req_seq, long refund_fee, byte[] reason, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
@@ -2109,8 +2130,10 @@ namespace YstpayInterop
         /// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another live
         /// flow is settling it, `YSTPAY_ERR_CONFLICT` when it is in conflict (its
         /// serial holds another order at the platform, which a revoke would
-        /// touch). `progress`/`user_data` as for `ystpay_settle_pay`.
-        /// Thread-safe.
+        /// touch). Those, and the argument errors, come before anything is sent;
+        /// once a revoke may have left, the call returns `YSTPAY_OK` as
+        /// `ystpay_settle_pay` does. `progress`/`user_data` as for
+        /// `ystpay_settle_pay`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_settle_revoke(IntPtr client, byte[] req_seq, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);

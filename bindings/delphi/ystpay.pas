@@ -1234,7 +1234,10 @@ type
     }
     state: Integer;
     {
-      1 when a text field or the receipt was cut to fit, else 0.
+      1 when a field or the receipt was cut to fit, else 0. A platform
+      number is at most 20 digits and always fits; one cut here was kept
+      by an older version's journal, and names no order: ask the platform
+      by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
     }
     truncated: Integer;
     {
@@ -1933,7 +1936,10 @@ function ystpay_revoke(client: PYstpayClient; req_seq: PAnsiChar; ori_seq: PAnsi
   - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
 
   The order's serial is generated (`out->req_seq`; also the message of
-  the first `YSTPAY_STAGE_SENDING` callback). Thread-safe.
+  the first `YSTPAY_STAGE_SENDING` callback). Result codes as for
+  `ystpay_settle_pay`: any other than `YSTPAY_OK` means nothing was sent;
+  once the order may have been created (even while waiting for the
+  customer), only `YSTPAY_OK`. Thread-safe.
 }
 function ystpay_settle_order(client: PYstpayClient; kind: Integer; total_fee: Int64; channel: PAnsiChar; expire_seconds: Integer; subopen_id: PAnsiChar; ip: PAnsiChar; redirect_url: PAnsiChar; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
@@ -1973,10 +1979,22 @@ function ystpay_settle_order(client: PYstpayClient; kind: Integer; total_fee: In
     every step (see `ystpay_progress_fn` for its rules).
   - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
 
-  `YSTPAY_OK` means the flow ran: read `out->outcome`. Any other code
-  means nothing was sent. Blocks the calling thread up to the deadline
-  plus the revoke's retries. Thread-safe: several threads may settle on
-  one handle at once.
+  `YSTPAY_OK` means the flow ran: read `out->outcome`. **Any other code
+  means nothing was sent**: `YSTPAY_ERR_NULL_ARGUMENT`,
+  `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_STRUCT_SIZE`,
+  `YSTPAY_ERR_INVALID_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+  `YSTPAY_ERR_INVALID_INPUT`, `YSTPAY_ERR_NO_JOURNAL`,
+  `YSTPAY_ERR_DUPLICATE`, `YSTPAY_ERR_BUSY`, `YSTPAY_ERR_JOURNAL`, or
+  `YSTPAY_ERR_INTERNAL` (a library failure before any request). Once a
+  request may have left, the call returns `YSTPAY_OK` whatever happens
+  next: should the library itself fail after that, `out->outcome` is
+  `YSTPAY_OUTCOME_UNKNOWN`, `out->state` what the journal records and
+  `out->detail` "the library failed after sending: query before
+  concluding" (the journal keeps the operation open; `ystpay_recover`
+  settles it). A text too long for its field of `out`, even an
+  identifier the journal kept, is cut and `out->truncated` is 1. Blocks
+  the calling thread up to the deadline plus the revoke's retries.
+  Thread-safe: several threads may settle on one handle at once.
 }
 function ystpay_settle_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; auth_code: PAnsiChar; channel: PAnsiChar; items: PYstpayProdItem; item_count: Integer; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
@@ -1990,8 +2008,11 @@ function ystpay_settle_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee:
   `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
   platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
   30 s; recovery goes on). `out->refund_seq` is the platform's refund
-  number, `out->trans_seq` the refunded order's. Other arguments as for
-  `ystpay_settle_pay` (`req_seq` is the refund's own serial). Thread-safe.
+  number, `out->trans_seq` the refunded order's. Other arguments, and
+  what the result codes mean (any other than `YSTPAY_OK`: nothing sent),
+  as for `ystpay_settle_pay` (`req_seq` is the refund's own serial; also
+  `YSTPAY_ERR_NOT_FOUND` for a `pay_req_seq` the journal does not hold).
+  Thread-safe.
 }
 function ystpay_settle_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req_seq: PAnsiChar; refund_fee: Int64; reason: PAnsiChar; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
@@ -2005,8 +2026,10 @@ function ystpay_settle_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req
   when the journal does not hold it, `YSTPAY_ERR_BUSY` when another live
   flow is settling it, `YSTPAY_ERR_CONFLICT` when it is in conflict (its
   serial holds another order at the platform, which a revoke would
-  touch). `progress`/`user_data` as for `ystpay_settle_pay`.
-  Thread-safe.
+  touch). Those, and the argument errors, come before anything is sent;
+  once a revoke may have left, the call returns `YSTPAY_OK` as
+  `ystpay_settle_pay` does. `progress`/`user_data` as for
+  `ystpay_settle_pay`. Thread-safe.
 }
 function ystpay_settle_revoke(client: PYstpayClient; req_seq: PAnsiChar; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 

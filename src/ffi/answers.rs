@@ -342,6 +342,7 @@ mod tests {
             msg: "余额不足".into(),
             status,
             trans_seq: Some("123".into()),
+            fee: None,
         }))
     }
 
@@ -368,7 +369,7 @@ mod tests {
     fn a_paid_answer_about_another_amount_is_unknown() {
         let a = PayResponse {
             total_fee: Some(100),
-            trans_seq: Some("T1".into()),
+            trans_seq: Some("1501".into()),
             status: Some(Status::Success),
             ..Default::default()
         };

@@ -9,7 +9,10 @@
 //! three bytes per character (UTF-8; GBK needs at most two) plus the NUL,
 //! rounded up. Identifiers (`req_seq`, `trans_seq`, ...) always fit whole or
 //! the call fails; display text that does not fit is cut at a character
-//! boundary and `truncated` is set to 1.
+//! boundary and `truncated` is set to 1. The exception is a settle call's
+//! `ystpay_settlement`: it is written after requests may have left, when
+//! failing would wrongly say nothing was sent, so everything in it that
+//! does not fit, identifiers too, is cut and `truncated` set.
 //!
 //! Layouts contain only `int32_t`, `int64_t` (at offsets that are multiples
 //! of 8) and `char` arrays, and every record's size is a multiple of 8, so
@@ -336,7 +339,10 @@ pub struct ystpay_settlement {
     pub kind: i32,
     /// `YSTPAY_STATE_*`: its state in the journal now.
     pub state: i32,
-    /// 1 when a text field or the receipt was cut to fit, else 0.
+    /// 1 when a field or the receipt was cut to fit, else 0. A platform
+    /// number is at most 20 digits and always fits; one cut here was kept
+    /// by an older version's journal, and names no order: ask the platform
+    /// by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
     pub truncated: i32,
     /// Number of lines used in `receipt_lines`.
     pub receipt_count: i32,

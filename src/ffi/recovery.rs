@@ -8,7 +8,7 @@ use super::client::ystpay_client;
 use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
-use super::settle::{with_options, ystpay_progress_fn};
+use super::settle::{with_options, ystpay_progress_fn, Watch};
 use super::text::Writer;
 use crate::flow::{Disposition, Outcome, RecoveryReport};
 
@@ -50,7 +50,8 @@ pub unsafe extern "system" fn ystpay_recover(
         let c = client_ref!(client);
         let out = out_record!(out);
         c.payments()?;
-        let report = with_options(c.enc, None, progress, user_data, 0, |o| {
+        let watch = Watch::default();
+        let report = with_options(c.enc, None, progress, user_data, 0, &watch, |o| {
             c.register.recover(o)
         })??;
         let r = report_record(&report);

@@ -9,19 +9,24 @@
 
 use std::ffi::c_void;
 use std::os::raw::c_char;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::calls::{read_items, req_seq_arg};
 use super::client::ystpay_client;
 use super::codes::*;
-use super::error::{guard, guard_void, Failure};
+use super::error::{guard, guard_void, Failure, Outcome as CallOutcome};
 use super::records::*;
 use super::text::{self, Enc, Writer};
 use crate::flow::{
-    CancelToken, NewOrder, OrderSpec, PayOrder, Progress, RevokeReason, SettleOptions, Settlement,
+    settled_from, CancelToken, NewOrder, OrderSpec, Outcome, PayOrder, Progress, RevokeReason,
+    SettleOptions, Settlement,
 };
+use crate::journal::{OpKind, OpState};
 use crate::protocol::{Channel, PaymentCode};
+use crate::register::RegisterError;
 
 const CANCEL_TAG: u64 = 0x5953_5450_4159_434e; // "YSTPAYCN"
 
@@ -180,13 +185,77 @@ fn not_cancel() -> Failure {
     )
 }
 
-/// Runs `body` with the options built from the C arguments.
+/// What a flow has reported of its requests, whether or not the caller
+/// passed a progress callback: the serial it announced before its first
+/// request (`Progress::Sending`), and whether any request may have left.
+#[derive(Debug, Default)]
+pub(super) struct Watch {
+    announced: Mutex<Option<String>>,
+    requests: AtomicBool,
+}
+
+impl Watch {
+    fn see(&self, p: &Progress) {
+        match p {
+            Progress::Sending { req_seq, .. } => {
+                let mut a = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+                a.get_or_insert_with(|| req_seq.clone());
+                self.requests.store(true, Ordering::SeqCst);
+            }
+            Progress::Resending { .. }
+            | Progress::Querying { .. }
+            | Progress::Revoking { .. }
+            | Progress::WaitingForCustomer { .. }
+            | Progress::ShowCode { .. } => self.requests.store(true, Ordering::SeqCst),
+            Progress::Finished { .. } => {}
+        }
+    }
+
+    fn announced(&self) -> Option<String> {
+        self.announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn requests(&self) -> bool {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(feature = "crash-points")]
+pub mod testing {
+    //! Test-only: makes the next settle call on this thread panic inside
+    //! its flow when the flow reports a stage, as a bug would.
+    use std::cell::Cell;
+
+    thread_local! {
+        static PANIC_AT: Cell<Option<i32>> = const { Cell::new(None) };
+    }
+
+    /// Panics in the flow of the next settle call of this thread when it
+    /// reports `stage` (`YSTPAY_STAGE_*`); `None` clears it.
+    pub fn panic_at_stage(stage: Option<i32>) {
+        PANIC_AT.with(|p| p.set(stage));
+    }
+
+    pub(super) fn check(stage: i32) {
+        if PANIC_AT.with(|p| p.get()) == Some(stage) {
+            PANIC_AT.with(|p| p.set(None));
+            panic!("test panic in the flow at stage {stage}");
+        }
+    }
+}
+
+/// Runs `body` with the options built from the C arguments; the flow's
+/// progress also goes to `watch`.
 pub(super) fn with_options<T>(
     enc: Enc,
     cancel: Option<&CancelToken>,
     progress: ystpay_progress_fn,
     user_data: *mut c_void,
     deadline_ms: i32,
+    watch: &Watch,
     body: impl FnOnce(&SettleOptions<'_>) -> T,
 ) -> Result<T, Failure> {
     if deadline_ms < 0 {
@@ -202,14 +271,15 @@ pub(super) fn with_options<T>(
         started: Instant::now(),
     });
     let report = |p: &Progress| {
+        watch.see(p);
+        #[cfg(feature = "crash-points")]
+        testing::check(describe(p, Instant::now()).0);
         if let Some(r) = &reporter {
             r.report(p)
         }
     };
     let opts = SettleOptions {
-        progress: reporter
-            .is_some()
-            .then_some(&report as &(dyn Fn(&Progress) + Sync)),
+        progress: Some(&report as &(dyn Fn(&Progress) + Sync)),
         cancel,
         deadline: (deadline_ms > 0).then(|| Duration::from_millis(deadline_ms as u64)),
         poll: None,
@@ -217,7 +287,130 @@ pub(super) fn with_options<T>(
     Ok(body(&opts))
 }
 
-fn settlement_record(enc: Enc, s: &Settlement) -> Result<Box<ystpay_settlement>, Failure> {
+/// How a settle call knows its operation's serial before the flow runs.
+enum Serial<'a> {
+    /// A new operation under this serial (given by the caller, or
+    /// generated here and passed to the flow).
+    New(&'a str),
+    /// An operation the journal already holds (a revoke).
+    Recorded(&'a str),
+    /// A new operation whose serial the flow generates and announces.
+    Announced,
+}
+
+/// The words of a settle call's record when the library failed after a
+/// request may have left.
+const FAILED_AFTER_SENDING: &str = "the library failed after sending: query before concluding";
+
+/// Runs a settle flow and writes its settlement to `out`.
+///
+/// The settle calls promise that a code other than `YSTPAY_OK` means
+/// nothing was sent. So once a request of the operation may have left (it
+/// is in the journal, docs/DESIGN.md "Paying safely"), whatever happens
+/// after (an error, a panic) the call still returns `YSTPAY_OK`, with
+/// outcome UNKNOWN and the operation as the journal records it: recovery
+/// or a query settles it. Before that, the error (or the panic, through
+/// the guard) is returned as it is.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    c: &ystpay_client,
+    out: *mut ystpay_settlement,
+    serial: Serial<'_>,
+    fallback: (OpKind, i64),
+    cancel: Option<&CancelToken>,
+    progress: ystpay_progress_fn,
+    user_data: *mut c_void,
+    deadline_ms: i32,
+    flow: impl FnOnce(&SettleOptions<'_>) -> Result<Settlement, RegisterError>,
+) -> CallOutcome {
+    let e = c.enc;
+    let held = |seq: &str| {
+        c.register
+            .journal()
+            .map(|j| j.get(c.client().account(), seq))
+    };
+    // A serial the journal may already hold (or cannot say) is not this
+    // call's unless its flow announces a request under it.
+    let held_before = match serial {
+        Serial::New(seq) => !matches!(held(seq), Some(Ok(None))),
+        Serial::Recorded(_) | Serial::Announced => false,
+    };
+    let watch = Watch::default();
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        with_options(e, cancel, progress, user_data, deadline_ms, &watch, flow)
+    }));
+    let stopped = match ran {
+        Ok(Ok(Ok(s))) => {
+            deliver_settlement(e, out, &s);
+            return Ok(());
+        }
+        Ok(Err(f)) => return Err(f),
+        Ok(Ok(Err(err))) => Ok(Failure::from(err)),
+        Err(panic) => Err(panic),
+    };
+    // Did this call begin an operation (or, for a revoke, send for it)?
+    let seq = match serial {
+        Serial::New(seq) => {
+            let announced = watch.announced().is_some_and(|a| a == seq);
+            (announced || !held_before).then(|| seq.to_string())
+        }
+        Serial::Recorded(seq) => watch.requests().then(|| seq.to_string()),
+        Serial::Announced => watch.announced(),
+    };
+    let begun = seq.and_then(|seq| match held(&seq) {
+        Some(Ok(Some(rec))) => Some((seq, Some(rec))),
+        Some(Ok(None)) | None => None,
+        // The flow announced its request, but the journal cannot say more.
+        Some(Err(_)) => watch.requests().then_some((seq, None)),
+    });
+    let Some((seq, rec)) = begun else {
+        return match stopped {
+            Ok(f) => Err(f),
+            Err(panic) => resume_unwind(panic),
+        };
+    };
+    let detail = match &stopped {
+        Ok(f) => format!(
+            "the flow stopped after sending ({}): query before concluding",
+            f.message
+        ),
+        Err(_) => FAILED_AFTER_SENDING.to_string(),
+    };
+    let (mut s, journal_failed) = match rec {
+        Some(rec) => (settled_from(&rec), false),
+        None => (
+            Settlement {
+                outcome: Outcome::Unknown,
+                state: OpState::Unknown,
+                kind: fallback.0,
+                req_seq: seq,
+                trans_seq: None,
+                total_fee: fallback.1,
+                channel: None,
+                refund_seq: None,
+                pay_time: None,
+                receipts: Vec::new(),
+                code: None,
+                detail: String::new(),
+                journal_error: None,
+            },
+            true,
+        ),
+    };
+    s.outcome = Outcome::Unknown;
+    s.detail = detail;
+    let mut rec = settlement_record(e, &s);
+    rec.journal_failed |= journal_failed as i32;
+    // SAFETY: `out` was checked by `out_record!`.
+    unsafe { deliver(out, &rec) };
+    Ok(())
+}
+
+/// The record of a settlement. It cannot fail: it is written after the
+/// flow ran, when only `YSTPAY_OK` may come back. A text that does not fit
+/// its field, an identifier too (one the journal kept from an older
+/// version), is cut at a character boundary and `truncated` says so.
+fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settlement> {
     let mut r = blank::<ystpay_settlement>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
@@ -227,13 +420,9 @@ fn settlement_record(enc: Enc, s: &Settlement) -> Result<Box<ystpay_settlement>,
     rec.state = state_code(s.state);
     rec.journal_failed = s.journal_error.is_some() as i32;
     w.opt_text(&mut rec.channel, s.channel.as_deref());
-    w.id(&mut rec.req_seq, &s.req_seq, "req_seq")?;
-    if let Some(t) = &s.trans_seq {
-        w.id(&mut rec.trans_seq, t, "trans_seq")?;
-    }
-    if let Some(t) = &s.refund_seq {
-        w.id(&mut rec.refund_seq, t, "refund_seq")?;
-    }
+    w.text(&mut rec.req_seq, &s.req_seq);
+    w.opt_text(&mut rec.trans_seq, s.trans_seq.as_deref());
+    w.opt_text(&mut rec.refund_seq, s.refund_seq.as_deref());
     w.opt_text(&mut rec.pay_time, s.pay_time.as_deref());
     w.opt_text(&mut rec.code, s.code.as_deref());
     w.text(&mut rec.detail, &s.detail);
@@ -247,18 +436,13 @@ fn settlement_record(enc: Enc, s: &Settlement) -> Result<Box<ystpay_settlement>,
     }
     rec.receipt_count = n;
     rec.truncated = w.truncated as i32;
-    Ok(r)
+    r
 }
 
-fn deliver_settlement(
-    enc: Enc,
-    out: *mut ystpay_settlement,
-    s: &Settlement,
-) -> Result<(), Failure> {
-    let rec = settlement_record(enc, s)?;
+fn deliver_settlement(enc: Enc, out: *mut ystpay_settlement, s: &Settlement) {
+    let rec = settlement_record(enc, s);
     // SAFETY: `out` was checked by `out_record!`.
     unsafe { deliver(out, &rec) };
-    Ok(())
 }
 
 // ------------------------------------------------------------------ cancel
@@ -365,10 +549,22 @@ pub unsafe extern "system" fn ystpay_cancel_free(cancel: *mut ystpay_cancel) {
 ///   every step (see `ystpay_progress_fn` for its rules).
 /// - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
 ///
-/// `YSTPAY_OK` means the flow ran: read `out->outcome`. Any other code
-/// means nothing was sent. Blocks the calling thread up to the deadline
-/// plus the revoke's retries. Thread-safe: several threads may settle on
-/// one handle at once.
+/// `YSTPAY_OK` means the flow ran: read `out->outcome`. **Any other code
+/// means nothing was sent**: `YSTPAY_ERR_NULL_ARGUMENT`,
+/// `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_STRUCT_SIZE`,
+/// `YSTPAY_ERR_INVALID_ARGUMENT`, `YSTPAY_ERR_INVALID_ENCODING`,
+/// `YSTPAY_ERR_INVALID_INPUT`, `YSTPAY_ERR_NO_JOURNAL`,
+/// `YSTPAY_ERR_DUPLICATE`, `YSTPAY_ERR_BUSY`, `YSTPAY_ERR_JOURNAL`, or
+/// `YSTPAY_ERR_INTERNAL` (a library failure before any request). Once a
+/// request may have left, the call returns `YSTPAY_OK` whatever happens
+/// next: should the library itself fail after that, `out->outcome` is
+/// `YSTPAY_OUTCOME_UNKNOWN`, `out->state` what the journal records and
+/// `out->detail` "the library failed after sending: query before
+/// concluding" (the journal keeps the operation open; `ystpay_recover`
+/// settles it). A text too long for its field of `out`, even an
+/// identifier the journal kept, is cut and `out->truncated` is 1. Blocks
+/// the calling thread up to the deadline plus the revoke's retries.
+/// Thread-safe: several threads may settle on one handle at once.
 ///
 /// # Safety
 /// Pointers as documented: strings NUL-terminated, `items` holds
@@ -406,11 +602,25 @@ pub unsafe extern "system" fn ystpay_settle_pay(
             order.prod_details = read_items(e, items, item_count)?;
             (seq, order, cancel_ref(cancel)?)
         };
-        let seq = (!seq.is_empty()).then_some(seq);
-        let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
-            c.register.settle_pay(seq.as_deref(), &order, o)
-        })??;
-        deliver_settlement(e, out, &s)
+        // The serial is fixed here, so that whatever happens in the flow
+        // this call knows which operation it began.
+        let seq = match seq.is_empty() {
+            true => c.client().next_req_seq(),
+            false => seq,
+        };
+        let serial = Serial::New(&seq);
+        let fallback = (OpKind::Pay, total_fee);
+        settle(
+            c,
+            out,
+            serial,
+            fallback,
+            cancel,
+            progress,
+            user_data,
+            deadline_ms,
+            |o| c.register.settle_pay(Some(&seq), &order, o),
+        )
     })
 }
 
@@ -423,8 +633,11 @@ pub unsafe extern "system" fn ystpay_settle_pay(
 /// `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
 /// platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
 /// 30 s; recovery goes on). `out->refund_seq` is the platform's refund
-/// number, `out->trans_seq` the refunded order's. Other arguments as for
-/// `ystpay_settle_pay` (`req_seq` is the refund's own serial). Thread-safe.
+/// number, `out->trans_seq` the refunded order's. Other arguments, and
+/// what the result codes mean (any other than `YSTPAY_OK`: nothing sent),
+/// as for `ystpay_settle_pay` (`req_seq` is the refund's own serial; also
+/// `YSTPAY_ERR_NOT_FOUND` for a `pay_req_seq` the journal does not hold).
+/// Thread-safe.
 ///
 /// # Safety
 /// Strings NUL-terminated; `cancel` NULL or live; `out` a writable
@@ -457,12 +670,26 @@ pub unsafe extern "system" fn ystpay_settle_refund(
                 cancel_ref(cancel)?,
             )
         };
-        let seq = (!seq.is_empty()).then_some(seq);
-        let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
-            c.register
-                .settle_refund(seq.as_deref(), &pay_seq, refund_fee, &reason, o)
-        })??;
-        deliver_settlement(e, out, &s)
+        let seq = match seq.is_empty() {
+            true => c.client().next_req_seq(),
+            false => seq,
+        };
+        let serial = Serial::New(&seq);
+        let fallback = (OpKind::Refund, refund_fee);
+        settle(
+            c,
+            out,
+            serial,
+            fallback,
+            cancel,
+            progress,
+            user_data,
+            deadline_ms,
+            |o| {
+                c.register
+                    .settle_refund(Some(&seq), &pay_seq, refund_fee, &reason, o)
+            },
+        )
     })
 }
 
@@ -475,8 +702,10 @@ pub unsafe extern "system" fn ystpay_settle_refund(
 /// when the journal does not hold it, `YSTPAY_ERR_BUSY` when another live
 /// flow is settling it, `YSTPAY_ERR_CONFLICT` when it is in conflict (its
 /// serial holds another order at the platform, which a revoke would
-/// touch). `progress`/`user_data` as for `ystpay_settle_pay`.
-/// Thread-safe.
+/// touch). Those, and the argument errors, come before anything is sent;
+/// once a revoke may have left, the call returns `YSTPAY_OK` as
+/// `ystpay_settle_pay` does. `progress`/`user_data` as for
+/// `ystpay_settle_pay`. Thread-safe.
 ///
 /// # Safety
 /// `req_seq` NUL-terminated; `out` a writable `ystpay_settlement`.
@@ -495,10 +724,19 @@ pub unsafe extern "system" fn ystpay_settle_revoke(
         c.payments()?;
         // SAFETY: caller contract.
         let seq = unsafe { text::required(e, req_seq, "req_seq")? };
-        let s = with_options(e, None, progress, user_data, 0, |o| {
-            c.register.revoke(&seq, o)
-        })??;
-        deliver_settlement(e, out, &s)
+        let serial = Serial::Recorded(&seq);
+        let fallback = (OpKind::Pay, 0);
+        settle(
+            c,
+            out,
+            serial,
+            fallback,
+            None,
+            progress,
+            user_data,
+            0,
+            |o| c.register.revoke(&seq, o),
+        )
     })
 }
 
@@ -518,7 +756,10 @@ pub unsafe extern "system" fn ystpay_settle_revoke(
 /// - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
 ///
 /// The order's serial is generated (`out->req_seq`; also the message of
-/// the first `YSTPAY_STAGE_SENDING` callback). Thread-safe.
+/// the first `YSTPAY_STAGE_SENDING` callback). Result codes as for
+/// `ystpay_settle_pay`: any other than `YSTPAY_OK` means nothing was sent;
+/// once the order may have been created (even while waiting for the
+/// customer), only `YSTPAY_OK`. Thread-safe.
 ///
 /// # Safety
 /// Strings NUL-terminated or NULL where allowed; `cancel` NULL or live;
@@ -572,18 +813,33 @@ pub unsafe extern "system" fn ystpay_settle_order(
             };
             (order, cancel_ref(cancel)?)
         };
-        let s = with_options(e, cancel, progress, user_data, deadline_ms, |o| {
-            c.register.settle_order(&order, o)
-        })??;
-        deliver_settlement(e, out, &s)
+        let fallback = (order_kind(&order.spec), total_fee);
+        let serial = Serial::Announced;
+        settle(
+            c,
+            out,
+            serial,
+            fallback,
+            cancel,
+            progress,
+            user_data,
+            deadline_ms,
+            |o| c.register.settle_order(&order, o),
+        )
     })
+}
+
+fn order_kind(spec: &OrderSpec) -> OpKind {
+    match spec {
+        OrderSpec::Native { .. } => OpKind::Native,
+        OrderSpec::Js { .. } => OpKind::Js,
+        OrderSpec::H5 { .. } => OpKind::H5,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::Outcome;
-    use crate::journal::OpKind;
 
     #[test]
     fn progress_messages_carry_what_the_screen_needs() {
@@ -616,6 +872,41 @@ mod tests {
             t,
         );
         assert_eq!((stage, msg.as_str()), (YSTPAY_STAGE_FINISHED, "REVOKED"));
+    }
+
+    #[test]
+    fn a_settlement_record_cuts_what_does_not_fit_and_says_so() {
+        let s = Settlement {
+            outcome: Outcome::Paid,
+            state: OpState::Paid,
+            kind: OpKind::Pay,
+            req_seq: "20240101000000000001".into(),
+            trans_seq: Some("9".repeat(70)),
+            total_fee: 100,
+            channel: Some("W".into()),
+            refund_seq: None,
+            pay_time: None,
+            receipts: vec!["收款成功".repeat(20)],
+            code: None,
+            detail: "已支付".into(),
+            journal_error: None,
+        };
+        for enc in [Enc::Utf8, Enc::Gbk] {
+            let r = settlement_record(enc, &s);
+            assert_eq!(r.outcome, YSTPAY_OUTCOME_PAID);
+            assert_eq!(r.truncated, 1);
+            let t = text::from_array(enc, &r.trans_seq, "trans_seq").unwrap();
+            assert_eq!(t, "9".repeat(YSTPAY_SEQ_SIZE - 1));
+            // Cut at a character boundary in the record's encoding.
+            let line = text::from_array(enc, &r.receipt_lines[0], "line").unwrap();
+            assert!(!line.is_empty() && "收款成功".repeat(20).starts_with(&line));
+        }
+        let fits = Settlement {
+            trans_seq: Some("15060911165638124989".into()),
+            receipts: Vec::new(),
+            ..s
+        };
+        assert_eq!(settlement_record(Enc::Gbk, &fits).truncated, 0);
     }
 
     #[test]

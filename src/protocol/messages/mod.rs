@@ -245,6 +245,10 @@ pub trait Response: WireFields + std::fmt::Debug + Clone {
     fn status(&self) -> Option<&Status>;
     /// The platform's order number (`trans_seq`), when the answer carried one.
     fn trans_seq(&self) -> Option<&str>;
+    /// The amount the answer names, when it carried one: `total_fee`, or a
+    /// refund's `refund_fee` (the amount an answer is compared by,
+    /// docs/DESIGN.md "What an answer proves").
+    fn fee(&self) -> Option<i64>;
 
     /// Reads the plain `<data>` document of an answer.
     fn from_xml(xml: &str) -> Result<Self, FieldError> {
@@ -270,13 +274,17 @@ fn xml_reason(e: &super::xml::XmlError) -> &'static str {
 }
 
 macro_rules! impl_response {
-    ($($t:ty => $trans:expr),*) => {$(
+    ($($t:ty => $trans:expr, $fee:expr);*) => {$(
         impl Response for $t {
             fn head(&self) -> &ResponseHead { &self.head }
             fn head_mut(&mut self) -> &mut ResponseHead { &mut self.head }
             fn status(&self) -> Option<&Status> { self.status.as_ref() }
             fn trans_seq(&self) -> Option<&str> {
                 let f: fn(&Self) -> Option<&str> = $trans;
+                f(self)
+            }
+            fn fee(&self) -> Option<i64> {
+                let f: fn(&Self) -> Option<i64> = $fee;
                 f(self)
             }
         }
@@ -303,10 +311,10 @@ pub use notice::*;
 pub use orders::*;
 
 impl_response!(
-    PayResponse => |r| r.trans_seq.as_deref(),
-    RefundResponse => |_| None,
-    RevokeResponse => |_| None,
-    NativePayResponse => |r| r.trans_seq.as_deref(),
-    JsPayResponse => |r| r.trans_seq.as_deref(),
-    H5PayResponse => |r| r.trans_seq.as_deref()
+    PayResponse => |r| r.trans_seq.as_deref(), |r| r.total_fee;
+    RefundResponse => |_| None, |r| r.refund_fee;
+    RevokeResponse => |_| None, |_| None;
+    NativePayResponse => |r| r.trans_seq.as_deref(), |r| r.total_fee;
+    JsPayResponse => |r| r.trans_seq.as_deref(), |_| None;
+    H5PayResponse => |r| r.trans_seq.as_deref(), |_| None
 );
