@@ -2263,9 +2263,10 @@ int32_t YSTPAY_CALL ystpay_receipt_text(const char *lines,
 /**
  * **Method.** Settles every open operation of this device in the journal
  * against the platform (what a client with a journal also does when
- * created): barcode payments by query, then revoke where still unclear;
- * refunds by query (resent with the same serial when never received);
- * orders by query, closed once expired. An operation in conflict
+ * created, with one quick check): barcode payments by query, then revoke
+ * where still unclear; refunds by query only (one the platform never
+ * received is closed `YSTPAY_STATE_NOT_SENT`, never resent); orders by
+ * query, closed once expired. An operation in conflict
  * (`YSTPAY_STATE_CONFLICT`) is asked about again, never resent, and acted
  * on only when an answer carries the recorded amount (then it is this
  * register's own: settled by `S`/`F`, revoked while `W`); otherwise it
@@ -2277,14 +2278,22 @@ int32_t YSTPAY_CALL ystpay_receipt_text(const char *lines,
  * this program, or another program on the same journal) are left alone
  * (`busy_elsewhere`).
  *
+ * Recovery never waits on a dead network: the first request that cannot
+ * be sent (no route, DNS down, connect refused or timed out), or the first
+ * operation without an answer by its deadline, stops it; the operations
+ * not asked about are listed `YSTPAY_RECOVERED_UNREACHABLE` and stay open
+ * for the next recovery.
+ *
  * - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
  * - `out`: caller-owned `ystpay_recovery_report`, written only on
  *   `YSTPAY_OK`, with the counts; `out->entry_count` operations are
  *   listed one by one by `ystpay_recovery_get` (req_seq, kind, state
  *   after recovery) until the next recovery of this client finishes.
  *
- * Blocks up to about 20 s per open operation when the platform is
- * unreachable. Thread-safe.
+ * Blocks up to the client's recovery deadline (default 20 s) for the
+ * first operation the platform does not answer, then stops; with the
+ * network down, about `connect_timeout` at most. To cancel it or bound
+ * it otherwise, use `ystpay_recover_ex`. Thread-safe.
  *
  * # Safety
  * `out` a writable `ystpay_recovery_report`.
@@ -2293,6 +2302,29 @@ int32_t YSTPAY_CALL ystpay_recover(const struct ystpay_client *client,
                        ystpay_progress_fn progress,
                        void *user_data,
                        struct ystpay_recovery_report *out);
+
+/**
+ * **Method.** `ystpay_recover` with a time bound and a cancel switch.
+ *
+ * - `deadline_ms`: how long to try each operation, 0 for the client's
+ *   recovery deadline (default 20 s); 1 gives each operation one query and
+ *   the steps its answer makes necessary at once, as at client creation.
+ *   Negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
+ * - `cancel`: NULL, or a switch another thread (or the progress callback)
+ *   may pull: recovery stops at its next pause, leaves the operation it
+ *   was settling and every later one open (a revoke under way is finished
+ *   first), and returns `YSTPAY_OK` with what it did.
+ * - the rest as for `ystpay_recover`.
+ *
+ * # Safety
+ * `cancel` NULL or live; `out` a writable `ystpay_recovery_report`.
+ */
+int32_t YSTPAY_CALL ystpay_recover_ex(const struct ystpay_client *client,
+                          int32_t deadline_ms,
+                          const struct ystpay_cancel *cancel,
+                          ystpay_progress_fn progress,
+                          void *user_data,
+                          struct ystpay_recovery_report *out);
 
 /**
  * **Method.** Operation number `index` (0 to `entry_count - 1`) of the

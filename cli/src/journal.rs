@@ -462,12 +462,14 @@ fn recover(opts: &ConnOpts) -> i32 {
                         Disposition::Settled => "settled",
                         Disposition::StillOpen => "still_open",
                         Disposition::BusyElsewhere => "busy_elsewhere",
+                        Disposition::Unreachable => "unreachable",
                     },
                     "total_fee": o.total_fee,
                     "detail": o.detail,
                 })).collect::<Vec<_>>(),
                 "still_open": report.still_open.iter().map(op_json).collect::<Vec<_>>(),
                 "busy_elsewhere": report.busy_elsewhere.iter().map(op_json).collect::<Vec<_>>(),
+                "unreachable": report.unreachable,
                 "seconds": started.elapsed().as_secs_f64(),
             })
         );
@@ -479,6 +481,7 @@ fn recover(opts: &ConnOpts) -> i32 {
                 Disposition::Settled => o.outcome.as_str(),
                 Disposition::StillOpen => "OPEN",
                 Disposition::BusyElsewhere => "BUSY",
+                Disposition::Unreachable => "OFFLINE",
             };
             let detail = match o.disposition {
                 Disposition::BusyElsewhere => "another live program is settling it",
@@ -498,6 +501,11 @@ fn recover(opts: &ConnOpts) -> i32 {
             report.still_open.len(),
             report.busy_elsewhere.len()
         );
+        if report.unreachable {
+            println!(
+                "the platform could not be reached: recovery stopped and asks again next time                  (平台无法连接：恢复已停止，下次再查)"
+            );
+        }
     }
     if unfinished == 0 {
         exit::OK

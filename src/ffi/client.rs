@@ -79,8 +79,9 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
     let register = Register::open(&settings.shared, wiring)?;
     if settings.recover_on_start && register.journal().is_some() {
         // Operations left open by a crash or power cut are settled
-        // before the register takes new payments.
-        register.recover(&SettleOptions::default())?;
+        // before the register takes new payments, with one quick check:
+        // a dead network never holds the till's start.
+        register.recover(&SettleOptions::at_start_up())?;
     }
     let handle = Box::new(ystpay_client {
         tag: TAG,

@@ -8,15 +8,16 @@ use super::client::ystpay_client;
 use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
-use super::settle::{with_options, ystpay_progress_fn, Watch};
+use super::settle::{cancel_ref, with_options, ystpay_cancel, ystpay_progress_fn, Watch};
 use super::text::Writer;
 use crate::flow::{Disposition, Outcome, RecoveryReport};
 
 /// **Method.** Settles every open operation of this device in the journal
 /// against the platform (what a client with a journal also does when
-/// created): barcode payments by query, then revoke where still unclear;
-/// refunds by query (resent with the same serial when never received);
-/// orders by query, closed once expired. An operation in conflict
+/// created, with one quick check): barcode payments by query, then revoke
+/// where still unclear; refunds by query only (one the platform never
+/// received is closed `YSTPAY_STATE_NOT_SENT`, never resent); orders by
+/// query, closed once expired. An operation in conflict
 /// (`YSTPAY_STATE_CONFLICT`) is asked about again, never resent, and acted
 /// on only when an answer carries the recorded amount (then it is this
 /// register's own: settled by `S`/`F`, revoked while `W`); otherwise it
@@ -28,14 +29,22 @@ use crate::flow::{Disposition, Outcome, RecoveryReport};
 /// this program, or another program on the same journal) are left alone
 /// (`busy_elsewhere`).
 ///
+/// Recovery never waits on a dead network: the first request that cannot
+/// be sent (no route, DNS down, connect refused or timed out), or the first
+/// operation without an answer by its deadline, stops it; the operations
+/// not asked about are listed `YSTPAY_RECOVERED_UNREACHABLE` and stay open
+/// for the next recovery.
+///
 /// - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
 /// - `out`: caller-owned `ystpay_recovery_report`, written only on
 ///   `YSTPAY_OK`, with the counts; `out->entry_count` operations are
 ///   listed one by one by `ystpay_recovery_get` (req_seq, kind, state
 ///   after recovery) until the next recovery of this client finishes.
 ///
-/// Blocks up to about 20 s per open operation when the platform is
-/// unreachable. Thread-safe.
+/// Blocks up to the client's recovery deadline (default 20 s) for the
+/// first operation the platform does not answer, then stops; with the
+/// network down, about `connect_timeout` at most. To cancel it or bound
+/// it otherwise, use `ystpay_recover_ex`. Thread-safe.
 ///
 /// # Safety
 /// `out` a writable `ystpay_recovery_report`.
@@ -46,14 +55,55 @@ pub unsafe extern "system" fn ystpay_recover(
     user_data: *mut c_void,
     out: *mut ystpay_recovery_report,
 ) -> i32 {
+    // SAFETY: the caller's contract is the same.
+    unsafe { ystpay_recover_ex(client, 0, std::ptr::null(), progress, user_data, out) }
+}
+
+/// **Method.** `ystpay_recover` with a time bound and a cancel switch.
+///
+/// - `deadline_ms`: how long to try each operation, 0 for the client's
+///   recovery deadline (default 20 s); 1 gives each operation one query and
+///   the steps its answer makes necessary at once, as at client creation.
+///   Negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
+/// - `cancel`: NULL, or a switch another thread (or the progress callback)
+///   may pull: recovery stops at its next pause, leaves the operation it
+///   was settling and every later one open (a revoke under way is finished
+///   first), and returns `YSTPAY_OK` with what it did.
+/// - the rest as for `ystpay_recover`.
+///
+/// # Safety
+/// `cancel` NULL or live; `out` a writable `ystpay_recovery_report`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_recover_ex(
+    client: *const ystpay_client,
+    deadline_ms: i32,
+    cancel: *const ystpay_cancel,
+    progress: ystpay_progress_fn,
+    user_data: *mut c_void,
+    out: *mut ystpay_recovery_report,
+) -> i32 {
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
         c.payments()?;
+        // SAFETY: caller contract.
+        let cancel = unsafe { cancel_ref(cancel)? };
         let watch = Watch::default();
-        let report = with_options(c.enc, None, progress, user_data, 0, &watch, |o| {
-            c.register.recover(o)
-        })??;
+        let report = with_options(
+            c.enc,
+            cancel,
+            progress,
+            user_data,
+            deadline_ms,
+            &watch,
+            |o| {
+                let mut o = *o;
+                if deadline_ms == 1 {
+                    o.deadline = Some(std::time::Duration::ZERO);
+                }
+                c.register.recover(&o)
+            },
+        )??;
         let r = report_record(&report);
         // SAFETY: checked by out_record!.
         unsafe { deliver(out, &r) };

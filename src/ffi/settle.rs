@@ -163,7 +163,9 @@ impl Reporter {
 ///
 /// # Safety
 /// `p` is NULL or a live handle from `ystpay_cancel_new`.
-unsafe fn cancel_ref<'a>(p: *const ystpay_cancel) -> Result<Option<&'a CancelToken>, Failure> {
+pub(super) unsafe fn cancel_ref<'a>(
+    p: *const ystpay_cancel,
+) -> Result<Option<&'a CancelToken>, Failure> {
     if p.is_null() {
         return Ok(None);
     }

@@ -47,6 +47,7 @@ fn reading(r: R) -> Reading {
             msg: "no".into(),
             status: None,
             trans_seq: None,
+            fee: None,
         }),
         R::Foreign => Reading::Foreign(f(Some(7)), "another amount".into()),
         R::Unclear => Reading::Unclear("timeout".into()),

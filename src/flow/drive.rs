@@ -43,8 +43,8 @@ pub(super) enum Driven<'a> {
     /// An order was created and waits for the customer: the run goes on
     /// (the same run awaits it) or is dropped, leaving it open.
     Created(Run<'a>, Box<Facts>),
-    /// Recovery could not send a request: the platform is unreachable.
-    /// The operation stays open.
+    /// Recovery could not send a request, or got no answer by its
+    /// deadline: the platform is unreachable. The operation stays open.
     Unreachable(Settlement),
 }
 
@@ -518,7 +518,10 @@ impl Payments {
                     OpenWhy::Cancelled => "recovery cancelled; still open".into(),
                 };
                 let s = run.finish(state, Facts::default(), d);
-                if why == OpenWhy::Unreachable {
+                // Recovery does not wait on a platform that cannot be
+                // reached or does not answer: it stops here.
+                if why == OpenWhy::Unreachable || m.job == Job::Recover && why == OpenWhy::NoAnswer
+                {
                     return Driven::Unreachable(s);
                 }
                 s

@@ -113,14 +113,15 @@ impl Payments {
         })
     }
 
-    /// The flows, after recovering whatever the journal left open.
+    /// The flows, after recovering whatever the journal left open with one
+    /// quick check ([`SettleOptions::at_start_up`]).
     pub fn start(
         client: Arc<Client>,
         journal: Arc<Journal>,
         config: FlowConfig,
     ) -> Result<(Payments, RecoveryReport), FlowError> {
         let p = Payments::new(client, journal, config)?;
-        let report = p.recover(&SettleOptions::default())?;
+        let report = p.recover(&SettleOptions::at_start_up())?;
         Ok((p, report))
     }
 

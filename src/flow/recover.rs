@@ -24,10 +24,13 @@ impl Payments {
     /// a process that is gone are taken over at once.
     ///
     /// Recovery never waits on a dead network: the first request it cannot
-    /// send stops it, and every operation not yet asked about is listed
+    /// send, or the first operation left without an answer by its deadline,
+    /// stops it, and every operation not yet asked about is listed
     /// [`Disposition::Unreachable`], still open. `opts.deadline` bounds
-    /// the time spent on each operation (default `recover_deadline`);
-    /// `opts.cancel` stops it, leaving the rest open.
+    /// the time spent on each operation (default `recover_deadline`;
+    /// [`SettleOptions::at_start_up`] gives each one query and the steps
+    /// its answer makes necessary at once); `opts.cancel` stops it, leaving
+    /// the rest open.
     pub fn recover(&self, opts: &SettleOptions<'_>) -> Result<RecoveryReport, FlowError> {
         let mut report = RecoveryReport::default();
         let account = self.client.account().to_string();

@@ -88,6 +88,21 @@ pub struct SettleOptions<'a> {
     pub poll: Option<PollSchedule>,
 }
 
+impl SettleOptions<'_> {
+    /// The options of the recovery a register runs when it starts: one
+    /// quick check of the platform. Each open operation gets one query and
+    /// the steps its answer makes necessary at once (a revoke, the query
+    /// after a refused revoke), no retries; the first request that cannot
+    /// be sent or is not answered stops recovery, so a register with the
+    /// network down starts within about `connect_timeout`.
+    pub fn at_start_up() -> SettleOptions<'static> {
+        SettleOptions {
+            deadline: Some(Duration::ZERO),
+            ..SettleOptions::default()
+        }
+    }
+}
+
 impl std::fmt::Debug for SettleOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SettleOptions")
