@@ -5,10 +5,10 @@
 //! | pause | a cancel there |
 //! |---|---|
 //! | polling while the customer pays | revokes: REVOKED |
-//! | before resending a payment that never left | revokes, nothing resent: REVOKED |
+//! | before resending a payment that never left | nothing could have arrived: NOT_SENT, nothing resent or revoked |
 //! | between revoke attempts | changes nothing: the revoke goes on until confirmed |
-//! | before retrying a refund | stops: UNKNOWN, the refund stays open for recovery |
-//! | before creating an order again | closes the serial, nothing resent: REVOKED |
+//! | before retrying a refund that may have arrived | never resent: settled by query only (REFUNDED, or NOT_SENT when the platform never got it) |
+//! | before creating an order again that never left | NOT_SENT, nothing resent or revoked |
 //! | polling while the customer scans | closes the order: REVOKED |
 //! | between recovery's queries | stops: the operation stays open |
 //!
@@ -122,7 +122,7 @@ fn a_cancel_while_the_customer_pays_revokes() {
 }
 
 #[test]
-fn a_cancel_before_a_resend_revokes_and_resends_nothing() {
+fn a_cancel_before_a_resend_of_a_payment_that_never_left_sends_nothing_more() {
     let s = setup(0..1); // the payment itself never leaves
     let token = CancelToken::new();
     let on = |p: &Progress| {
@@ -137,9 +137,10 @@ fn a_cancel_before_a_resend_revokes_and_resends_nothing() {
             &cancel_at(&token, &on),
         )
         .unwrap();
-    assert_eq!(r.outcome, Outcome::Revoked, "{r:?}");
+    assert_eq!(r.outcome, Outcome::NotSent, "{r:?}");
+    assert_eq!(r.state, OpState::NotSent);
     assert_eq!(attempts(&s.payments, &r.req_seq, "pay"), 1, "not resent");
-    // The platform never had the payment; the revoke closed the serial.
+    assert_eq!(attempts(&s.payments, &r.req_seq, "revoke"), 0, "nothing to revoke");
     assert_eq!(
         s.sim
             .control()
@@ -179,7 +180,7 @@ fn a_cancel_never_stops_a_revoke() {
 }
 
 #[test]
-fn a_cancel_before_a_refund_retry_leaves_it_open_for_recovery() {
+fn a_cancel_before_a_refund_retry_settles_it_by_query_only() {
     let s = setup(0..0);
     let paid = s
         .payments
@@ -201,17 +202,51 @@ fn a_cancel_before_a_refund_retry_leaves_it_open_for_recovery() {
         .payments
         .settle_refund(&paid.req_seq, 300, "退货", &cancel_at(&token, &on))
         .unwrap();
-    assert_eq!(r.outcome, Outcome::Unknown, "{r:?}");
-    assert_eq!(r.state, OpState::Unknown);
-    assert_eq!(attempts(&s.payments, &r.req_seq, "query_refund"), 0);
-    // Recovery finishes it: the platform did refund.
-    let report = s.payments.recover(&SettleOptions::default()).unwrap();
-    assert_eq!(report.settled.len(), 1, "{report:?}");
-    assert_eq!(report.settled[0].state, OpState::Refunded);
+    // The query finds what the platform did; the refund is never resent.
+    assert_eq!(r.outcome, Outcome::Paid, "{r:?}");
+    assert_eq!(r.state, OpState::Refunded);
+    assert_eq!(attempts(&s.payments, &r.req_seq, "refund"), 1, "not resent");
+    assert!(attempts(&s.payments, &r.req_seq, "query_refund") >= 1);
 }
 
 #[test]
-fn a_cancel_before_an_order_is_created_again_closes_its_serial() {
+fn a_cancelled_refund_the_platform_never_got_is_never_sent_later() {
+    let s = setup(0..0);
+    let paid = s
+        .payments
+        .settle_pay(
+            &PayOrder::new(900, wechat_code(106, 0)),
+            &SettleOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(paid.outcome, Outcome::Paid);
+    // The refund is lost before the platform commits it; the cashier
+    // presses Esc (and gives cash instead).
+    s.gate.inner.plan([Some(Fault::DropBeforeCommit)]);
+    let token = CancelToken::new();
+    let on = |p: &Progress| {
+        if matches!(p, Progress::Sending { .. }) {
+            token.cancel();
+        }
+    };
+    let r = s
+        .payments
+        .settle_refund(&paid.req_seq, 300, "退货", &cancel_at(&token, &on))
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::NotSent, "{r:?}");
+    // Later recovery, and another, resend nothing.
+    for _ in 0..2 {
+        s.payments.recover(&SettleOptions::default()).unwrap();
+    }
+    assert_eq!(attempts(&s.payments, &r.req_seq, "refund"), 1, "never resent");
+    let truth = s.sim.control().order("demo", &paid.req_seq).unwrap();
+    assert!(truth.refunds.is_empty(), "the shop paid twice: {truth:?}");
+    let rec = s.payments.journal().get("demo", &r.req_seq).unwrap().unwrap();
+    assert_eq!(rec.state, OpState::NotSent);
+}
+
+#[test]
+fn a_cancel_before_an_order_that_never_left_is_created_again_sends_nothing_more() {
     let s = setup(0..1); // the create never leaves
     let token = CancelToken::new();
     let reasons = Mutex::new(Vec::new());
@@ -232,13 +267,13 @@ fn a_cancel_before_an_order_is_created_again_closes_its_serial() {
     let OrderStart::Ended(r) = start else {
         panic!("the order was created: {start:?}")
     };
-    assert_eq!(r.outcome, Outcome::Revoked, "{r:?}");
+    assert_eq!(r.outcome, Outcome::NotSent, "{r:?}");
     assert_eq!(
         attempts(&s.payments, &r.req_seq, "native"),
         1,
         "not sent again"
     );
-    assert_eq!(*reasons.lock().unwrap(), vec![RevokeReason::Cancelled]);
+    assert!(reasons.lock().unwrap().is_empty(), "nothing to close");
 }
 
 #[test]
