@@ -21,11 +21,9 @@ use ystpay::{Client, Error, Rejection};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Reachable only inside the namespaces below.
-const BY_ADDRESS: &str = "http://10.77.0.1:8088/ystpay/service/unitive.api";
-/// A name that no resolver may know (RFC 6761 `.invalid`).
-const BY_NAME: &str = "http://pay.ystpay.invalid:8088/ystpay/service/unitive.api";
-/// The namespace's DNS server: nobody, at an address that leads nowhere.
-const NAMESERVER: &str = "10.77.0.53";
+const BY_ADDRESS: &str = netns::PLATFORM_BY_ADDRESS;
+const BY_NAME: &str = netns::PLATFORM_BY_NAME;
+const NAMESERVER: &str = netns::NAMESERVER;
 
 fn client(url: &str) -> Client {
     let mut c = common::client_config(url, Duration::from_secs(2), 1);
@@ -50,14 +48,8 @@ fn not_sent_within(url: &str, within: Duration) {
     assert!(took <= within, "took {took:?}, more than {within:?}");
 }
 
-/// A router up with no upstream: a tun device that nobody reads, the
-/// namespace's only way out, so every packet sent into it is dropped.
 fn router_without_upstream() -> Netns {
-    Netns::default()
-        .ip("tuntap add dev tun0 mode tun")
-        .ip("addr add 10.77.0.2/24 dev tun0")
-        .ip("link set tun0 up")
-        .ip("route add default via 10.77.0.1 dev tun0")
+    Netns::router_without_upstream()
 }
 
 // ------------------------------------------------------ before the request

@@ -9,16 +9,31 @@
 //! the resolver's files, then runs the body. Where a namespace cannot be made
 //! (not root, no CAP_SYS_ADMIN, no `unshare` or `ip`) the test prints one
 //! line `SKIPPED: <reason>` and passes, unless `YSTPAY_REQUIRE_NETNS=1`
-//! (set by `.ci/run`) makes that a failure.
+//! (set by `.ci/run`) makes that a failure. A child still running after
+//! [`CHILD_LIMIT`] is killed and the test fails: no fault may hang CI.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Names the test the child process is to run inside the namespace.
 pub const INSIDE: &str = "YSTPAY_NETNS_INSIDE";
 /// The outer process's network namespace, which the child must not be in.
 const OUTER: &str = "YSTPAY_NETNS_OUTER";
+
+/// How long the child may run. Every body is bounded by a few connect
+/// timeouts (seconds); one still running after this has hung.
+pub const CHILD_LIMIT: Duration = Duration::from_secs(60);
+
+/// The platform by address: 10.77.0.1 exists only inside the namespaces
+/// staged here, so nothing sent to it leaves the machine.
+pub const PLATFORM_BY_ADDRESS: &str = "http://10.77.0.1:8088/ystpay/service/unitive.api";
+/// The platform by a name that no resolver may know (RFC 6761 `.invalid`).
+pub const PLATFORM_BY_NAME: &str = "http://pay.ystpay.invalid:8088/ystpay/service/unitive.api";
+/// The namespace's DNS server: nobody, at an address that leads nowhere.
+pub const NAMESERVER: &str = "10.77.0.53";
 
 /// What the namespace holds besides a loopback that is up.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +76,17 @@ impl Netns {
         .file("/etc/hosts", "127.0.0.1 localhost\n")
     }
 
+    /// A router up with no upstream: a tun device that nobody reads, the
+    /// namespace's only way out, so every packet sent into it is dropped
+    /// and a connect can only time out.
+    pub fn router_without_upstream() -> Netns {
+        Netns::default()
+            .ip("tuntap add dev tun0 mode tun")
+            .ip("addr add 10.77.0.2/24 dev tun0")
+            .ip("link set tun0 up")
+            .ip("route add default via 10.77.0.1 dev tun0")
+    }
+
     fn needs_tun(&self) -> bool {
         self.ip.iter().any(|a| a.iter().any(|w| w == "tuntap"))
     }
@@ -83,19 +109,50 @@ pub fn run(test: &str, net: &Netns, body: impl FnOnce()) {
         return;
     }
     let exe = std::env::current_exe().expect("the test binary's path");
-    let out = Command::new("unshare")
+    let mut child = Command::new("unshare")
         .args(["--net", "--mount", "--"])
         .arg(&exe)
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(INSIDE, test)
         .env(OUTER, own_netns())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("unshare runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Read both pipes while waiting, so that a chatty child never blocks.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            break Some(status);
+        }
+        if started.elapsed() > CHILD_LIMIT {
+            // unshare execs the test binary: this is the child itself.
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
     print!("{stdout}");
     eprint!("{stderr}");
-    assert!(out.status.success(), "{test} failed inside its namespace");
+    let Some(status) = status else {
+        panic!("{test} still ran inside its namespace after {CHILD_LIMIT:?}: killed");
+    };
+    assert!(status.success(), "{test} failed inside its namespace");
     // A name libtest does not know runs no test and still succeeds.
     assert!(
         stdout.contains("test result: ok. 1 passed"),
