@@ -65,7 +65,7 @@
  * The library version this header belongs to, as text; equals what
  * ystpay_version() returns when header and library match.
  */
-#define YSTPAY_VERSION_STRING "0.1.0"
+#define YSTPAY_VERSION_STRING "0.2.0"
 
 /**
  * The call succeeded: the platform answered and the answer verified. The
@@ -670,7 +670,7 @@
 /**
  * Minor version of this header.
  */
-#define YSTPAY_VERSION_MINOR 1
+#define YSTPAY_VERSION_MINOR 2
 
 /**
  * Patch version of this header.
@@ -681,7 +681,7 @@
  * `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
  * `ystpay_version_number()` to detect a header/library mismatch.
  */
-#define YSTPAY_HEADER_VERSION 100
+#define YSTPAY_HEADER_VERSION 200
 
 /**
  * A cancel switch for one settle call (opaque), e.g. bound to the
@@ -1394,8 +1394,10 @@ typedef struct ystpay_settlement {
     /**
      * `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
      * (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
-     * never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
-     * deadline; the journal keeps it open, `ystpay_recover` settles it).
+     * never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
+     * platform: nothing charged, the journal closed it) or
+     * `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
+     * the deadline; the journal keeps it open, `ystpay_recover` settles it).
      */
     int32_t outcome;
     /**
@@ -1490,9 +1492,14 @@ void YSTPAY_CALL ystpay_cancel_free(struct ystpay_cancel *cancel);
 int32_t YSTPAY_CALL ystpay_cancel_new(struct ystpay_cancel **out);
 
 /**
- * **Method.** Pulls the switch: the settle call using it stops waiting
- * and revokes the payment (a payment the platform already reported paid
- * stays paid; a request in flight is answered first). Returns at once.
+ * **Method.** Pulls the switch: "do not do it". For the settle call using
+ * it: pulled before the call, nothing is sent (`YSTPAY_OUTCOME_NOT_SENT`);
+ * while nothing could have reached the platform, nothing more is sent
+ * (`NOT_SENT`); once a payment or order may have arrived, the wait stops
+ * and it is revoked (a payment the platform already reported paid stays
+ * paid); a refund is never resent after a cancel, only settled by query;
+ * a revoke under way is finished; `ystpay_recover_ex` stops at its next
+ * pause. A request in flight is answered first. Returns at once.
  *
  * May be called from any thread (the UI thread's Esc key), before or
  * during the call, any number of times. Returns `YSTPAY_OK`,
@@ -1621,8 +1628,12 @@ int32_t YSTPAY_CALL ystpay_client_new(const char *server_url,
  * this returns: at once, since an operation belongs to the program driving
  * it only while that program lives (an OS file lock in `<journal>.owners`
  * beside the file); one another live program is settling is left alone.
- * With the platform unreachable that can take about 20 s per open
- * operation. Settled operations older than 400 days are removed from the
+ * That is one quick check: each open operation gets one query and the
+ * steps its answer makes necessary at once, and the first request that
+ * cannot be sent or is not answered stops it, leaving the rest open
+ * (`YSTPAY_RECOVERED_UNREACHABLE`): with the network down this returns
+ * within about `connect_timeout` (5 s by default) however many
+ * operations are open. Settled operations older than 400 days are removed from the
  * journal first (`journal_keep_days` of a configuration; open ones never). `ystpay_last_recovery` and `ystpay_recovery_get` report what
  * it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
  * Thread-safe.
@@ -2405,7 +2416,15 @@ int32_t YSTPAY_CALL ystpay_revoke(const struct ystpay_client *client,
  * - `ip`, `redirect_url`: H5 only (`ip` required for `"W"`); else NULL.
  * - `deadline_ms`: stop waiting (and close) earlier than the expiry; 0
  *   waits until the expiry.
- * - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
+ * - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`:
+ *   pulled before the call or while the create could not have arrived,
+ *   nothing (more) is sent (`NOT_SENT`); once the order may exist, it is
+ *   closed (`REVOKED`).
+ *
+ * `out->outcome` as for `ystpay_settle_pay`; `NOT_SENT` when no attempt to
+ * create the order could have reached the platform (no QR code was
+ * shown). The same call holds the order from its creation to the end: no
+ * recovery (of this program or another) takes it in between.
  *
  * The order's serial is generated (`out->req_seq`; also the message of
  * the first `YSTPAY_STAGE_SENDING` callback). Result codes as for
@@ -2436,12 +2455,19 @@ int32_t YSTPAY_CALL ystpay_settle_order(const struct ystpay_client *client,
  * it has a final answer in `out->outcome`: `YSTPAY_OUTCOME_PAID`,
  * `YSTPAY_OUTCOME_FAILED` (the platform said so, or a query proved its
  * refusal harmless), `YSTPAY_OUTCOME_REVOKED` (deadline passed unpaid, or
- * cancelled: money returned or never taken), or `YSTPAY_OUTCOME_UNKNOWN`
- * (the platform stayed unreachable: the journal keeps it open and
- * `ystpay_recover` settles it later; or the platform answered about
- * another order under this serial: `out->state` is
- * `YSTPAY_STATE_CONFLICT`, `out->detail` names the difference, nothing is
- * revoked, and a person must look at it).
+ * cancelled: money returned or never taken), `YSTPAY_OUTCOME_NOT_SENT`
+ * (not sent, nothing charged: no attempt could have reached the platform
+ * — no route, DNS down, connect refused or timed out — or the cancel was
+ * pulled before the call; it ends within about `connect_timeout` + 2 s
+ * with at most one quick retry, no queries and no revoke, and the journal
+ * closes it: take the payment again, with a new serial), or
+ * `YSTPAY_OUTCOME_UNKNOWN` (the payment may have arrived and the platform
+ * stayed unreachable: the journal keeps it open and `ystpay_recover`
+ * settles it later; or the platform answered about another order under
+ * this serial: `out->state` is `YSTPAY_STATE_CONFLICT`, `out->detail`
+ * names the difference, nothing is revoked, and a person must look at
+ * it). What comes after each answer follows one table (docs/DESIGN.md,
+ * "What to do next").
  *
  * PAID needs status `S` for the amount asked and, once the journal holds
  * one, the same order number: an answer about another order is never
@@ -2461,8 +2487,12 @@ int32_t YSTPAY_CALL ystpay_settle_order(const struct ystpay_client *client,
  *   `ystpay_pay`.
  * - `deadline_ms`: how long the customer may take, 0 for the client's
  *   setting (default 50 s); then the payment is revoked.
- * - `cancel`: NULL, or a switch another thread may pull to stop waiting
- *   and revoke.
+ * - `cancel`: NULL, or a switch another thread (or the progress callback)
+ *   may pull: "do not take it". Pulled before the call, nothing is sent
+ *   (`NOT_SENT`). Pulled while nothing could have arrived, nothing more is
+ *   sent (`NOT_SENT`). Pulled once the payment may have arrived, the
+ *   waiting stops and it is revoked (`REVOKED`, or `PAID` when the platform
+ *   had already taken it and the revoke's answer says so).
  * - `progress`, `user_data`: NULL, or a callback run on this thread at
  *   every step (see `ystpay_progress_fn` for its rules).
  * - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
@@ -2510,8 +2540,15 @@ int32_t YSTPAY_CALL ystpay_settle_pay(const struct ystpay_client *client,
  * that would exceed what is left (`YSTPAY_ERR_REFUND_EXCEEDS`).
  *
  * `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
- * platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
- * 30 s; recovery goes on). `out->refund_seq` is the platform's refund
+ * platform, `NOT_SENT` nothing refunded (no attempt could reach the
+ * platform, or it was cancelled before it could arrive, or after a cancel
+ * the platform had no such refund), `UNKNOWN` not settled by the deadline
+ * (`deadline_ms`, 0 for 30 s; recovery asks again, by query only).
+ *
+ * `cancel` means "do not refund": a refund cannot be revoked, so one that
+ * may have arrived is never resent after a cancel, only settled by query
+ * (REFUNDED, or NOT_SENT when the platform has no such refund, or UNKNOWN
+ * until recovery finds out); recovery never resends a refund either. `out->refund_seq` is the platform's refund
  * number, `out->trans_seq` the refunded order's. Other arguments, and
  * what the result codes mean (any other than `YSTPAY_OK`: nothing sent),
  * as for `ystpay_settle_pay` (`req_seq` is the refund's own serial; also
@@ -2569,7 +2606,7 @@ const char *YSTPAY_CALL ystpay_strerror(int32_t code);
 
 /**
  * Returns the library's version as a static NUL-terminated string such as
- * `"0.1.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+ * `"0.2.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
  * header). Owned by the library: do not free. Never NULL. Thread-safe.
  */
 const char *YSTPAY_CALL ystpay_version(void);

@@ -282,6 +282,8 @@ pub fn read_result<A: Answer>(result: &Result<A, Error>, expect: &Expected) -> R
                 _ => Reading::Refused(r.clone()),
             }
         }
+        // `Reading::words` says "not sent" itself: keep only the cause.
+        Err(Error::NotSent(why)) => Reading::NotSent(why.clone()),
         Err(e) if e.nothing_sent() => Reading::NotSent(e.to_string()),
         Err(e) => Reading::Unclear(e.to_string()),
     }

@@ -140,7 +140,11 @@ fn a_cancel_before_a_resend_of_a_payment_that_never_left_sends_nothing_more() {
     assert_eq!(r.outcome, Outcome::NotSent, "{r:?}");
     assert_eq!(r.state, OpState::NotSent);
     assert_eq!(attempts(&s.payments, &r.req_seq, "pay"), 1, "not resent");
-    assert_eq!(attempts(&s.payments, &r.req_seq, "revoke"), 0, "nothing to revoke");
+    assert_eq!(
+        attempts(&s.payments, &r.req_seq, "revoke"),
+        0,
+        "nothing to revoke"
+    );
     assert_eq!(
         s.sim
             .control()
@@ -238,10 +242,19 @@ fn a_cancelled_refund_the_platform_never_got_is_never_sent_later() {
     for _ in 0..2 {
         s.payments.recover(&SettleOptions::default()).unwrap();
     }
-    assert_eq!(attempts(&s.payments, &r.req_seq, "refund"), 1, "never resent");
+    assert_eq!(
+        attempts(&s.payments, &r.req_seq, "refund"),
+        1,
+        "never resent"
+    );
     let truth = s.sim.control().order("demo", &paid.req_seq).unwrap();
     assert!(truth.refunds.is_empty(), "the shop paid twice: {truth:?}");
-    let rec = s.payments.journal().get("demo", &r.req_seq).unwrap().unwrap();
+    let rec = s
+        .payments
+        .journal()
+        .get("demo", &r.req_seq)
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.state, OpState::NotSent);
 }
 

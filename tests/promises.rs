@@ -119,14 +119,25 @@ fn two_programs_never_revoke_one_payment_at_once() {
         // Wait until A's revoke is on its way.
         let until = std::time::Instant::now() + Duration::from_secs(5);
         while attempts(&b, &paid.req_seq, "revoke") == 0
-            && b.journal().get("demo", &paid.req_seq).unwrap().unwrap().state != OpState::Revoking
+            && b.journal()
+                .get("demo", &paid.req_seq)
+                .unwrap()
+                .unwrap()
+                .state
+                != OpState::Revoking
         {
-            assert!(std::time::Instant::now() < until, "A never started revoking");
+            assert!(
+                std::time::Instant::now() < until,
+                "A never started revoking"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         let report = b.recover(&SettleOptions::default()).unwrap();
         assert!(
-            report.busy_elsewhere.iter().any(|r| r.req_seq == paid.req_seq),
+            report
+                .busy_elsewhere
+                .iter()
+                .any(|r| r.req_seq == paid.req_seq),
             "B's recovery must leave A's revoke alone: {report:?}"
         );
         assert!(report.settled.is_empty(), "{report:?}");

@@ -46,7 +46,7 @@ const
   {
     The library version this header belongs to, as text.
   }
-  YSTPAY_VERSION_STRING = '0.1.0';
+  YSTPAY_VERSION_STRING = '0.2.0';
   {
     The call succeeded: the platform answered and the answer verified. The
     business outcome is in the result record's `outcome` field (a refused
@@ -226,6 +226,15 @@ const
   }
   YSTPAY_OUTCOME_PAID = 1;
   {
+    Settle calls: not sent, nothing charged. No request could have reached
+    the platform (the network is down: no route, DNS down, connect refused
+    or timed out), or the cashier cancelled before it was sent, or the
+    platform confirmed it never received it. No money moved (for a refund:
+    none returned). The journal closed it (`YSTPAY_STATE_NOT_SENT`); take
+    the payment again, with a new serial, once the network is back.
+  }
+  YSTPAY_OUTCOME_NOT_SENT = 5;
+  {
     `ystpay_journal_entry.kind`: barcode payment (4.1).
   }
   YSTPAY_KIND_PAY = 1;
@@ -288,6 +297,13 @@ const
     recorded amount; a person must look at it).
   }
   YSTPAY_STATE_CONFLICT = 10;
+  {
+    Journal state: nothing reached the platform (no route, DNS down,
+    connect refused or timed out; or cancelled before it was sent; or the
+    platform confirmed it never received it). No money moved; its serials
+    stay used.
+  }
+  YSTPAY_STATE_NOT_SENT = 11;
   {
     Progress stage: the request is on its way; `message` is its `req_seq`.
   }
@@ -354,6 +370,14 @@ const
     of this program or another program on the journal) is settling it.
   }
   YSTPAY_RECOVERED_BUSY = 3;
+  {
+    `ystpay_recovery_entry.disposition`: still open, not settled because a
+    request could not be sent (the platform is unreachable: no route, DNS
+    down, connect refused or timed out) or recovery was cancelled. Recovery
+    stops at the first request it cannot send and never waits on a dead
+    network; the next recovery asks again.
+  }
+  YSTPAY_RECOVERED_UNREACHABLE = 4;
   {
     `ystpay_notice.verified`: the notification's envelope signature verified.
   }
@@ -522,7 +546,7 @@ const
   {
     Minor version of this header.
   }
-  YSTPAY_VERSION_MINOR = 1;
+  YSTPAY_VERSION_MINOR = 2;
   {
     Patch version of this header.
   }
@@ -531,7 +555,7 @@ const
     `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
     `ystpay_version_number()` to detect a header/library mismatch.
   }
-  YSTPAY_HEADER_VERSION = 100;
+  YSTPAY_HEADER_VERSION = 200;
 
 type
   { An opaque client handle (ystpay_client *). }
@@ -1217,8 +1241,10 @@ type
     {
       `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
       (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
-      never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
-      deadline; the journal keeps it open, `ystpay_recover` settles it).
+      never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
+      platform: nothing charged, the journal closed it) or
+      `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
+      the deadline; the journal keeps it open, `ystpay_recover` settles it).
     }
     outcome: Integer;
     {
@@ -1305,9 +1331,14 @@ procedure ystpay_cancel_free(cancel: PYstpayCancel); {$IFDEF WIN32}stdcall{$ELSE
 function ystpay_cancel_new(out res: PYstpayCancel): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
-  **Method.** Pulls the switch: the settle call using it stops waiting
-  and revokes the payment (a payment the platform already reported paid
-  stays paid; a request in flight is answered first). Returns at once.
+  **Method.** Pulls the switch: "do not do it". For the settle call using
+  it: pulled before the call, nothing is sent (`YSTPAY_OUTCOME_NOT_SENT`);
+  while nothing could have reached the platform, nothing more is sent
+  (`NOT_SENT`); once a payment or order may have arrived, the wait stops
+  and it is revoked (a payment the platform already reported paid stays
+  paid); a refund is never resent after a cancel, only settled by query;
+  a revoke under way is finished; `ystpay_recover_ex` stops at its next
+  pause. A request in flight is answered first. Returns at once.
 
   May be called from any thread (the UI thread's Esc key), before or
   during the call, any number of times. Returns `YSTPAY_OK`,
@@ -1410,8 +1441,12 @@ function ystpay_client_new(server_url: PAnsiChar; acct: PAnsiChar; pass: PAnsiCh
   this returns: at once, since an operation belongs to the program driving
   it only while that program lives (an OS file lock in `<journal>.owners`
   beside the file); one another live program is settling is left alone.
-  With the platform unreachable that can take about 20 s per open
-  operation. Settled operations older than 400 days are removed from the
+  That is one quick check: each open operation gets one query and the
+  steps its answer makes necessary at once, and the first request that
+  cannot be sent or is not answered stops it, leaving the rest open
+  (`YSTPAY_RECOVERED_UNREACHABLE`): with the network down this returns
+  within about `connect_timeout` (5 s by default) however many
+  operations are open. Settled operations older than 400 days are removed from the
   journal first (`journal_keep_days` of a configuration; open ones never). `ystpay_last_recovery` and `ystpay_recovery_get` report what
   it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
   Thread-safe.
@@ -1850,9 +1885,10 @@ function ystpay_receipt_text(lines: PAnsiChar; line_size: Integer; line_count: I
 {
   **Method.** Settles every open operation of this device in the journal
   against the platform (what a client with a journal also does when
-  created): barcode payments by query, then revoke where still unclear;
-  refunds by query (resent with the same serial when never received);
-  orders by query, closed once expired. An operation in conflict
+  created, with one quick check): barcode payments by query, then revoke
+  where still unclear; refunds by query only (one the platform never
+  received is closed `YSTPAY_STATE_NOT_SENT`, never resent); orders by
+  query, closed once expired. An operation in conflict
   (`YSTPAY_STATE_CONFLICT`) is asked about again, never resent, and acted
   on only when an answer carries the recorded amount (then it is this
   register's own: settled by `S`/`F`, revoked while `W`); otherwise it
@@ -1864,16 +1900,39 @@ function ystpay_receipt_text(lines: PAnsiChar; line_size: Integer; line_count: I
   this program, or another program on the same journal) are left alone
   (`busy_elsewhere`).
 
+  Recovery never waits on a dead network: the first request that cannot
+  be sent (no route, DNS down, connect refused or timed out), or the first
+  operation without an answer by its deadline, stops it; the operations
+  not asked about are listed `YSTPAY_RECOVERED_UNREACHABLE` and stay open
+  for the next recovery.
+
   - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
   - `out`: caller-owned `ystpay_recovery_report`, written only on
     `YSTPAY_OK`, with the counts; `out->entry_count` operations are
     listed one by one by `ystpay_recovery_get` (req_seq, kind, state
     after recovery) until the next recovery of this client finishes.
 
-  Blocks up to about 20 s per open operation when the platform is
-  unreachable. Thread-safe.
+  Blocks up to the client's recovery deadline (default 20 s) for the
+  first operation the platform does not answer, then stops; with the
+  network down, about `connect_timeout` at most. To cancel it or bound
+  it otherwise, use `ystpay_recover_ex`. Thread-safe.
 }
 function ystpay_recover(client: PYstpayClient; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpayRecoveryReport): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** `ystpay_recover` with a time bound and a cancel switch.
+
+  - `deadline_ms`: how long to try each operation, 0 for the client's
+    recovery deadline (default 20 s); 1 gives each operation one query and
+    the steps its answer makes necessary at once, as at client creation.
+    Negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
+  - `cancel`: NULL, or a switch another thread (or the progress callback)
+    may pull: recovery stops at its next pause, leaves the operation it
+    was settling and every later one open (a revoke under way is finished
+    first), and returns `YSTPAY_OK` with what it did.
+  - the rest as for `ystpay_recover`.
+}
+function ystpay_recover_ex(client: PYstpayClient; deadline_ms: Integer; cancel: PYstpayCancel; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpayRecoveryReport): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** Operation number `index` (0 to `entry_count - 1`) of the
@@ -1933,7 +1992,15 @@ function ystpay_revoke(client: PYstpayClient; req_seq: PAnsiChar; ori_seq: PAnsi
   - `ip`, `redirect_url`: H5 only (`ip` required for `"W"`); else NULL.
   - `deadline_ms`: stop waiting (and close) earlier than the expiry; 0
     waits until the expiry.
-  - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
+  - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`:
+    pulled before the call or while the create could not have arrived,
+    nothing (more) is sent (`NOT_SENT`); once the order may exist, it is
+    closed (`REVOKED`).
+
+  `out->outcome` as for `ystpay_settle_pay`; `NOT_SENT` when no attempt to
+  create the order could have reached the platform (no QR code was
+  shown). The same call holds the order from its creation to the end: no
+  recovery (of this program or another) takes it in between.
 
   The order's serial is generated (`out->req_seq`; also the message of
   the first `YSTPAY_STAGE_SENDING` callback). Result codes as for
@@ -1948,12 +2015,19 @@ function ystpay_settle_order(client: PYstpayClient; kind: Integer; total_fee: In
   it has a final answer in `out->outcome`: `YSTPAY_OUTCOME_PAID`,
   `YSTPAY_OUTCOME_FAILED` (the platform said so, or a query proved its
   refusal harmless), `YSTPAY_OUTCOME_REVOKED` (deadline passed unpaid, or
-  cancelled: money returned or never taken), or `YSTPAY_OUTCOME_UNKNOWN`
-  (the platform stayed unreachable: the journal keeps it open and
-  `ystpay_recover` settles it later; or the platform answered about
-  another order under this serial: `out->state` is
-  `YSTPAY_STATE_CONFLICT`, `out->detail` names the difference, nothing is
-  revoked, and a person must look at it).
+  cancelled: money returned or never taken), `YSTPAY_OUTCOME_NOT_SENT`
+  (not sent, nothing charged: no attempt could have reached the platform
+  — no route, DNS down, connect refused or timed out — or the cancel was
+  pulled before the call; it ends within about `connect_timeout` + 2 s
+  with at most one quick retry, no queries and no revoke, and the journal
+  closes it: take the payment again, with a new serial), or
+  `YSTPAY_OUTCOME_UNKNOWN` (the payment may have arrived and the platform
+  stayed unreachable: the journal keeps it open and `ystpay_recover`
+  settles it later; or the platform answered about another order under
+  this serial: `out->state` is `YSTPAY_STATE_CONFLICT`, `out->detail`
+  names the difference, nothing is revoked, and a person must look at
+  it). What comes after each answer follows one table (docs/DESIGN.md,
+  "What to do next").
 
   PAID needs status `S` for the amount asked and, once the journal holds
   one, the same order number: an answer about another order is never
@@ -1973,8 +2047,12 @@ function ystpay_settle_order(client: PYstpayClient; kind: Integer; total_fee: In
     `ystpay_pay`.
   - `deadline_ms`: how long the customer may take, 0 for the client's
     setting (default 50 s); then the payment is revoked.
-  - `cancel`: NULL, or a switch another thread may pull to stop waiting
-    and revoke.
+  - `cancel`: NULL, or a switch another thread (or the progress callback)
+    may pull: "do not take it". Pulled before the call, nothing is sent
+    (`NOT_SENT`). Pulled while nothing could have arrived, nothing more is
+    sent (`NOT_SENT`). Pulled once the payment may have arrived, the
+    waiting stops and it is revoked (`REVOKED`, or `PAID` when the platform
+    had already taken it and the revoke's answer says so).
   - `progress`, `user_data`: NULL, or a callback run on this thread at
     every step (see `ystpay_progress_fn` for its rules).
   - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
@@ -2006,8 +2084,15 @@ function ystpay_settle_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee:
   that would exceed what is left (`YSTPAY_ERR_REFUND_EXCEEDS`).
 
   `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
-  platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
-  30 s; recovery goes on). `out->refund_seq` is the platform's refund
+  platform, `NOT_SENT` nothing refunded (no attempt could reach the
+  platform, or it was cancelled before it could arrive, or after a cancel
+  the platform had no such refund), `UNKNOWN` not settled by the deadline
+  (`deadline_ms`, 0 for 30 s; recovery asks again, by query only).
+
+  `cancel` means "do not refund": a refund cannot be revoked, so one that
+  may have arrived is never resent after a cancel, only settled by query
+  (REFUNDED, or NOT_SENT when the platform has no such refund, or UNKNOWN
+  until recovery finds out); recovery never resends a refund either. `out->refund_seq` is the platform's refund
   number, `out->trans_seq` the refunded order's. Other arguments, and
   what the result codes mean (any other than `YSTPAY_OK`: nothing sent),
   as for `ystpay_settle_pay` (`req_seq` is the refund's own serial; also
@@ -2045,7 +2130,7 @@ function ystpay_strerror(code: Integer): PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}
 
 {
   Returns the library's version as a static NUL-terminated string such as
-  `"0.1.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+  `"0.2.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
   header). Owned by the library: do not free. Never NULL. Thread-safe.
 }
 function ystpay_version: PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;

@@ -220,8 +220,12 @@ unsafe fn new_client(
 /// this returns: at once, since an operation belongs to the program driving
 /// it only while that program lives (an OS file lock in `<journal>.owners`
 /// beside the file); one another live program is settling is left alone.
-/// With the platform unreachable that can take about 20 s per open
-/// operation. Settled operations older than 400 days are removed from the
+/// That is one quick check: each open operation gets one query and the
+/// steps its answer makes necessary at once, and the first request that
+/// cannot be sent or is not answered stops it, leaving the rest open
+/// (`YSTPAY_RECOVERED_UNREACHABLE`): with the network down this returns
+/// within about `connect_timeout` (5 s by default) however many
+/// operations are open. Settled operations older than 400 days are removed from the
 /// journal first (`journal_keep_days` of a configuration; open ones never). `ystpay_last_recovery` and `ystpay_recovery_get` report what
 /// it did. A journal that cannot be opened is `YSTPAY_ERR_JOURNAL`.
 /// Thread-safe.

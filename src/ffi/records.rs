@@ -330,8 +330,10 @@ pub struct ystpay_settlement {
     pub struct_size: u32,
     /// `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
     /// (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
-    /// never taken) or `YSTPAY_OUTCOME_UNKNOWN` (unreachable until the
-    /// deadline; the journal keeps it open, `ystpay_recover` settles it).
+    /// never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
+    /// platform: nothing charged, the journal closed it) or
+    /// `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
+    /// the deadline; the journal keeps it open, `ystpay_recover` settles it).
     pub outcome: i32,
     /// Amount in fen (a refund: the refund's amount).
     pub total_fee: i64,

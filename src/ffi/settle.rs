@@ -1,7 +1,8 @@
 //! The settle flow through the C ABI: one call per operation that returns
-//! only with a final answer (PAID, FAILED, REVOKED, or UNKNOWN when the
-//! platform stayed unreachable), a cancel handle usable from another
-//! thread, a progress callback, and recovery.
+//! only with a final answer (PAID, FAILED, REVOKED, NOT_SENT when nothing
+//! could reach the platform, or UNKNOWN when it may have and no answer
+//! came), a cancel handle usable from another thread, a progress
+//! callback, and recovery.
 //!
 //! These calls need a client with a journal (`journal=` in the
 //! configuration, or `ystpay_client_new_ex`): every operation is recorded
@@ -473,9 +474,14 @@ pub unsafe extern "system" fn ystpay_cancel_new(out: *mut *mut ystpay_cancel) ->
     })
 }
 
-/// **Method.** Pulls the switch: the settle call using it stops waiting
-/// and revokes the payment (a payment the platform already reported paid
-/// stays paid; a request in flight is answered first). Returns at once.
+/// **Method.** Pulls the switch: "do not do it". For the settle call using
+/// it: pulled before the call, nothing is sent (`YSTPAY_OUTCOME_NOT_SENT`);
+/// while nothing could have reached the platform, nothing more is sent
+/// (`NOT_SENT`); once a payment or order may have arrived, the wait stops
+/// and it is revoked (a payment the platform already reported paid stays
+/// paid); a refund is never resent after a cancel, only settled by query;
+/// a revoke under way is finished; `ystpay_recover_ex` stops at its next
+/// pause. A request in flight is answered first. Returns at once.
 ///
 /// May be called from any thread (the UI thread's Esc key), before or
 /// during the call, any number of times. Returns `YSTPAY_OK`,
@@ -520,12 +526,19 @@ pub unsafe extern "system" fn ystpay_cancel_free(cancel: *mut ystpay_cancel) {
 /// it has a final answer in `out->outcome`: `YSTPAY_OUTCOME_PAID`,
 /// `YSTPAY_OUTCOME_FAILED` (the platform said so, or a query proved its
 /// refusal harmless), `YSTPAY_OUTCOME_REVOKED` (deadline passed unpaid, or
-/// cancelled: money returned or never taken), or `YSTPAY_OUTCOME_UNKNOWN`
-/// (the platform stayed unreachable: the journal keeps it open and
-/// `ystpay_recover` settles it later; or the platform answered about
-/// another order under this serial: `out->state` is
-/// `YSTPAY_STATE_CONFLICT`, `out->detail` names the difference, nothing is
-/// revoked, and a person must look at it).
+/// cancelled: money returned or never taken), `YSTPAY_OUTCOME_NOT_SENT`
+/// (not sent, nothing charged: no attempt could have reached the platform
+/// — no route, DNS down, connect refused or timed out — or the cancel was
+/// pulled before the call; it ends within about `connect_timeout` + 2 s
+/// with at most one quick retry, no queries and no revoke, and the journal
+/// closes it: take the payment again, with a new serial), or
+/// `YSTPAY_OUTCOME_UNKNOWN` (the payment may have arrived and the platform
+/// stayed unreachable: the journal keeps it open and `ystpay_recover`
+/// settles it later; or the platform answered about another order under
+/// this serial: `out->state` is `YSTPAY_STATE_CONFLICT`, `out->detail`
+/// names the difference, nothing is revoked, and a person must look at
+/// it). What comes after each answer follows one table (docs/DESIGN.md,
+/// "What to do next").
 ///
 /// PAID needs status `S` for the amount asked and, once the journal holds
 /// one, the same order number: an answer about another order is never
@@ -545,8 +558,12 @@ pub unsafe extern "system" fn ystpay_cancel_free(cancel: *mut ystpay_cancel) {
 ///   `ystpay_pay`.
 /// - `deadline_ms`: how long the customer may take, 0 for the client's
 ///   setting (default 50 s); then the payment is revoked.
-/// - `cancel`: NULL, or a switch another thread may pull to stop waiting
-///   and revoke.
+/// - `cancel`: NULL, or a switch another thread (or the progress callback)
+///   may pull: "do not take it". Pulled before the call, nothing is sent
+///   (`NOT_SENT`). Pulled while nothing could have arrived, nothing more is
+///   sent (`NOT_SENT`). Pulled once the payment may have arrived, the
+///   waiting stops and it is revoked (`REVOKED`, or `PAID` when the platform
+///   had already taken it and the revoke's answer says so).
 /// - `progress`, `user_data`: NULL, or a callback run on this thread at
 ///   every step (see `ystpay_progress_fn` for its rules).
 /// - `out`: caller-owned `ystpay_settlement`, written only on `YSTPAY_OK`.
@@ -633,8 +650,15 @@ pub unsafe extern "system" fn ystpay_settle_pay(
 /// that would exceed what is left (`YSTPAY_ERR_REFUND_EXCEEDS`).
 ///
 /// `out->outcome`: `YSTPAY_OUTCOME_PAID` refunded, `FAILED` refused by the
-/// platform, `UNKNOWN` not settled by the deadline (`deadline_ms`, 0 for
-/// 30 s; recovery goes on). `out->refund_seq` is the platform's refund
+/// platform, `NOT_SENT` nothing refunded (no attempt could reach the
+/// platform, or it was cancelled before it could arrive, or after a cancel
+/// the platform had no such refund), `UNKNOWN` not settled by the deadline
+/// (`deadline_ms`, 0 for 30 s; recovery asks again, by query only).
+///
+/// `cancel` means "do not refund": a refund cannot be revoked, so one that
+/// may have arrived is never resent after a cancel, only settled by query
+/// (REFUNDED, or NOT_SENT when the platform has no such refund, or UNKNOWN
+/// until recovery finds out); recovery never resends a refund either. `out->refund_seq` is the platform's refund
 /// number, `out->trans_seq` the refunded order's. Other arguments, and
 /// what the result codes mean (any other than `YSTPAY_OK`: nothing sent),
 /// as for `ystpay_settle_pay` (`req_seq` is the refund's own serial; also
@@ -755,7 +779,15 @@ pub unsafe extern "system" fn ystpay_settle_revoke(
 /// - `ip`, `redirect_url`: H5 only (`ip` required for `"W"`); else NULL.
 /// - `deadline_ms`: stop waiting (and close) earlier than the expiry; 0
 ///   waits until the expiry.
-/// - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`.
+/// - `cancel`, `progress`, `user_data`, `out`: as for `ystpay_settle_pay`:
+///   pulled before the call or while the create could not have arrived,
+///   nothing (more) is sent (`NOT_SENT`); once the order may exist, it is
+///   closed (`REVOKED`).
+///
+/// `out->outcome` as for `ystpay_settle_pay`; `NOT_SENT` when no attempt to
+/// create the order could have reached the platform (no QR code was
+/// shown). The same call holds the order from its creation to the end: no
+/// recovery (of this program or another) takes it in between.
 ///
 /// The order's serial is generated (`out->req_seq`; also the message of
 /// the first `YSTPAY_STAGE_SENDING` callback). Result codes as for

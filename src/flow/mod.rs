@@ -10,7 +10,8 @@
 //! | [`Outcome::Paid`] | the money was taken (for a refund: returned) |
 //! | [`Outcome::Failed`] | the platform said so explicitly (`F`, or a refusal it confirmed by having no such order); no money moved |
 //! | [`Outcome::Revoked`] | this register revoked it: the money was returned or never taken |
-//! | [`Outcome::Unknown`] | the platform could not be reached until the deadline, or answered about another operation under this serial; the journal keeps the operation open and [`Payments::recover`] asks again |
+//! | [`Outcome::NotSent`] | nothing could have reached the platform (the network is down), or the cashier cancelled before anything could have arrived; nothing moved, the journal closed it |
+//! | [`Outcome::Unknown`] | it may have arrived and the platform could not be reached until the deadline, or answered about another operation under this serial; the journal keeps the operation open and [`Payments::recover`] asks again |
 //!
 //! The discipline (docs/DESIGN.md, "Paying safely"):
 //! - Every answer is read by [`crate::reading`]: only a defined status
@@ -32,12 +33,18 @@
 //!   process lives ([`crate::journal::Owner`]), so recovery takes over the
 //!   operations of a dead process at once.
 //! - Recovery resolves every open operation: query, then revoke where a
-//!   payment is still unclear (never one in conflict).
+//!   payment is still unclear (never one in conflict); it never resends a
+//!   refund and stops at the first request it cannot send.
+//! - Not sent means not sent: an operation none of whose attempts could
+//!   have arrived ends [`Outcome::NotSent`] at once.
 //!
-//! Modules by job: [`types`](self) (what the flows take and give),
-//! `timing` (schedules, deadlines, cancel), `run` (one operation's run
-//! and its one pause), `pay`, `refund`, `order`, `recover`, `notice`,
-//! `crash` (test-only crash points).
+//! What to do after each answer is decided in one place, `decide` (the
+//! table of docs/DESIGN.md, "What to do next"), and carried out by one
+//! loop, `drive`. Modules by job: [`types`](self) (what the flows take and
+//! give), `timing` (schedules, deadlines, cancel), `run` (one operation's
+//! run and its one pause), `decide`, `drive`, and the operations that set
+//! up a run: `pay`, `refund`, `order`, `recover`, `notice`; `crash`
+//! (test-only crash points).
 
 mod crash;
 mod decide;
