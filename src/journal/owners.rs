@@ -185,6 +185,15 @@ impl Owners {
     }
 }
 
+/// What a claim takes.
+#[derive(Clone, Copy)]
+enum Claim {
+    /// An open operation.
+    Open,
+    /// An open or paid one, to revoke it.
+    Revoke,
+}
+
 impl Journal {
     /// A new owner for a payment flow (see [`Owner`]). Also clears the lock
     /// files dead owners left behind.
@@ -203,32 +212,7 @@ impl Journal {
     /// when a live owner drives it, or it has ended or vanished meanwhile
     /// (re-read it after a successful claim: it may have changed).
     pub fn claim(&self, account: &str, req_seq: &str, owner: &Owner) -> Result<bool, JournalError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: Option<Option<String>> = tx
-            .query_row(
-                &format!(
-                    "SELECT owner FROM ops WHERE account = ?1 AND req_seq = ?2
-                     AND state IN {OPEN_STATES_SQL}"
-                ),
-                params![account, req_seq],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(current) = current else {
-            return Ok(false);
-        };
-        if let Some(o) = &current {
-            if o != owner.id() && self.owners.is_alive(o) {
-                return Ok(false);
-            }
-        }
-        tx.execute(
-            "UPDATE ops SET owner = ?3 WHERE account = ?1 AND req_seq = ?2",
-            params![account, req_seq, owner.id()],
-        )?;
-        tx.commit()?;
-        Ok(true)
+        self.claim_in(account, req_seq, owner, Claim::Open)
     }
 
     /// Takes the operation `(account, req_seq)` for `owner` to revoke it:
@@ -242,14 +226,28 @@ impl Journal {
         req_seq: &str,
         owner: &Owner,
     ) -> Result<bool, JournalError> {
+        self.claim_in(account, req_seq, owner, Claim::Revoke)
+    }
+
+    fn claim_in(
+        &self,
+        account: &str,
+        req_seq: &str,
+        owner: &Owner,
+        how: Claim,
+    ) -> Result<bool, JournalError> {
+        let (states, set) = match how {
+            Claim::Open => (format!("state IN {OPEN_STATES_SQL}"), "owner = ?3"),
+            Claim::Revoke => (
+                format!("(state IN {OPEN_STATES_SQL} OR state = 'paid')"),
+                "owner = ?3, state = CASE WHEN state = 'paid' THEN 'revoking' ELSE state END",
+            ),
+        };
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: Option<Option<String>> = tx
             .query_row(
-                &format!(
-                    "SELECT owner FROM ops WHERE account = ?1 AND req_seq = ?2
-                     AND (state IN {OPEN_STATES_SQL} OR state = 'paid')"
-                ),
+                &format!("SELECT owner FROM ops WHERE account = ?1 AND req_seq = ?2 AND {states}"),
                 params![account, req_seq],
                 |r| r.get(0),
             )
@@ -263,9 +261,7 @@ impl Journal {
             }
         }
         tx.execute(
-            "UPDATE ops SET owner = ?3,
-                state = CASE WHEN state = 'paid' THEN 'revoking' ELSE state END
-             WHERE account = ?1 AND req_seq = ?2",
+            &format!("UPDATE ops SET {set} WHERE account = ?1 AND req_seq = ?2"),
             params![account, req_seq, owner.id()],
         )?;
         tx.commit()?;
