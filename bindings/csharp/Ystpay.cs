@@ -120,8 +120,10 @@ namespace YstpayInterop
         public const int YSTPAY_ERR_NO_JOURNAL = 400;
         /// <summary>
         /// The journal file cannot be opened, read or written (disk full, locked
-        /// beyond the busy timeout, a newer schema, a corrupt row). When a settle
-        /// call returns it, nothing was sent.
+        /// beyond the busy timeout, a newer schema, a corrupt row), or cannot
+        /// issue a serial (`ystpay_next_req_seq`, or a call that generates its
+        /// `req_seq`). When a settle call, or a call generating its serial, returns
+        /// it, nothing was sent.
         /// </summary>
         public const int YSTPAY_ERR_JOURNAL = 401;
         /// <summary>
@@ -203,6 +205,15 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_OUTCOME_PAID = 1;
         /// <summary>
+        /// Settle calls: not sent, nothing charged. No request could have reached
+        /// the platform (the network is down: no route, DNS down, connect refused
+        /// or timed out), or the cashier cancelled before it was sent, or the
+        /// platform confirmed it never received it. No money moved (for a refund:
+        /// none returned). The journal closed it (`YSTPAY_STATE_NOT_SENT`); take
+        /// the payment again, with a new serial, once the network is back.
+        /// </summary>
+        public const int YSTPAY_OUTCOME_NOT_SENT = 5;
+        /// <summary>
         /// `ystpay_journal_entry.kind`: barcode payment (4.1).
         /// </summary>
         public const int YSTPAY_KIND_PAY = 1;
@@ -265,6 +276,13 @@ namespace YstpayInterop
         /// recorded amount; a person must look at it).
         /// </summary>
         public const int YSTPAY_STATE_CONFLICT = 10;
+        /// <summary>
+        /// Journal state: nothing reached the platform (no route, DNS down,
+        /// connect refused or timed out; or cancelled before it was sent; or the
+        /// platform confirmed it never received it). No money moved; its serials
+        /// stay used.
+        /// </summary>
+        public const int YSTPAY_STATE_NOT_SENT = 11;
         /// <summary>
         /// Progress stage: the request is on its way; `message` is its `req_seq`.
         /// </summary>
@@ -331,6 +349,14 @@ namespace YstpayInterop
         /// of this program or another program on the journal) is settling it.
         /// </summary>
         public const int YSTPAY_RECOVERED_BUSY = 3;
+        /// <summary>
+        /// `ystpay_recovery_entry.disposition`: still open, not settled because a
+        /// request could not be sent (the platform is unreachable: no route, DNS
+        /// down, connect refused or timed out) or recovery was cancelled. Recovery
+        /// stops at the first request it cannot send and never waits on a dead
+        /// network; the next recovery asks again.
+        /// </summary>
+        public const int YSTPAY_RECOVERED_UNREACHABLE = 4;
         /// <summary>
         /// `ystpay_notice.verified`: the notification's envelope signature verified.
         /// </summary>
@@ -1702,20 +1728,23 @@ namespace YstpayInterop
         /// the register tag, a counter), so the caller can record it before paying
         /// and later query or revoke with it.
         /// 
-        /// With a journal, it comes after the last serial any client of the journal
-        /// issued for this device and register tag, whatever the clock does, and is
-        /// none the journal already holds: never reused, across restarts and
-        /// programs sharing the journal. Without a journal only this program's
-        /// memory bounds it: after the clock steps back, a restarted program may
-        /// reissue a serial (keep a journal; set `register_no` when registers share
-        /// a merchant).
+        /// With a journal, the journal issues it: it comes after the last serial
+        /// any client of the journal issued for this device and register tag,
+        /// whatever the clock does, and is none the journal already holds: never
+        /// reused, across restarts and programs sharing the journal. When the
+        /// journal cannot issue one (busy past its timeout, or failing) the call
+        /// fails with `YSTPAY_ERR_JOURNAL` and gives no serial: never one from
+        /// memory. Without a journal only this program's memory bounds it: after
+        /// the clock steps back, a restarted program may reissue a serial (keep a
+        /// journal; set `register_no` when registers share a merchant).
         /// 
         /// - `buf`, `buf_size`: caller-owned buffer (21 bytes suffice).
         /// - `needed`: if not NULL, receives the bytes needed with the NUL.
         /// 
-        /// Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
-        /// `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`.
-        /// Thread-safe.
+        /// Returns `YSTPAY_OK`, `YSTPAY_ERR_JOURNAL` (no serial; nothing written
+        /// to `buf`), `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to `buf`; the
+        /// serial issued is not used), `YSTPAY_ERR_NULL_ARGUMENT`,
+        /// `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_next_req_seq(IntPtr client, byte[] buf, int buf_size, out int needed);
@@ -1947,9 +1976,10 @@ namespace YstpayInterop
         /// <summary>
         /// **Method.** Settles every open operation of this device in the journal
         /// against the platform (what a client with a journal also does when
-        /// created): barcode payments by query, then revoke where still unclear;
-        /// refunds by query (resent with the same serial when never received);
-        /// orders by query, closed once expired. An operation in conflict
+        /// created, with one quick check): barcode payments by query, then revoke
+        /// where still unclear; refunds by query only (one the platform never
+        /// received is closed `YSTPAY_STATE_NOT_SENT`, never resent); orders by
+        /// query, closed once expired. An operation in conflict
         /// (`YSTPAY_STATE_CONFLICT`) is asked about again, never resent, and acted
         /// on only when an answer carries the recorded amount (then it is this
         /// register's own: settled by `S`/`F`, revoked while `W`); otherwise it
@@ -1961,17 +1991,41 @@ namespace YstpayInterop
         /// this program, or another program on the same journal) are left alone
         /// (`busy_elsewhere`).
         /// 
+        /// Recovery never waits on a dead network: the first request that cannot
+        /// be sent (no route, DNS down, connect refused or timed out), or the first
+        /// operation without an answer by its deadline, stops it; the operations
+        /// not asked about are listed `YSTPAY_RECOVERED_UNREACHABLE` and stay open
+        /// for the next recovery.
+        /// 
         /// - `progress`, `user_data`: as for `ystpay_settle_pay` (NULL for none).
         /// - `out`: caller-owned `ystpay_recovery_report`, written only on
         ///   `YSTPAY_OK`, with the counts; `out-&gt;entry_count` operations are
         ///   listed one by one by `ystpay_recovery_get` (req_seq, kind, state
         ///   after recovery) until the next recovery of this client finishes.
         /// 
-        /// Blocks up to about 20 s per open operation when the platform is
-        /// unreachable. Thread-safe.
+        /// Blocks up to the client's recovery deadline (default 20 s) for the
+        /// first operation the platform does not answer, then stops; with the
+        /// network down, about `connect_timeout` at most. To cancel it or bound
+        /// it otherwise, use `ystpay_recover_ex`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_recover(IntPtr client, YstpayProgressFn progress, IntPtr user_data, ref YstpayRecoveryReport result);
+
+        /// <summary>
+        /// **Method.** `ystpay_recover` with a time bound and a cancel switch.
+        /// 
+        /// - `deadline_ms`: how long to try each operation, 0 for the client's
+        ///   recovery deadline (default 20 s); 1 gives each operation one query and
+        ///   the steps its answer makes necessary at once, as at client creation.
+        ///   Negative is `YSTPAY_ERR_INVALID_ARGUMENT`.
+        /// - `cancel`: NULL, or a switch another thread (or the progress callback)
+        ///   may pull: recovery stops at its next pause, leaves the operation it
+        ///   was settling and every later one open (a revoke under way is finished
+        ///   first), and returns `YSTPAY_OK` with what it did.
+        /// - the rest as for `ystpay_recover`.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_recover_ex(IntPtr client, int deadline_ms, IntPtr cancel, YstpayProgressFn progress, IntPtr user_data, ref YstpayRecoveryReport result);
 
         /// <summary>
         /// **Method.** Operation number `index` (0 to `entry_count - 1`) of the

@@ -335,10 +335,11 @@ impl Payments {
         reading
     }
 
-    /// A new serial for a request of a run; a ledger that cannot issue one
-    /// means the request is not sent.
+    /// A new serial for a request of a run, from this flow's journal
+    /// ledger; a ledger that cannot issue one means the request is not
+    /// sent (never a serial from memory: docs/DESIGN.md, "Serials").
     fn serial(&self) -> Result<String, String> {
-        Ok(self.client.next_req_seq())
+        self.issue_req_seq().map_err(|e| e.to_string())
     }
 
     /// The revoke's serial: the one recorded (kept across retries and
