@@ -7,17 +7,20 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::path::Path;
 use std::ptr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
 use ystpay::flow::{Outcome, PayOrder, SettleOptions};
 use ystpay::journal::Journal;
 use ystpay::protocol::messages::QueryPayRequest;
+use ystpay::protocol::RequestEnvelope;
 use ystpay::reqseq::Slot;
+use ystpay::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 use ystpay::{Client, Payments};
 
 const KEY: &str = "0123456789ABCDEF";
@@ -199,5 +202,136 @@ fn a_client_freed_beside_another_leaves_it_on_the_journal() {
         .unwrap()
         .render(42);
     assert!(next > last, "the ledger issued {next}, not after {last}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What went out: every request's type, serial and `ori_seq`.
+#[derive(Default)]
+struct Sent(Mutex<Vec<(String, String, String)>>);
+
+/// A transport that notes every request it sends.
+struct Recording {
+    inner: HttpTransport,
+    sent: Arc<Sent>,
+}
+
+fn field(xml: &str, name: &str) -> String {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    xml.split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&close))
+        .map(|(v, _)| v.to_string())
+        .unwrap_or_default()
+}
+
+impl Transport for Recording {
+    fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let env = RequestEnvelope::parse(std::str::from_utf8(body).unwrap()).unwrap();
+        let plain = env.open(KEY).unwrap();
+        self.sent.0.lock().unwrap().push((
+            env.request_type.clone(),
+            field(&plain, "req_seq"),
+            field(&plain, "ori_seq"),
+        ));
+        self.inner.post(url, body)
+    }
+}
+
+fn recorded_flows(url: &str, path: &Path, sent: &Arc<Sent>) -> Payments {
+    let cfg = client_config(url, Duration::from_millis(500), 43);
+    let inner = HttpTransport::new(&HttpSettings {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_millis(500),
+        proxy: None,
+    })
+    .unwrap();
+    let t = Recording {
+        inner,
+        sent: sent.clone(),
+    };
+    let client = Client::with_transport(&cfg, Arc::new(t)).unwrap();
+    let journal = Arc::new(Journal::open(path).unwrap());
+    Payments::new(Arc::new(client), journal, flow_config(TIME_SCALE)).unwrap()
+}
+
+/// Payments with a password wait (queries), one revoked at its deadline
+/// (a revoke), one paid at once.
+fn some_payments(p: &Payments, salt: u64) {
+    let paid = p
+        .settle_pay(
+            &PayOrder::new(100, wechat_code(salt, 51)),
+            &SettleOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(paid.outcome, Outcome::Paid, "{paid:?}");
+    let short = SettleOptions {
+        deadline: Some(Duration::from_millis(40)),
+        ..SettleOptions::default()
+    };
+    let revoked = p
+        .settle_pay(&PayOrder::new(200, wechat_code(salt + 1, 59)), &short)
+        .unwrap();
+    assert_eq!(revoked.outcome, Outcome::Revoked, "{revoked:?}");
+    let at_once = p
+        .settle_pay(
+            &PayOrder::new(300, wechat_code(salt + 2, 3)),
+            &SettleOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(at_once.outcome, Outcome::Paid, "{at_once:?}");
+}
+
+/// Every serial that went out twice for different requests: a serial
+/// resent must be the same request (a retry of one operation, or of its
+/// revoke), and a query's is never resent.
+fn reused(sent: &Sent) -> Vec<String> {
+    let mut first: HashMap<&str, (&str, &str)> = HashMap::new();
+    let mut problems = Vec::new();
+    let sent = sent.0.lock().unwrap();
+    for (kind, seq, ori) in sent.iter() {
+        match first.get(seq.as_str()) {
+            None => {
+                first.insert(seq, (kind, ori));
+            }
+            Some(&(k, o)) if k != kind || o != ori || kind.contains("query") => {
+                problems.push(format!("{seq}: {k} of '{o}', then {kind} of '{ori}'"))
+            }
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+/// Item 3: a journal restored from an older backup (its ledger row and
+/// its operations behind what the platform saw) still issues no serial
+/// the platform saw, for an operation, a query or a revoke.
+#[test]
+fn a_journal_restored_from_a_backup_never_reissues_a_serial_the_platform_saw() {
+    let sim = start_sim(TIME_SCALE);
+    let dir = temp_dir("serials-backup");
+    let path = dir.join("journal.db");
+    let backup = dir.join("backup.db");
+    let sent = Arc::new(Sent::default());
+
+    let p = recorded_flows(&sim.api_url(), &path, &sent);
+    some_payments(&p, 4300);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [backup.to_string_lossy()])
+        .unwrap();
+    some_payments(&p, 4310);
+    drop(p);
+
+    // The register's disk is replaced: the backup comes back.
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    std::fs::copy(&backup, &path).unwrap();
+    let p = recorded_flows(&sim.api_url(), &path, &sent);
+    some_payments(&p, 4320);
+    drop(p);
+
+    let problems = reused(&sent);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(sent.0.lock().unwrap().len() >= 12);
     let _ = std::fs::remove_dir_all(&dir);
 }

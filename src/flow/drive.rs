@@ -375,17 +375,21 @@ impl Payments {
             (None, None) => Some(Channel::WeChat),
             _ => channel,
         };
-        let seq = rec.as_ref().and_then(|r| r.revoke_seq.clone());
-        let seq = match seq {
-            Some(s) => Some(s),
+        let recorded = rec.as_ref().and_then(|r| r.revoke_seq.clone());
+        let seq = match &recorded {
+            Some(s) => Some(s.clone()),
             None => self.serial().ok(),
         };
-        run.set(OpUpdate {
+        let set = run.set(OpUpdate {
             state: Some(OpState::Revoking),
             revoke_seq: seq.clone(),
             detail: Some(format!("revoking: {reason:?}")),
             ..OpUpdate::default()
         });
+        // A revoke goes out only under a serial the journal recorded for it
+        // (checked there, docs/DESIGN.md "Serials"); otherwise the first
+        // revoke takes one through `revoke_serial`, or is not sent.
+        let seq = if set.is_some() { seq } else { recorded };
         RevokeSeq {
             seq,
             channel,
