@@ -340,6 +340,9 @@ impl Journal {
     }
 
     /// Applies `update` to the operation `(account, req_seq)` and returns it as it now is.
+    /// A revoke serial is checked when first recorded: one the journal holds
+    /// for anything else, or one replacing the serial recorded, is
+    /// [`JournalError::Duplicate`] and nothing is changed.
     pub fn update(
         &self,
         account: &str,
