@@ -129,7 +129,7 @@ fn main() {
     let url = sim.api_url();
     let port = sim.addr().port();
     let client = Client::new(&common::config(&url)).expect("client");
-    let seq = client.next_req_seq();
+    let seq = client.issue_req_seq().unwrap();
     let body = common::sealed_body(&common::pay_request(&seq));
 
     // The first pay creates the order; every later one with this req_seq is a retry.

@@ -18,7 +18,7 @@ use crate::protocol::messages::{
 };
 use crate::protocol::{rules, Credentials, RequestEnvelope, ResponseEnvelope};
 use crate::reading::{read, Expected, Reading};
-use crate::reqseq::ReqSeqGen;
+use crate::reqseq::{ReqSeqGen, SerialLedger};
 use crate::transport::{HttpSettings, HttpTransport, Transport, TransportError};
 
 /// The path of the API on the platform (API §3: `/ystpay/service/unitive.api`).
@@ -203,6 +203,9 @@ pub struct Client {
     creds: ZeroizingCredentials,
     transport: Arc<dyn Transport>,
     seq: Arc<ReqSeqGen>,
+    /// This client's ledger: the journal of its flow, held for as long as
+    /// the client lives (docs/DESIGN.md, "Serials").
+    ledger: std::sync::Mutex<Option<Arc<dyn SerialLedger>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -240,22 +243,42 @@ impl Client {
             creds: ZeroizingCredentials(creds),
             transport,
             seq,
+            ledger: std::sync::Mutex::new(None),
         })
     }
 
-    /// A fresh `req_seq` (see [`crate::reqseq`]): never one issued before
-    /// by this client or, once a ledger is in use, by any client of the
-    /// ledger's journal.
-    pub fn next_req_seq(&self) -> String {
-        self.seq.next()
+    /// A fresh `req_seq` (see [`crate::reqseq`]): with a ledger attached
+    /// ([`Client::use_serial_ledger`]), issued by it, never one issued
+    /// before by any client of its journal nor one the journal holds;
+    /// without one, bounded by this process's memory alone.
+    ///
+    /// [`Error::Ledger`] (nothing sent) when the ledger cannot issue one:
+    /// never a serial from memory in its place.
+    pub fn issue_req_seq(&self) -> Result<String, Error> {
+        let ledger = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match ledger {
+            Some(ledger) => self.issue_req_seq_in(&*ledger),
+            None => Ok(self.seq.next()),
+        }
+    }
+
+    /// A fresh `req_seq` issued by `ledger` (a flow's journal), continuing
+    /// this register's line in the process; [`Error::Ledger`] when the
+    /// ledger cannot issue one.
+    pub fn issue_req_seq_in(&self, ledger: &dyn SerialLedger) -> Result<String, Error> {
+        self.seq.issue(ledger).map_err(Error::Ledger)
     }
 
     /// Makes `ledger` (the journal, see [`crate::journal::JournalSerials`])
-    /// bound every serial this register issues from now on, for every
-    /// client of it in this process (they share one generator). The payment
-    /// flow does this; the latest journal attached is the one used.
-    pub fn use_serial_ledger(&self, ledger: Arc<dyn crate::reqseq::SerialLedger>) {
-        self.seq.attach(ledger)
+    /// issue every serial this client generates from now on, in place of
+    /// the one attached before. The client holds it (and so its journal)
+    /// while it lives. The payment flow does this.
+    pub fn use_serial_ledger(&self, ledger: Arc<dyn SerialLedger>) {
+        *self.ledger.lock().unwrap_or_else(|p| p.into_inner()) = Some(ledger);
     }
 
     /// The device's account name.
@@ -265,12 +288,13 @@ impl Client {
 
     /// Sends one request and returns its verified answer.
     ///
-    /// An empty `req_seq` is first replaced by a fresh one, written back into
-    /// `req` so the caller can query or revoke with it whatever happens.
-    /// Field rules are checked before anything is sent.
+    /// An empty `req_seq` is first replaced by a fresh one
+    /// ([`Client::issue_req_seq`]; [`Error::Ledger`] when there is none),
+    /// written back into `req` so the caller can query or revoke with it
+    /// whatever happens. Field rules are checked before anything is sent.
     pub fn send<R: Request>(&self, req: &mut R) -> Result<R::Response, Error> {
         if req.req_seq().is_empty() {
-            req.set_req_seq(self.seq.next());
+            req.set_req_seq(self.issue_req_seq()?);
         }
         req.check()?;
         let plain = req.to_xml(&self.creds.dsn);

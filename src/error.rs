@@ -5,6 +5,7 @@
 //! | [`Error::Config`] | no | the client itself is misconfigured |
 //! | [`Error::InvalidInput`] | no | a field broke a rule; fix the input |
 //! | [`Error::NotSent`] | no | the network failed before the request left; safe to retry |
+//! | [`Error::Ledger`] | no | the journal could not issue a serial for it |
 //! | [`Error::OutcomeUnknown`] | maybe | sent, no answer: query before concluding |
 //! | [`Error::Rejected`] | yes | an answer came but cannot be trusted: query before concluding |
 //! | [`Error::Refused`] | yes | the platform answered `result=N` |
@@ -84,6 +85,10 @@ pub enum Error {
     InvalidInput(FieldError),
     /// The transport failed before the request left (nothing sent; retry is safe).
     NotSent(String),
+    /// The serial ledger (the journal) could not issue a `req_seq` for the
+    /// request (busy past its timeout, or failing): nothing sent
+    /// (docs/DESIGN.md, "Serials").
+    Ledger(String),
     /// The request may have reached the platform but no answer came
     /// (timeout, dropped connection, HTTP error status).
     OutcomeUnknown(String),
@@ -104,7 +109,7 @@ impl Error {
     pub fn nothing_sent(&self) -> bool {
         matches!(
             self,
-            Error::Config(_) | Error::InvalidInput(_) | Error::NotSent(_)
+            Error::Config(_) | Error::InvalidInput(_) | Error::NotSent(_) | Error::Ledger(_)
         )
     }
 }
@@ -115,6 +120,7 @@ impl std::fmt::Display for Error {
             Error::Config(why) => write!(f, "configuration: {why}"),
             Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
             Error::NotSent(why) => write!(f, "not sent: {why}"),
+            Error::Ledger(why) => write!(f, "not sent: no serial from the journal: {why}"),
             Error::OutcomeUnknown(why) => write!(f, "outcome unknown: {why}"),
             Error::Rejected(r) => write!(f, "answer rejected: {r}"),
             Error::Refused(r) => write!(f, "refused by the platform: {} {}", r.code, r.msg),

@@ -12,22 +12,29 @@
 //! - Every client of one register (account and tag) in a process shares one
 //!   generator ([`ReqSeqGen::for_register`]): clients made side by side, or
 //!   one after another (a POS program that creates a client per payment),
-//!   continue one line of serials instead of each starting afresh.
+//!   continue one line of serials instead of each starting afresh. The
+//!   generator is memory only; it holds no ledger.
 //! - A new second starts at a random counter, so registers that share a
 //!   tag but not a journal (or a process) rarely meet.
-//! - With a journal ([`SerialLedger`], wired by the payment flow), the
-//!   journal keeps the last slot issued per account and tag. A new serial
-//!   is the later of "now" and "just after the last one", and skips any
-//!   serial the journal already holds for an operation. This holds across
-//!   restarts, across processes sharing the journal, and whatever the
-//!   wall clock does: after it steps back, serials continue after the last
-//!   one until the clock catches up (docs/DESIGN.md, "Serials").
-//! - Without a journal (or when it cannot be written), only this
-//!   process's memory bounds the next serial. The remaining risk: a
-//!   process started after the clock stepped back can issue a serial an
-//!   earlier process already used. The platform then refuses the reuse or
-//!   answers about the earlier order, and the answer check of
-//!   [`crate::reading`] keeps that from being taken as paid.
+//! - With a journal, the journal is the ledger ([`SerialLedger`]) and
+//!   belongs to it: each flow (and the client of each flow) issues through
+//!   its own journal's ledger ([`ReqSeqGen::issue`]), for as long as it
+//!   holds the journal. The journal keeps the last slot issued per account
+//!   and tag. A new serial is the later of "now" and "just after the last
+//!   one", and skips any serial the journal already holds for an operation,
+//!   a revoke or a request sent. This holds across restarts, across
+//!   processes sharing the journal, and whatever the wall clock does: after
+//!   it steps back, serials continue after the last one until the clock
+//!   catches up (docs/DESIGN.md, "Serials").
+//! - A ledger that cannot issue (its journal busy past the timeout, or
+//!   failing) gives no serial: the request that needed one is not sent.
+//!   Never a serial from memory in its place.
+//! - Without a journal, only this process's memory bounds the next serial
+//!   ([`ReqSeqGen::next`]). The remaining risk: a process started after
+//!   the clock stepped back can issue a serial an earlier process already
+//!   used. The platform then refuses the reuse or answers about the
+//!   earlier order, and the answer check of [`crate::reading`] keeps that
+//!   from being taken as paid.
 //!
 //! All digits, so the value also satisfies the `Number(V20)` spelling of
 //! `ori_seq` in API §4.2 and §5.2.
@@ -93,29 +100,28 @@ impl Slot {
 /// process that uses it: the journal implements it.
 pub trait SerialLedger: Send + Sync {
     /// Issues the first slot at or after `candidate` that comes after the
-    /// last one issued for `tag` and whose serial no recorded operation
-    /// uses; records it as the last one. `Err` with words when the ledger
-    /// cannot be used (the caller falls back to its memory).
+    /// last one issued for `tag` and whose serial no recorded operation or
+    /// request uses; records it as the last one. `Err` with words when the
+    /// ledger cannot be used: then there is no serial, and the request that
+    /// needed one is not sent.
     fn issue(&self, tag: u16, candidate: Slot) -> Result<Slot, String>;
 }
 
 /// The generator of each register (account, tag) of the process.
 type Registers = Vec<((String, u16), Arc<ReqSeqGen>)>;
 
-/// Generates `req_seq` values for one register.
+/// Generates `req_seq` values for one register: the process's memory of
+/// its line of serials. A ledger, when the caller has one, bounds each
+/// serial durably ([`ReqSeqGen::issue`]).
 pub struct ReqSeqGen {
     tag: u16,
     /// The last slot this generator issued.
     last: Mutex<Option<Slot>>,
-    ledger: Mutex<Option<Arc<dyn SerialLedger>>>,
 }
 
 impl std::fmt::Debug for ReqSeqGen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReqSeqGen")
-            .field("tag", &self.tag)
-            .field("ledger", &self.lock_ledger().is_some())
-            .finish()
+        f.debug_struct("ReqSeqGen").field("tag", &self.tag).finish()
     }
 }
 
@@ -146,14 +152,14 @@ impl ReqSeqGen {
         ReqSeqGen {
             tag,
             last: Mutex::new(None),
-            ledger: Mutex::new(None),
         }
     }
 
     /// The generator every client of register `register_no` (or the tag
     /// derived from `dsn`) of `account` shares in this process. A process
     /// keeps one per register for its whole life (a few bytes each), so
-    /// that its clients never meet, however they come and go.
+    /// that its clients never meet, however they come and go. It holds no
+    /// ledger: each client or flow passes its own journal's.
     pub fn for_register(account: &str, register_no: Option<u16>, dsn: &str) -> Arc<ReqSeqGen> {
         // Truly process-wide: clients know nothing of each other. A process
         // has a register or two: a list, searched in order, is enough (and
@@ -176,45 +182,47 @@ impl ReqSeqGen {
         g
     }
 
-    fn lock_ledger(&self) -> std::sync::MutexGuard<'_, Option<Arc<dyn SerialLedger>>> {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The register tag in use.
     pub fn tag(&self) -> u16 {
         self.tag
     }
 
-    /// Makes `ledger` bound every serial from now on, in place of the one
-    /// attached before (the register's latest journal).
-    pub fn attach(&self, ledger: Arc<dyn SerialLedger>) {
-        *self.lock_ledger() = Some(ledger);
-    }
-
-    /// The next serial.
+    /// The next serial by this process's memory alone: for a client
+    /// without a journal, where memory is the only ledger
+    /// (docs/DESIGN.md, "Serials").
     pub fn next(&self) -> String {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Slot::now();
-        // A new second starts at a random counter: registers that share a
-        // tag but not a journal (or a restart without one) rarely meet.
-        let candidate = match last.map(Slot::after) {
-            Some(a) if a >= now => a,
-            _ => Slot {
-                second: now.second,
-                counter: random_counter(),
-            },
-        };
-        let ledger = self.lock_ledger().clone();
-        // A ledger that cannot answer (its journal busy past the timeout, or
-        // closed) leaves the in-memory candidate. That loses no guarantee an
-        // operation relies on: the journal still refuses, before anything is
-        // sent, an operation under a serial it holds (`Journal::begin`).
-        let slot = match ledger {
-            Some(ledger) => ledger.issue(self.tag, candidate).unwrap_or(candidate),
-            None => candidate,
-        };
+        let slot = candidate(*last);
         *last = Some(slot);
         slot.render(self.tag)
+    }
+
+    /// The next serial, issued by `ledger` (the journal): after the last
+    /// one the ledger issued and the last one this process issued, and none
+    /// the ledger holds. `Err` with the ledger's words when it cannot issue
+    /// one (its journal busy past the timeout, or failing): the caller
+    /// sends nothing. A serial from memory alone would not be checked
+    /// against the journal, and could be one another program on it already
+    /// sent.
+    pub fn issue(&self, ledger: &dyn SerialLedger) -> Result<String, String> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = ledger.issue(self.tag, candidate(*last))?;
+        *last = Some(slot);
+        Ok(slot.render(self.tag))
+    }
+}
+
+/// The slot to offer after `last`: the later of "just after it" and "now";
+/// a new second starts at a random counter, so that registers that share a
+/// tag but not a journal (or a restart without one) rarely meet.
+fn candidate(last: Option<Slot>) -> Slot {
+    let now = Slot::now();
+    match last.map(Slot::after) {
+        Some(a) if a >= now => a,
+        _ => Slot {
+            second: now.second,
+            counter: random_counter(),
+        },
     }
 }
 
@@ -303,16 +311,36 @@ mod tests {
     fn a_shared_ledger_keeps_two_generators_apart() {
         let ledger: Arc<dyn SerialLedger> = Arc::new(MemLedger(Mutex::new(None)));
         let (a, b) = (ReqSeqGen::new(Some(3), ""), ReqSeqGen::new(Some(3), ""));
-        a.attach(ledger.clone());
-        b.attach(ledger);
         let mut seen = HashSet::new();
         let mut previous = String::new();
         for i in 0..5_000 {
-            let s = if i % 3 == 0 { a.next() } else { b.next() };
+            let g = if i % 3 == 0 { &a } else { &b };
+            let s = g.issue(&*ledger).unwrap();
             assert!(s > previous, "{s} after {previous}");
             assert!(seen.insert(s.clone()));
             previous = s;
         }
+    }
+
+    /// A ledger that cannot issue, as a journal busy past its timeout.
+    struct Broken;
+
+    impl SerialLedger for Broken {
+        fn issue(&self, _tag: u16, _candidate: Slot) -> Result<Slot, String> {
+            Err("journal storage: database is locked".into())
+        }
+    }
+
+    #[test]
+    fn a_ledger_that_cannot_issue_gives_no_serial() {
+        let g = ReqSeqGen::new(Some(4), "");
+        let before = g.next();
+        assert_eq!(
+            g.issue(&Broken),
+            Err("journal storage: database is locked".to_string())
+        );
+        // Memory goes on where it was: the failure issued nothing.
+        assert!(g.next() > before);
     }
 
     #[test]

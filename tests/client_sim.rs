@@ -292,7 +292,7 @@ fn revoke_paid_waiting_and_unknown() {
     assert_ne!(settle(&c, &waiting.req_seq).status, Some(Status::Success));
 
     // A revoke of a payment that never arrived blocks it for good.
-    let mut late = PayRequest::new(c.next_req_seq(), 100, code(7, 13).as_str());
+    let mut late = PayRequest::new(c.issue_req_seq().unwrap(), 100, code(7, 13).as_str());
     revoke(&c, &late.req_seq).unwrap();
     assert!(matches!(c.pay(&mut late), Err(Error::Refused(_))));
 }

@@ -51,7 +51,7 @@ fn a_stepping_clock_moves_no_deadline_and_no_serial() {
     assert_eq!(clock_offset_ms(), -HOUR, "the clock did step");
 
     // Serials after the clock stepped back an hour: after the last one.
-    let before = p.client().next_req_seq();
+    let before = p.issue_req_seq().unwrap();
     assert!(
         before > s.req_seq,
         "{before} is not after {} though the clock is an hour behind",
@@ -64,7 +64,7 @@ fn a_stepping_clock_moves_no_deadline_and_no_serial() {
     let p = flows(&sim, &journal);
     let mut last = before;
     for _ in 0..50 {
-        let next = p.client().next_req_seq();
+        let next = p.issue_req_seq().unwrap();
         assert!(next > last, "{next} is not after {last}");
         last = next;
     }
@@ -81,7 +81,7 @@ fn a_stepping_clock_moves_no_deadline_and_no_serial() {
 
     // Set right again: serials continue, now from the clock.
     step_clock(-clock_offset_ms());
-    let now = p.client().next_req_seq();
+    let now = p.issue_req_seq().unwrap();
     assert!(now > s2.req_seq);
     let _ = std::fs::remove_dir_all(&dir);
 }

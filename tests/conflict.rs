@@ -59,7 +59,7 @@ fn revokes_sent(payments: &Payments, req_seq: &str) -> usize {
 fn recovery_never_revokes_a_conflict_on_a_waiting_answer_without_an_amount() {
     let sim = start_sim(1.0);
     let (payments, _path) = payments(&sim, 1.0, "conflict-waiting");
-    let seq = payments.client().next_req_seq();
+    let seq = payments.issue_req_seq().unwrap();
     // The other customer's password takes 10 s (code ending 50).
     other_register_pays(&sim, &seq, 500, wechat_code(7001, 50));
     pay_into_conflict(&sim, &payments, &seq, 7002);
@@ -89,7 +89,7 @@ fn recovery_never_revokes_a_conflict_on_a_waiting_answer_without_an_amount() {
 fn recovery_never_settles_a_conflict_paid_on_an_answer_without_an_amount() {
     let sim = start_sim(TIME_SCALE);
     let (payments, _path) = payments(&sim, TIME_SCALE, "conflict-paid");
-    let seq = payments.client().next_req_seq();
+    let seq = payments.issue_req_seq().unwrap();
     other_register_pays(&sim, &seq, 500, wechat_code(7003, 1));
     pay_into_conflict(&sim, &payments, &seq, 7004);
 
@@ -118,7 +118,7 @@ fn recovery_never_settles_a_conflict_paid_on_an_answer_without_an_amount() {
 fn a_waiting_answer_with_the_recorded_amount_is_this_registers_own() {
     let sim = start_sim(1.0);
     let (payments, _path) = payments(&sim, 1.0, "conflict-own");
-    let seq = payments.client().next_req_seq();
+    let seq = payments.issue_req_seq().unwrap();
     // The password takes 10 s (code ending 50); the pay answer, W, names
     // ¥5.02 for the ¥5.01 asked.
     sim.control().inject(Fault::WrongAmount, 1);

@@ -135,7 +135,7 @@ fn crash_child() {
             ystpay::time::testing::step_clock(step);
             let p = child_payments(&url, &journal, 17);
             for _ in 0..200 {
-                println!("SERIAL {}", p.client().next_req_seq());
+                println!("SERIAL {}", p.issue_req_seq().unwrap());
             }
         }
         "recover" => {

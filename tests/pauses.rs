@@ -321,7 +321,7 @@ fn a_cancel_while_the_customer_scans_closes_the_order() {
 fn a_cancel_between_recovery_queries_leaves_the_operation_open() {
     let s = setup(0..0);
     // A payment recorded but never sent (the register died before).
-    let seq = s.payments.client().next_req_seq();
+    let seq = s.payments.issue_req_seq().unwrap();
     let mut op = NewOp::new("demo", &seq, OpKind::Pay, 400);
     op.auth_code = Some(wechat_code(105, 0));
     s.payments.journal().begin(&op).unwrap();

@@ -143,8 +143,10 @@ const
   YSTPAY_ERR_NO_JOURNAL = 400;
   {
     The journal file cannot be opened, read or written (disk full, locked
-    beyond the busy timeout, a newer schema, a corrupt row). When a settle
-    call returns it, nothing was sent.
+    beyond the busy timeout, a newer schema, a corrupt row), or cannot
+    issue a serial (`ystpay_next_req_seq`, or a call that generates its
+    `req_seq`). When a settle call, or a call generating its serial, returns
+    it, nothing was sent.
   }
   YSTPAY_ERR_JOURNAL = 401;
   {
@@ -1652,20 +1654,23 @@ function ystpay_native_query(client: PYstpayClient; req_seq: PAnsiChar; ori_seq:
   the register tag, a counter), so the caller can record it before paying
   and later query or revoke with it.
 
-  With a journal, it comes after the last serial any client of the journal
-  issued for this device and register tag, whatever the clock does, and is
-  none the journal already holds: never reused, across restarts and
-  programs sharing the journal. Without a journal only this program's
-  memory bounds it: after the clock steps back, a restarted program may
-  reissue a serial (keep a journal; set `register_no` when registers share
-  a merchant).
+  With a journal, the journal issues it: it comes after the last serial
+  any client of the journal issued for this device and register tag,
+  whatever the clock does, and is none the journal already holds: never
+  reused, across restarts and programs sharing the journal. When the
+  journal cannot issue one (busy past its timeout, or failing) the call
+  fails with `YSTPAY_ERR_JOURNAL` and gives no serial: never one from
+  memory. Without a journal only this program's memory bounds it: after
+  the clock steps back, a restarted program may reissue a serial (keep a
+  journal; set `register_no` when registers share a merchant).
 
   - `buf`, `buf_size`: caller-owned buffer (21 bytes suffice).
   - `needed`: if not NULL, receives the bytes needed with the NUL.
 
-  Returns `YSTPAY_OK`, `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
-  `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`.
-  Thread-safe.
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_JOURNAL` (no serial; nothing written
+  to `buf`), `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to `buf`; the
+  serial issued is not used), `YSTPAY_ERR_NULL_ARGUMENT`,
+  `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
 }
 function ystpay_next_req_seq(client: PYstpayClient; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 

@@ -386,10 +386,7 @@ fn refund_report(
 /// `ystpay refund`.
 pub fn refund(conn: &Conn, a: &RefundArgs) -> Result<Report, String> {
     let mut req = RefundRequest {
-        req_seq: a
-            .req_seq
-            .clone()
-            .unwrap_or_else(|| conn.register.client().next_req_seq()),
+        req_seq: a.req_seq.clone().unwrap_or_default(),
         trans_seq: a.trans_seq.clone(),
         refund_fee: a.amount.fen()?,
         reason: a.reason.clone(),
@@ -589,10 +586,7 @@ fn order_report(
 /// `ystpay native-pay`.
 pub fn native_pay(conn: &Conn, a: &NativePayArgs, json_mode: bool) -> Result<Report, String> {
     let mut req = NativePayRequest {
-        req_seq: a
-            .req_seq
-            .clone()
-            .unwrap_or_else(|| conn.register.client().next_req_seq()),
+        req_seq: a.req_seq.clone().unwrap_or_default(),
         total_fee: a.amount.fen()?,
         expire_time: a.expire_time,
         channel: a.channel.channel(),
@@ -661,10 +655,7 @@ pub struct JsPayArgs {
 /// `ystpay js-pay`.
 pub fn js_pay(conn: &Conn, a: &JsPayArgs) -> Result<Report, String> {
     let mut req = JsPayRequest {
-        req_seq: a
-            .req_seq
-            .clone()
-            .unwrap_or_else(|| conn.register.client().next_req_seq()),
+        req_seq: a.req_seq.clone().unwrap_or_default(),
         total_fee: a.amount.fen()?,
         channel: a.channel.channel(),
         subopen_id: a.subopen_id.clone(),
@@ -727,10 +718,7 @@ pub struct H5PayArgs {
 /// `ystpay h5-pay`.
 pub fn h5_pay(conn: &Conn, a: &H5PayArgs) -> Result<Report, String> {
     let mut req = H5PayRequest {
-        req_seq: a
-            .req_seq
-            .clone()
-            .unwrap_or_else(|| conn.register.client().next_req_seq()),
+        req_seq: a.req_seq.clone().unwrap_or_default(),
         total_fee: a.amount.fen()?,
         channel: a.channel.channel(),
         ip: a.ip.clone(),

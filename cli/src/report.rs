@@ -91,7 +91,7 @@ impl Verdict {
     pub fn of_error(e: &Error, moves_money: bool) -> Verdict {
         match e {
             Error::Config(_) | Error::InvalidInput(_) => Verdict::Usage,
-            Error::NotSent(_) => Verdict::NotSent,
+            Error::NotSent(_) | Error::Ledger(_) => Verdict::NotSent,
             Error::OutcomeUnknown(_) | Error::Rejected(_) => Verdict::Unknown,
             Error::Refused(r) => {
                 if !moves_money || r.status == Some(Status::Failed) {

@@ -439,7 +439,7 @@ fn the_customer_pays_in_the_console_and_the_library_settles_paid() {
             TrueStatus::Failed,
         ),
     ] {
-        let seq = pay.client().next_req_seq();
+        let seq = pay.client().issue_req_seq().unwrap();
         let order = PayOrder::new(880, code);
         let s = std::thread::scope(|s| {
             let payer = s.spawn(|| pay.settle_pay_as(Some(seq.as_str()), &order, &opts));
@@ -518,7 +518,7 @@ fn the_customer_pays_in_the_console_and_the_library_settles_paid() {
     let OrderStart::Waiting(wq) = pay.create_order(&waiting_qr, &opts).unwrap() else {
         panic!("the second QR order was not created")
     };
-    let typing = pay.client().next_req_seq();
+    let typing = pay.client().issue_req_seq().unwrap();
     common::call(
         &sim,
         &PayRequest::new(typing.as_str(), 3650, "134567890123456759"),

@@ -86,8 +86,10 @@ pub const YSTPAY_ERR_REFUSED: i32 = 305;
 /// `ystpay_client_new_ex`). Nothing was sent.
 pub const YSTPAY_ERR_NO_JOURNAL: i32 = 400;
 /// The journal file cannot be opened, read or written (disk full, locked
-/// beyond the busy timeout, a newer schema, a corrupt row). When a settle
-/// call returns it, nothing was sent.
+/// beyond the busy timeout, a newer schema, a corrupt row), or cannot
+/// issue a serial (`ystpay_next_req_seq`, or a call that generates its
+/// `req_seq`). When a settle call, or a call generating its serial, returns
+/// it, nothing was sent.
 pub const YSTPAY_ERR_JOURNAL: i32 = 401;
 /// The journal holds no operation with this `req_seq` (for this device).
 pub const YSTPAY_ERR_NOT_FOUND: i32 = 402;

@@ -36,6 +36,8 @@ impl From<Error> for Failure {
             Error::Config(_) => YSTPAY_ERR_CONFIG,
             Error::InvalidInput(_) => YSTPAY_ERR_INVALID_INPUT,
             Error::NotSent(_) => YSTPAY_ERR_NOT_SENT,
+            // The journal failed before anything was sent.
+            Error::Ledger(_) => YSTPAY_ERR_JOURNAL,
             Error::OutcomeUnknown(_) => YSTPAY_ERR_OUTCOME_UNKNOWN,
             Error::Rejected(Rejection::BadSignature) => YSTPAY_ERR_BAD_SIGNATURE,
             Error::Rejected(Rejection::Unconfirmed(_)) => YSTPAY_ERR_UNCONFIRMED,
@@ -210,5 +212,7 @@ mod tests {
         assert_eq!(f.code, YSTPAY_ERR_REJECTED);
         let f: Failure = Error::OutcomeUnknown("timeout".into()).into();
         assert_eq!(f.code, YSTPAY_ERR_OUTCOME_UNKNOWN);
+        let f: Failure = Error::Ledger("database is locked".into()).into();
+        assert_eq!(f.code, YSTPAY_ERR_JOURNAL);
     }
 }

@@ -624,7 +624,7 @@ pub unsafe extern "system" fn ystpay_settle_pay(
         // The serial is fixed here, so that whatever happens in the flow
         // this call knows which operation it began.
         let seq = match seq.is_empty() {
-            true => c.client().next_req_seq(),
+            true => c.payments()?.issue_req_seq()?,
             false => seq,
         };
         let serial = Serial::New(&seq);
@@ -697,7 +697,7 @@ pub unsafe extern "system" fn ystpay_settle_refund(
             )
         };
         let seq = match seq.is_empty() {
-            true => c.client().next_req_seq(),
+            true => c.payments()?.issue_req_seq()?,
             false => seq,
         };
         let serial = Serial::New(&seq);

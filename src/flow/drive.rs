@@ -335,10 +335,11 @@ impl Payments {
         reading
     }
 
-    /// A new serial for a request of a run; a ledger that cannot issue one
-    /// means the request is not sent.
+    /// A new serial for a request of a run, from this flow's journal
+    /// ledger; a ledger that cannot issue one means the request is not
+    /// sent (never a serial from memory: docs/DESIGN.md, "Serials").
     fn serial(&self) -> Result<String, String> {
-        Ok(self.client.next_req_seq())
+        self.issue_req_seq().map_err(|e| e.to_string())
     }
 
     /// The revoke's serial: the one recorded (kept across retries and
@@ -374,17 +375,21 @@ impl Payments {
             (None, None) => Some(Channel::WeChat),
             _ => channel,
         };
-        let seq = rec.as_ref().and_then(|r| r.revoke_seq.clone());
-        let seq = match seq {
-            Some(s) => Some(s),
+        let recorded = rec.as_ref().and_then(|r| r.revoke_seq.clone());
+        let seq = match &recorded {
+            Some(s) => Some(s.clone()),
             None => self.serial().ok(),
         };
-        run.set(OpUpdate {
+        let set = run.set(OpUpdate {
             state: Some(OpState::Revoking),
             revoke_seq: seq.clone(),
             detail: Some(format!("revoking: {reason:?}")),
             ..OpUpdate::default()
         });
+        // A revoke goes out only under a serial the journal recorded for it
+        // (checked there, docs/DESIGN.md "Serials"); otherwise the first
+        // revoke takes one through `revoke_serial`, or is not sent.
+        let seq = if set.is_some() { seq } else { recorded };
         RevokeSeq {
             seq,
             channel,

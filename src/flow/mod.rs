@@ -28,7 +28,8 @@
 //! - Retries reuse the same `req_seq` (the platform treats a repeat as the
 //!   same operation), and a revoke keeps its own serial across retries and
 //!   restarts. New serials come from the journal's ledger
-//!   ([`crate::reqseq`]): never one issued before.
+//!   ([`crate::reqseq`]): never one issued before; when it cannot issue
+//!   one, the request is not sent.
 //! - One flow drives an operation at a time: a flow owns it while its
 //!   process lives ([`crate::journal::Owner`]), so recovery takes over the
 //!   operations of a dead process at once.
@@ -79,6 +80,10 @@ use run::Run;
 pub struct Payments {
     client: Arc<Client>,
     journal: Arc<Journal>,
+    /// The journal's serial ledger: every serial this flow sends, its
+    /// operations' own, its queries' and its revokes', comes from it
+    /// (docs/DESIGN.md, "Serials").
+    serials: JournalSerials,
     config: FlowConfig,
     owner: Owner,
     /// Operations a run of this flow drives now: one run per operation.
@@ -99,21 +104,22 @@ impl Payments {
     /// The flows over `client` and `journal`. Call [`Payments::recover`]
     /// once on start (or use [`Payments::start`]).
     ///
-    /// From now on the new serials of the client's register come from this
-    /// journal's ledger (the journal attached last is the one consulted:
-    /// one journal per register). Fails when this flow cannot take its
-    /// owner lock beside the journal.
+    /// Every serial this flow issues comes from this journal's ledger, and
+    /// so do those the client generates ([`Client::issue_req_seq`]) from
+    /// now on. Fails when this flow cannot take its owner lock beside the
+    /// journal.
     pub fn new(
         client: Arc<Client>,
         journal: Arc<Journal>,
         config: FlowConfig,
     ) -> Result<Payments, FlowError> {
         let owner = journal.new_owner()?;
-        let account = client.account().to_string();
-        client.use_serial_ledger(Arc::new(JournalSerials::new(&journal, &account)));
+        let serials = JournalSerials::new(&journal, client.account());
+        client.use_serial_ledger(Arc::new(serials.clone()));
         Ok(Payments {
             client,
             journal,
+            serials,
             config,
             owner,
             driving: Mutex::default(),
@@ -140,6 +146,14 @@ impl Payments {
     /// The journal.
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// A fresh `req_seq` from this flow's journal ledger: never one issued
+    /// before by any flow of the journal, nor one it holds.
+    /// [`Error::Ledger`](crate::Error::Ledger) (nothing sent) when the
+    /// journal cannot issue one.
+    pub fn issue_req_seq(&self) -> Result<String, crate::Error> {
+        self.client.issue_req_seq_in(&self.serials)
     }
 
     /// The timing in use.

@@ -54,7 +54,7 @@ impl Payments {
         order: &NewOrder,
         opts: &SettleOptions<'a>,
     ) -> Result<Created<'a>, FlowError> {
-        let seq = self.client.next_req_seq();
+        let seq = self.issue_req_seq()?;
         let (kind, expire_secs) = match &order.spec {
             OrderSpec::Native { expire_secs } => {
                 (OpKind::Native, expire_secs.unwrap_or(DEFAULT_EXPIRY_SECS))

@@ -41,7 +41,10 @@ impl Payments {
         opts: &SettleOptions<'_>,
     ) -> Result<Settlement, FlowError> {
         let req = PayRequest {
-            req_seq: req_seq.map_or_else(|| self.client.next_req_seq(), str::to_string),
+            req_seq: match req_seq {
+                Some(s) => s.to_string(),
+                None => self.issue_req_seq()?,
+            },
             total_fee: order.total_fee,
             auth_code: order.auth_code.clone(),
             channel: order.channel.clone(),

@@ -38,7 +38,10 @@ impl Payments {
     ) -> Result<Settlement, FlowError> {
         // The payment's trans_seq comes from the journal; check the rest now.
         let pay = self.recorded(pay_req_seq)?;
-        let seq = req_seq.map_or_else(|| self.client.next_req_seq(), str::to_string);
+        let seq = match req_seq {
+            Some(s) => s.to_string(),
+            None => self.issue_req_seq()?,
+        };
         let probe = RefundRequest {
             req_seq: seq.clone(),
             trans_seq: pay.trans_seq.clone().unwrap_or_else(|| "0".into()),

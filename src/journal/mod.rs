@@ -340,6 +340,9 @@ impl Journal {
     }
 
     /// Applies `update` to the operation `(account, req_seq)` and returns it as it now is.
+    /// A revoke serial is checked when first recorded: one the journal holds
+    /// for anything else, or one replacing the serial recorded, is
+    /// [`JournalError::Duplicate`] and nothing is changed.
     pub fn update(
         &self,
         account: &str,
@@ -348,6 +351,9 @@ impl Journal {
     ) -> Result<OpRecord, JournalError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(seq) = &update.revoke_seq {
+            check_revoke_serial(&tx, account, req_seq, seq)?;
+        }
         let n = tx.execute(
             "UPDATE ops SET
                 state = COALESCE(?3, state),
@@ -549,6 +555,36 @@ fn serial_used(conn: &Connection, account: &str, serial: &str) -> Result<bool, J
                        WHERE a.req_seq = ?2 AND o.account = ?1)",
     )?;
     Ok(stmt.query_row(params![account, serial], |r| r.get(0))?)
+}
+
+/// A revoke serial goes out under the operation's name, so it is checked
+/// when first recorded like an operation's own serial: one the journal
+/// holds for anything (an operation, a revoke, a request sent) would be
+/// taken by the platform as that request (docs/DESIGN.md, "Serials"). Once
+/// recorded it is kept for every retry and never replaced: it may have been
+/// sent.
+fn check_revoke_serial(
+    conn: &Connection,
+    account: &str,
+    req_seq: &str,
+    seq: &str,
+) -> Result<(), JournalError> {
+    let recorded: Option<Option<String>> = conn
+        .query_row(
+            "SELECT revoke_seq FROM ops WHERE account = ?1 AND req_seq = ?2",
+            params![account, req_seq],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match recorded {
+        None => Err(JournalError::NotFound(req_seq.to_string())),
+        Some(Some(r)) if r == seq => Ok(()),
+        Some(Some(r)) => Err(JournalError::Duplicate(r)),
+        Some(None) if serial_used(conn, account, seq)? => {
+            Err(JournalError::Duplicate(seq.to_string()))
+        }
+        Some(None) => Ok(()),
+    }
 }
 
 fn refunded_sum(conn: &Connection, account: &str, pay_req_seq: &str) -> Result<i64, JournalError> {

@@ -2,20 +2,20 @@
 //! tag, kept in the journal so that every process sharing it, before and
 //! after a restart, continues after it ([`crate::reqseq`]).
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{serial_used, Journal, JournalError};
 use crate::reqseq::{SerialLedger, Slot};
 
-/// The journal as the [`SerialLedger`] of one device account. It does not
-/// keep the journal open: once every flow on it is gone (a client freed),
-/// the file is closed and the register's serials fall back on memory until
-/// a journal is attached again.
+/// The journal as the [`SerialLedger`] of one device account. It holds the
+/// journal: whoever holds the ledger (a flow, the client of a flow) issues
+/// through this journal for as long as it holds it, whatever other clients
+/// of the register come and go (docs/DESIGN.md, "Serials").
 #[derive(Debug, Clone)]
 pub struct JournalSerials {
-    journal: Weak<Journal>,
+    journal: Arc<Journal>,
     account: String,
 }
 
@@ -23,7 +23,7 @@ impl JournalSerials {
     /// The ledger of `account`'s serials in `journal`.
     pub fn new(journal: &Arc<Journal>, account: &str) -> JournalSerials {
         JournalSerials {
-            journal: Arc::downgrade(journal),
+            journal: journal.clone(),
             account: account.to_string(),
         }
     }
@@ -31,11 +31,7 @@ impl JournalSerials {
 
 impl SerialLedger for JournalSerials {
     fn issue(&self, tag: u16, candidate: Slot) -> Result<Slot, String> {
-        let journal = self
-            .journal
-            .upgrade()
-            .ok_or_else(|| "the journal is closed".to_string())?;
-        journal
+        self.journal
             .issue_serial(&self.account, tag, candidate)
             .map_err(|e| e.to_string())
     }

@@ -357,3 +357,42 @@ fn a_schema_1_journal_is_migrated() {
     drop(j);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A revoke serial is checked when it is first recorded: one the journal
+/// holds for another operation, its revoke or a request sent is refused,
+/// since the platform would take the revoke as that request (docs/DESIGN.md,
+/// "Serials"). Recording the same one again (a retry) is fine.
+#[test]
+fn a_revoke_serial_the_journal_holds_is_refused_when_recorded() {
+    let j = Journal::open_in_memory().unwrap();
+    pay(&j, "A", 100);
+    pay(&j, "B", 200);
+    j.record_attempt("demo", "A", "query", "Q1", "W").unwrap();
+    let revoke = |seq: &str| OpUpdate {
+        state: Some(OpState::Revoking),
+        revoke_seq: Some(seq.to_string()),
+        ..OpUpdate::default()
+    };
+    for used in ["A", "Q1"] {
+        assert_eq!(
+            j.update("demo", "B", &revoke(used)),
+            Err(JournalError::Duplicate(used.to_string())),
+            "{used}"
+        );
+    }
+    assert_eq!(j.get("demo", "B").unwrap().unwrap().revoke_seq, None);
+    assert!(j.update("demo", "A", &revoke("R1")).is_ok());
+    assert!(
+        j.update("demo", "A", &revoke("R1")).is_ok(),
+        "the same again"
+    );
+    assert_eq!(
+        j.update("demo", "B", &revoke("R1")),
+        Err(JournalError::Duplicate("R1".into()))
+    );
+    assert_eq!(
+        j.update("demo", "A", &revoke("R2")),
+        Err(JournalError::Duplicate("R1".into())),
+        "a recorded revoke serial is never replaced"
+    );
+}

@@ -395,7 +395,7 @@ impl Logger {
         R::Response: Response + Answer,
     {
         if req.req_seq().is_empty() {
-            req.set_req_seq(client.next_req_seq());
+            req.set_req_seq(client.issue_req_seq()?);
         }
         if !self.enabled(LogLevel::Error) {
             // Nothing would be written: skip describing the call (a log
@@ -424,6 +424,7 @@ pub fn error_kind(e: &Error) -> &'static str {
         Error::Config(_) => "CONFIG",
         Error::InvalidInput(_) => "INVALID",
         Error::NotSent(_) => "NOT-SENT",
+        Error::Ledger(_) => "NO-SERIAL",
         Error::OutcomeUnknown(_) => "UNKNOWN",
         Error::Rejected(_) => "REJECTED",
         Error::Refused(_) => "REFUSED",
