@@ -24,7 +24,7 @@ use std::time::Duration;
 use common::*;
 use ystpay::flow::{
     CancelToken, NewOrder, OrderSpec, OrderStart, Outcome, PayOrder, Progress, RevokeReason,
-    SettleOptions,
+    SettleOptions, Settlement,
 };
 use ystpay::journal::{Journal, NewOp, OpKind, OpState};
 use ystpay::protocol::Channel;
@@ -84,15 +84,6 @@ fn cancel_at<'a>(token: &'a CancelToken, on: &'a (dyn Fn(&Progress) + Sync)) -> 
         cancel: Some(token),
         ..SettleOptions::default()
     }
-}
-
-fn attempts(p: &Payments, seq: &str, what: &str) -> usize {
-    p.journal()
-        .attempts("demo", seq)
-        .unwrap()
-        .iter()
-        .filter(|a| a.what == what)
-        .count()
 }
 
 #[test]
@@ -183,19 +174,18 @@ fn a_cancel_never_stops_a_revoke() {
     assert_eq!(truth.pay_count, 0);
 }
 
-#[test]
-fn a_cancel_before_a_refund_retry_settles_it_by_query_only() {
-    let s = setup(0..0);
+/// A paid payment, then a refund whose request meets `fault` while the
+/// cashier presses Esc as it leaves.
+fn refund_cancelled_as_it_leaves(s: &Setup, salt: u64, fault: Fault) -> (Settlement, Settlement) {
     let paid = s
         .payments
         .settle_pay(
-            &PayOrder::new(900, wechat_code(104, 0)),
+            &PayOrder::new(900, wechat_code(salt, 0)),
             &SettleOptions::default(),
         )
         .unwrap();
     assert_eq!(paid.outcome, Outcome::Paid);
-    // The refund is committed, but its answer is lost: a retry is due.
-    s.gate.inner.plan([Some(Fault::DropAfterCommit)]);
+    s.gate.inner.plan([Some(fault)]);
     let token = CancelToken::new();
     let on = |p: &Progress| {
         if matches!(p, Progress::Sending { .. }) {
@@ -206,6 +196,14 @@ fn a_cancel_before_a_refund_retry_settles_it_by_query_only() {
         .payments
         .settle_refund(&paid.req_seq, 300, "退货", &cancel_at(&token, &on))
         .unwrap();
+    (paid, r)
+}
+
+#[test]
+fn a_cancel_before_a_refund_retry_settles_it_by_query_only() {
+    let s = setup(0..0);
+    // The refund is committed, but its answer is lost: a retry is due.
+    let (_, r) = refund_cancelled_as_it_leaves(&s, 104, Fault::DropAfterCommit);
     // The query finds what the platform did; the refund is never resent.
     assert_eq!(r.outcome, Outcome::Paid, "{r:?}");
     assert_eq!(r.state, OpState::Refunded);
@@ -216,27 +214,9 @@ fn a_cancel_before_a_refund_retry_settles_it_by_query_only() {
 #[test]
 fn a_cancelled_refund_the_platform_never_got_is_never_sent_later() {
     let s = setup(0..0);
-    let paid = s
-        .payments
-        .settle_pay(
-            &PayOrder::new(900, wechat_code(106, 0)),
-            &SettleOptions::default(),
-        )
-        .unwrap();
-    assert_eq!(paid.outcome, Outcome::Paid);
     // The refund is lost before the platform commits it; the cashier
     // presses Esc (and gives cash instead).
-    s.gate.inner.plan([Some(Fault::DropBeforeCommit)]);
-    let token = CancelToken::new();
-    let on = |p: &Progress| {
-        if matches!(p, Progress::Sending { .. }) {
-            token.cancel();
-        }
-    };
-    let r = s
-        .payments
-        .settle_refund(&paid.req_seq, 300, "退货", &cancel_at(&token, &on))
-        .unwrap();
+    let (paid, r) = refund_cancelled_as_it_leaves(&s, 106, Fault::DropBeforeCommit);
     assert_eq!(r.outcome, Outcome::NotSent, "{r:?}");
     // Later recovery, and another, resend nothing.
     for _ in 0..2 {

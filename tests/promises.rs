@@ -23,15 +23,6 @@ use ystpay::protocol::Channel;
 use ystpay::{Client, Payments};
 use ystpay_sim::Fault;
 
-fn attempts(p: &Payments, seq: &str, what: &str) -> usize {
-    p.journal()
-        .attempts("demo", seq)
-        .unwrap()
-        .iter()
-        .filter(|a| a.what == what)
-        .count()
-}
-
 #[test]
 fn settle_order_keeps_its_order_while_recovery_runs_beside_it() {
     let sim = start_sim(TIME_SCALE);

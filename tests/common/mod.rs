@@ -67,6 +67,17 @@ pub fn payments(sim: &RunningSim, scale: f64, name: &str) -> (Payments, PathBuf)
     )
 }
 
+/// How many requests of kind `what` (`pay`, `query`, `revoke`, ...) the
+/// journal recorded for the demo device's operation `seq`.
+pub fn attempts(p: &Payments, seq: &str, what: &str) -> usize {
+    p.journal()
+        .attempts("demo", seq)
+        .unwrap()
+        .iter()
+        .filter(|a| a.what == what)
+        .count()
+}
+
 /// An 18-digit WeChat payment code ending in `last2` (the simulator's scenario).
 pub fn wechat_code(salt: u64, last2: u8) -> String {
     format!("13{:014}{:02}", salt % 100_000_000_000_000, last2)
