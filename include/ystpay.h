@@ -445,9 +445,9 @@
 #define YSTPAY_RECOVERED_SETTLED 1
 
 /**
- * `ystpay_recovery_entry.disposition`: still open after trying (platform
- * unreachable, an order the customer may still pay, a refund in progress,
- * or an operation in conflict).
+ * `ystpay_recovery_entry.disposition`: still open after trying (an order
+ * the customer may still pay, a refund in progress, or an operation in
+ * conflict).
  */
 #define YSTPAY_RECOVERED_STILL_OPEN 2
 
@@ -458,11 +458,12 @@
 #define YSTPAY_RECOVERED_BUSY 3
 
 /**
- * `ystpay_recovery_entry.disposition`: still open, not settled because a
- * request could not be sent (the platform is unreachable: no route, DNS
- * down, connect refused or timed out) or recovery was cancelled. Recovery
- * stops at the first request it cannot send and never waits on a dead
- * network; the next recovery asks again.
+ * `ystpay_recovery_entry.disposition`: still open, not settled because
+ * the platform could not be reached (a request could not be sent — no
+ * route, DNS down, connect refused or timed out — or got no answer by the
+ * recovery deadline), or recovery was cancelled. Recovery stops at the
+ * first such operation and never waits on a dead network: that one and
+ * every later one are listed so; the next recovery asks again.
  */
 #define YSTPAY_RECOVERED_UNREACHABLE 4
 
@@ -961,8 +962,9 @@ typedef struct ystpay_recovery_report {
      */
     int32_t settled;
     /**
-     * Operations still open: platform unreachable, an order the customer
-     * may still pay, a refund still in progress.
+     * Operations still open: the platform unreachable (recovery stopped;
+     * `YSTPAY_RECOVERED_UNREACHABLE`), an order the customer may still
+     * pay, a refund still in progress, an operation in conflict.
      */
     int32_t still_open;
     /**

@@ -339,9 +339,9 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_RECOVERED_SETTLED = 1;
         /// <summary>
-        /// `ystpay_recovery_entry.disposition`: still open after trying (platform
-        /// unreachable, an order the customer may still pay, a refund in progress,
-        /// or an operation in conflict).
+        /// `ystpay_recovery_entry.disposition`: still open after trying (an order
+        /// the customer may still pay, a refund in progress, or an operation in
+        /// conflict).
         /// </summary>
         public const int YSTPAY_RECOVERED_STILL_OPEN = 2;
         /// <summary>
@@ -350,11 +350,12 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_RECOVERED_BUSY = 3;
         /// <summary>
-        /// `ystpay_recovery_entry.disposition`: still open, not settled because a
-        /// request could not be sent (the platform is unreachable: no route, DNS
-        /// down, connect refused or timed out) or recovery was cancelled. Recovery
-        /// stops at the first request it cannot send and never waits on a dead
-        /// network; the next recovery asks again.
+        /// `ystpay_recovery_entry.disposition`: still open, not settled because
+        /// the platform could not be reached (a request could not be sent — no
+        /// route, DNS down, connect refused or timed out — or got no answer by the
+        /// recovery deadline), or recovery was cancelled. Recovery stops at the
+        /// first such operation and never waits on a dead network: that one and
+        /// every later one are listed so; the next recovery asks again.
         /// </summary>
         public const int YSTPAY_RECOVERED_UNREACHABLE = 4;
         /// <summary>
@@ -823,8 +824,9 @@ namespace YstpayInterop
         /// </summary>
         public int settled;
         /// <summary>
-        /// Operations still open: platform unreachable, an order the customer
-        /// may still pay, a refund still in progress.
+        /// Operations still open: the platform unreachable (recovery stopped;
+        /// `YSTPAY_RECOVERED_UNREACHABLE`), an order the customer may still
+        /// pay, a refund still in progress, an operation in conflict.
         /// </summary>
         public int still_open;
         /// <summary>

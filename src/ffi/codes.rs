@@ -276,18 +276,19 @@ pub const YSTPAY_FLAG_NO_RECOVER: i32 = 2;
 
 /// `ystpay_recovery_entry.disposition`: settled now (its state is final).
 pub const YSTPAY_RECOVERED_SETTLED: i32 = 1;
-/// `ystpay_recovery_entry.disposition`: still open after trying (platform
-/// unreachable, an order the customer may still pay, a refund in progress,
-/// or an operation in conflict).
+/// `ystpay_recovery_entry.disposition`: still open after trying (an order
+/// the customer may still pay, a refund in progress, or an operation in
+/// conflict).
 pub const YSTPAY_RECOVERED_STILL_OPEN: i32 = 2;
 /// `ystpay_recovery_entry.disposition`: left alone, a live flow (a thread
 /// of this program or another program on the journal) is settling it.
 pub const YSTPAY_RECOVERED_BUSY: i32 = 3;
-/// `ystpay_recovery_entry.disposition`: still open, not settled because a
-/// request could not be sent (the platform is unreachable: no route, DNS
-/// down, connect refused or timed out) or recovery was cancelled. Recovery
-/// stops at the first request it cannot send and never waits on a dead
-/// network; the next recovery asks again.
+/// `ystpay_recovery_entry.disposition`: still open, not settled because
+/// the platform could not be reached (a request could not be sent — no
+/// route, DNS down, connect refused or timed out — or got no answer by the
+/// recovery deadline), or recovery was cancelled. Recovery stops at the
+/// first such operation and never waits on a dead network: that one and
+/// every later one are listed so; the next recovery asks again.
 pub const YSTPAY_RECOVERED_UNREACHABLE: i32 = 4;
 
 /// `ystpay_notice.verified`: the notification's envelope signature verified.

@@ -378,8 +378,9 @@ pub struct ystpay_recovery_report {
     pub struct_size: u32,
     /// Open operations settled now (`paid + failed + revoked`).
     pub settled: i32,
-    /// Operations still open: platform unreachable, an order the customer
-    /// may still pay, a refund still in progress.
+    /// Operations still open: the platform unreachable (recovery stopped;
+    /// `YSTPAY_RECOVERED_UNREACHABLE`), an order the customer may still
+    /// pay, a refund still in progress, an operation in conflict.
     pub still_open: i32,
     /// Operations left alone because another flow is settling them.
     pub busy_elsewhere: i32,
