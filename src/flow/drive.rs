@@ -464,7 +464,7 @@ impl Payments {
             End::NotSent(why) => {
                 let d = match why {
                     NotSentWhy::Unreachable => format!(
-                        "not sent, nothing charged: the platform could not be reached ({})",
+                        "the platform could not be reached ({})",
                         last.as_ref().map_or_else(String::new, Reading::words)
                     ),
                     NotSentWhy::Cancelled => {
