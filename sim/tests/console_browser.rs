@@ -312,11 +312,15 @@ fn receiver() -> String {
     url
 }
 
+#[path = "../../tests/common/skip.rs"]
+mod skip;
+
 fn skip_or_fail(why: &str) {
-    if std::env::var("YSTPAY_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-        panic!("YSTPAY_REQUIRE_BROWSER=1 but {why}");
-    }
-    println!("SKIPPED: the console browser test: {why} (apt-get install chromium chromium-driver)");
+    skip::skip_or_fail(
+        "YSTPAY_REQUIRE_BROWSER",
+        "the console browser test",
+        &format!("{why} (apt-get install chromium chromium-driver)"),
+    );
 }
 
 fn row(seq: &str) -> String {

@@ -102,10 +102,7 @@ pub fn run(test: &str, net: &Netns, body: impl FnOnce()) {
         return;
     }
     if let Err(why) = can_make(net) {
-        if std::env::var("YSTPAY_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
-            panic!("YSTPAY_REQUIRE_NETNS=1 but {why}");
-        }
-        println!("SKIPPED: {test}: {why}");
+        super::skip::skip_or_fail("YSTPAY_REQUIRE_NETNS", test, &why);
         return;
     }
     let exe = std::env::current_exe().expect("the test binary's path");
