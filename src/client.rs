@@ -519,6 +519,7 @@ impl Client {
         let expect = Expected {
             fee: recorded.fee.or(n.total_fee),
             number: n.trans_seq.clone(),
+            ..Expected::default()
         };
         let named = answer.trans_seq.as_ref();
         match read(&answer, &expect) {

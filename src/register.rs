@@ -196,9 +196,10 @@ impl Register {
     /// hold the operation).
     pub fn expected_for(&self, req_seq: &str) -> Expected {
         self.journal()
-            .and_then(|j| j.get(self.client.account(), req_seq).ok().flatten())
-            .as_ref()
-            .map(Expected::of_record)
+            .and_then(|j| {
+                let rec = j.get(self.client.account(), req_seq).ok().flatten()?;
+                Some(crate::flow::expected(j, &rec))
+            })
             .unwrap_or_default()
     }
 

@@ -26,6 +26,10 @@ pub struct SimArgs {
     /// Send notifications as the plain `<data>` document instead of a signed envelope.
     #[arg(long)]
     pub notify_plain: bool,
+    /// Answer a refund's `refund_fee` as the order's total refunded so far
+    /// (the cumulative reading of API §4.3 "已退款金额").
+    #[arg(long)]
+    pub refund_fee_cumulative: bool,
     /// Allow listening on a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
@@ -53,6 +57,7 @@ impl SimArgs {
             cfg.notify_url = Some(u.clone());
         }
         cfg.notify_plain |= self.notify_plain;
+        cfg.refund_fee_cumulative |= self.refund_fee_cumulative;
         if !cfg.listen.ip().is_loopback() && !self.allow_remote {
             return Err(format!(
                 "refusing to listen on non-loopback address {} (add --allow-remote to do it anyway)",

@@ -19,6 +19,11 @@ pub struct SimConfig {
     /// Send notifications as the plain `<data>` document instead of a
     /// signed `<response>` envelope.
     pub notify_plain: bool,
+    /// Answer a refund's `refund_fee` (API §4.3/§4.4, "已退款金额") as the
+    /// order's total refunded so far, this refund included, instead of this
+    /// refund's amount: the other reading of the document
+    /// (docs/PROTOCOL.md, §4.3).
+    pub refund_fee_cumulative: bool,
 }
 
 impl Default for SimConfig {
@@ -29,6 +34,7 @@ impl Default for SimConfig {
             time_scale: 1.0,
             notify_url: None,
             notify_plain: false,
+            refund_fee_cumulative: false,
         }
     }
 }
@@ -83,6 +89,7 @@ struct FileConfig {
     time_scale: Option<f64>,
     notify_url: Option<String>,
     notify_plain: Option<bool>,
+    refund_fee_cumulative: Option<bool>,
     devices: Option<Vec<FileDevice>>,
 }
 
@@ -122,6 +129,9 @@ impl SimConfig {
         cfg.notify_url = file.notify_url;
         if let Some(p) = file.notify_plain {
             cfg.notify_plain = p;
+        }
+        if let Some(c) = file.refund_fee_cumulative {
+            cfg.refund_fee_cumulative = c;
         }
         if let Some(devs) = file.devices {
             cfg.devices = devs

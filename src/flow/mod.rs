@@ -74,6 +74,7 @@ use crate::journal::{
     Journal, JournalError, JournalSerials, NewOp, OpKind, OpRecord, OpState, Owner,
 };
 use crate::protocol::Channel;
+pub(crate) use run::expected;
 use run::Run;
 
 /// The payment flows over one client and one journal.

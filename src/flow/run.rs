@@ -8,8 +8,22 @@ use super::crash::crash_point;
 use super::types::{Outcome, Progress, SettleOptions, Settlement};
 use super::{CancelToken, Payments, PollSchedule};
 use crate::error::Error;
-use crate::journal::{JournalError, OpKind, OpRecord, OpState, OpUpdate};
+use crate::journal::{Journal, JournalError, OpKind, OpRecord, OpState, OpUpdate};
 use crate::reading::{read_result, Answer, Expected, Facts, Reading};
+
+/// What an answer about the recorded operation `rec` must say: its amount
+/// and platform number, and for a refund the order's total refunded so far,
+/// this refund included (either may come as `refund_fee`, API §4.3).
+pub(crate) fn expected(journal: &Journal, rec: &OpRecord) -> Expected {
+    let e = Expected::of_record(rec);
+    match (rec.kind, &rec.parent_seq) {
+        (OpKind::Refund, Some(parent)) => match journal.refunded_fee(&rec.account, parent) {
+            Ok(total) => e.with_refunded_total(total),
+            Err(_) => e,
+        },
+        _ => e,
+    }
+}
 
 /// How a pause ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +76,7 @@ impl<'a> Run<'a> {
             kind: rec.kind,
             seq: rec.req_seq.clone(),
             started: Instant::now(),
-            expect: Expected::of_record(rec),
+            expect: expected(&p.journal, rec),
             journal_error: None,
         }
     }

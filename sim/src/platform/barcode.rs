@@ -237,11 +237,18 @@ impl Platform {
         refund_seq: &str,
         fee: i64,
     ) -> String {
+        // "已退款金额": this refund's amount, or (the other reading) the
+        // order's total refunded so far, this refund included.
+        let refunded = if self.refund_fee_cumulative {
+            o.refunded_fee
+        } else {
+            fee
+        };
         let r = RefundResponse {
             head: self.head(rtype, seq, true, code::REFUND_OK, "退款成功"),
             refund_seq: Some(refund_seq.to_string()),
             total_fee: Some(o.total_fee),
-            refund_fee: Some(fee),
+            refund_fee: Some(refunded),
             cash_fee: Some(fee),
             coupon_fee: Some(0),
             channel: o.channel(),

@@ -64,6 +64,8 @@ pub(crate) struct Platform {
     time_scale: f64,
     pub notify_url: Option<String>,
     pub notify_plain: bool,
+    /// `refund_fee` answered as the order's running total ([`SimConfig`]).
+    refund_fee_cumulative: bool,
     state: Mutex<HashMap<String, Merchant>>,
     faults: Mutex<VecDeque<Fault>>,
     requests: AtomicU64,
@@ -110,6 +112,7 @@ impl Platform {
             time_scale: cfg.time_scale,
             notify_url: cfg.notify_url.clone(),
             notify_plain: cfg.notify_plain,
+            refund_fee_cumulative: cfg.refund_fee_cumulative,
             state: Mutex::new(HashMap::new()),
             faults: Mutex::new(VecDeque::new()),
             requests: AtomicU64::new(0),
