@@ -299,6 +299,16 @@ impl Client {
             other => malformed(other.to_string()),
         })?;
         let resp = R::Response::from_xml(&plain).map_err(|e| malformed(e.to_string()))?;
+        // A refusal naming no request: the platform refused the register
+        // before reading the request (docs/DESIGN.md, "Credentials
+        // refused"). Kept apart from a replayed answer (another req_seq).
+        let head = resp.head();
+        if head.is_refusal() && head.req_seq.as_deref().unwrap_or("").is_empty() {
+            return Err(Error::Rejected(Rejection::DeviceRefused {
+                code: head.code.clone().unwrap_or_default(),
+                msg: head.msg.clone().unwrap_or_default(),
+            }));
+        }
         check_answers(R::RESPONSE_TYPE, req_seq, resp.head())?;
         if resp.head().is_refusal() {
             let head = resp.head();
