@@ -111,6 +111,18 @@ impl ClientConfig {
         }
     }
 
+    /// Checks the key/pass/dsn format (nothing sent); the error never
+    /// repeats a secret. `ystpay doctor` reports it.
+    pub fn check_credentials(&self) -> Result<(), Error> {
+        self.credentials().map(|_| ())
+    }
+
+    /// Checks the URL's scheme and host, and `http://` only to loopback
+    /// unless `allow_http` (nothing sent). `ystpay doctor` reports it.
+    pub fn check_server_url(&self) -> Result<(), Error> {
+        self.check_url()
+    }
+
     fn credentials(&self) -> Result<Credentials, Error> {
         rules::required_text("account", &self.account, 20)
             .map_err(|e| Error::Config(e.to_string()))?;
