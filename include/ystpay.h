@@ -65,7 +65,7 @@
  * The library version this header belongs to, as text; equals what
  * ystpay_version() returns when header and library match.
  */
-#define YSTPAY_VERSION_STRING "0.2.0"
+#define YSTPAY_VERSION_STRING "0.3.0"
 
 /**
  * The call succeeded: the platform answered and the answer verified. The
@@ -673,7 +673,7 @@
 /**
  * Minor version of this header.
  */
-#define YSTPAY_VERSION_MINOR 2
+#define YSTPAY_VERSION_MINOR 3
 
 /**
  * Patch version of this header.
@@ -684,7 +684,7 @@
  * `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
  * `ystpay_version_number()` to detect a header/library mismatch.
  */
-#define YSTPAY_HEADER_VERSION 200
+#define YSTPAY_HEADER_VERSION 300
 
 /**
  * A cancel switch for one settle call (opaque), e.g. bound to the
@@ -1659,6 +1659,56 @@ int32_t YSTPAY_CALL ystpay_client_new_ex(const char *server_url,
                              struct ystpay_client **out);
 
 /**
+ * **Method.** Runs the doctor's checks for this client and writes the
+ * report, one line per check (`✓` or `✗`, what was checked, what was
+ * found; each `✗` followed by a line `→` with the fix in 中文 and
+ * English), then a summary line: the text a POS program shows behind a
+ * 诊断 (diagnose) button, and what support asks for on the phone.
+ *
+ * It checks what this client can know: the configuration it was made
+ * from (the key/pass format, the URL's scheme and host; a client exists
+ * only when every key was known), the name (DNS), the connection (TCP),
+ * the proxy, TLS (the server certificate judged by the register's clock),
+ * the register's clock against the platform's HTTP `Date` (a skew over
+ * 5 minutes is named) and the journal's newest serial, the credentials
+ * (one harmless signed query of a serial no payment uses: a verified "no
+ * such order" proves acct, pass, private_key and dsn), the journal
+ * (`quick_check`, free disk, open operations and their age), the log
+ * folder, and the retention settings. Nothing is charged and no operation
+ * is recorded. Each network step is bounded by the connect timeout: about
+ * a second when the platform answers, at most about four connect
+ * timeouts when it does not. The report never holds the private key, the
+ * password, the dsn or a payment code.
+ *
+ * Each call runs the checks again, so the report's length may differ
+ * between calls: 8192 bytes suffice for any report in practice; on
+ * `YSTPAY_ERR_BUFFER_TOO_SMALL` call again with a buffer of at least
+ * `*needed` bytes.
+ *
+ * - `buf`, `buf_size`: caller-owned buffer; receives the NUL-terminated
+ *   report in the client's encoding (GBK clients get GBK, with `√`/`×`
+ *   for `✓`/`✗`).
+ * - `needed`: if not NULL, receives the bytes needed with the NUL.
+ * - `failed`: if not NULL, receives the number of `✗` lines (0: every
+ *   check passed). Written only when the report is.
+ *
+ * Returns `YSTPAY_OK` when the report was written (whatever it found;
+ * read `*failed`), `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+ * `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ARGUMENT`
+ * (negative size), `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe; it blocks
+ * while it checks, so call it off the till's UI thread.
+ *
+ * # Safety
+ * `client` is a live handle; `buf` has `buf_size` writable bytes (or is
+ * NULL with size 0); `needed` and `failed` are NULL or writable.
+ */
+int32_t YSTPAY_CALL ystpay_doctor(const struct ystpay_client *client,
+                      char *buf,
+                      int32_t buf_size,
+                      int32_t *needed,
+                      int32_t *failed);
+
+/**
  * **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
  * browser; send the browser to `out->pay_url` (the API's `pay_info`).
  *
@@ -2613,7 +2663,7 @@ const char *YSTPAY_CALL ystpay_strerror(int32_t code);
 
 /**
  * Returns the library's version as a static NUL-terminated string such as
- * `"0.2.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+ * `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
  * header). Owned by the library: do not free. Never NULL. Thread-safe.
  */
 const char *YSTPAY_CALL ystpay_version(void);

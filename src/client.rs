@@ -111,6 +111,18 @@ impl ClientConfig {
         }
     }
 
+    /// Checks the key/pass/dsn format (nothing sent); the error never
+    /// repeats a secret. `ystpay doctor` reports it.
+    pub fn check_credentials(&self) -> Result<(), Error> {
+        self.credentials().map(|_| ())
+    }
+
+    /// Checks the URL's scheme and host, and `http://` only to loopback
+    /// unless `allow_http` (nothing sent). `ystpay doctor` reports it.
+    pub fn check_server_url(&self) -> Result<(), Error> {
+        self.check_url()
+    }
+
     fn credentials(&self) -> Result<Credentials, Error> {
         rules::required_text("account", &self.account, 20)
             .map_err(|e| Error::Config(e.to_string()))?;
@@ -323,6 +335,16 @@ impl Client {
             other => malformed(other.to_string()),
         })?;
         let resp = R::Response::from_xml(&plain).map_err(|e| malformed(e.to_string()))?;
+        // A refusal naming no request: the platform refused the register
+        // before reading the request (docs/DESIGN.md, "Credentials
+        // refused"). Kept apart from a replayed answer (another req_seq).
+        let head = resp.head();
+        if head.is_refusal() && head.req_seq.as_deref().unwrap_or("").is_empty() {
+            return Err(Error::Rejected(Rejection::DeviceRefused {
+                code: head.code.clone().unwrap_or_default(),
+                msg: head.msg.clone().unwrap_or_default(),
+            }));
+        }
         check_answers(R::RESPONSE_TYPE, req_seq, resp.head())?;
         if resp.head().is_refusal() {
             let head = resp.head();

@@ -36,7 +36,23 @@ pub enum Rejection {
     /// A notification that does not prove its order paid, and why
     /// ([`crate::Client::prove_paid`]).
     Unconfirmed(String),
+    /// A verified refusal (`result=N`) that names no request (no
+    /// `req_seq`): the platform refused the register itself before reading
+    /// the request, as it does for an unknown dsn, a bad signature or
+    /// account (a wrong `private_key`, `pass`, `dsn` or `acct`). It proves
+    /// nothing about any operation (docs/DESIGN.md, "Credentials refused").
+    DeviceRefused {
+        /// The platform's `code`.
+        code: String,
+        /// The platform's `msg`.
+        msg: String,
+    },
 }
+
+/// The keys to check when the platform refuses the register itself, in the
+/// cashier's words (中文 / English).
+pub const CHECK_CREDENTIALS: &str =
+    "请检查 acct、pass、private_key、dsn 的设置 / check acct, pass, private_key and dsn";
 
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +69,10 @@ impl std::fmt::Display for Rejection {
             Rejection::Unconfirmed(why) => {
                 write!(f, "the notification is not confirmed: {why}")
             }
+            Rejection::DeviceRefused { code, msg } => write!(
+                f,
+                "平台拒绝了本收银机的身份 / the platform refused this register's credentials ({code} {msg}): {CHECK_CREDENTIALS}"
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod ffi;
 pub mod files;

@@ -151,6 +151,16 @@ pub enum Reading {
     Unclear(String),
     /// Nothing reached the platform.
     NotSent(String),
+    /// The platform refused the register itself (its code and msg), in an
+    /// answer that names no request: it proves nothing about this
+    /// operation, and every further request would be refused alike
+    /// (docs/DESIGN.md, "Credentials refused").
+    DeviceRefused {
+        /// The platform's `code`.
+        code: String,
+        /// The platform's `msg`.
+        msg: String,
+    },
 }
 
 /// What the money did, in four words: what a record or a command reports.
@@ -192,7 +202,8 @@ impl Reading {
             Reading::Refused(_)
             | Reading::Foreign(..)
             | Reading::Unclear(_)
-            | Reading::NotSent(_) => Money::Unclear,
+            | Reading::NotSent(_)
+            | Reading::DeviceRefused { .. } => Money::Unclear,
         }
     }
 
@@ -208,6 +219,9 @@ impl Reading {
             Reading::Foreign(_, why) => format!("another operation: {why}"),
             Reading::Unclear(w) => format!("unclear: {w}"),
             Reading::NotSent(w) => format!("not sent: {w}"),
+            Reading::DeviceRefused { code, msg } => {
+                format!("register refused: {code} {msg}")
+            }
         }
     }
 }
@@ -301,6 +315,12 @@ pub fn read_result<A: Answer>(result: &Result<A, Error>, expect: &Expected) -> R
         }
         // `Reading::words` says "not sent" itself: keep only the cause.
         Err(Error::NotSent(why)) => Reading::NotSent(why.clone()),
+        Err(Error::Rejected(crate::error::Rejection::DeviceRefused { code, msg })) => {
+            Reading::DeviceRefused {
+                code: code.clone(),
+                msg: msg.clone(),
+            }
+        }
         Err(e) if e.nothing_sent() => Reading::NotSent(e.to_string()),
         Err(e) => Reading::Unclear(e.to_string()),
     }

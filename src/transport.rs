@@ -24,6 +24,39 @@ pub enum TransportError {
     Unknown(String),
 }
 
+/// What a cashier is told when a certificate is expired or not yet valid by
+/// the register's clock: the usual cause is the register's date, not the
+/// platform.
+pub const CHECK_CLOCK: &str = "检查收银机的日期和时间 / check the register's date and time";
+
+/// Whether a TLS failure's text says the certificate is expired or not yet
+/// valid (rustls's words), and which of the two.
+pub fn certificate_time_error(text: &str) -> Option<&'static str> {
+    let l = text.to_ascii_lowercase();
+    if l.contains("certificate expired") || l.contains("certificate: expired") {
+        Some("expired")
+    } else if l.contains("not valid yet") || l.contains("notvalidyet") {
+        Some("not yet valid")
+    } else {
+        None
+    }
+}
+
+/// `text`, with the clock named when it is a certificate time failure.
+fn name_the_clock(text: String) -> String {
+    match certificate_time_error(&text) {
+        Some(which) => format!(
+            "{text} — 服务器证书按本机时钟{}：{CHECK_CLOCK}",
+            if which == "expired" {
+                "已过期 (the server certificate is expired by this register's clock)"
+            } else {
+                "尚未生效 (the server certificate is not yet valid by this register's clock)"
+            }
+        ),
+        None => text,
+    }
+}
+
 /// Sends one request body and returns the answer body of an HTTP 200.
 pub trait Transport: Send + Sync {
     /// POSTs `body` (`text/xml; charset=UTF-8`) to `url`.
@@ -238,14 +271,29 @@ fn classify(e: ureq::Error) -> TransportError {
     use ureq::Error as E;
     match e {
         E::Other(b) => match b.downcast::<BeforeRequest>() {
-            Ok(tagged) => TransportError::NotSent(tagged.to_string()),
+            Ok(tagged) => TransportError::NotSent(name_the_clock(tagged.to_string())),
             Err(other) => TransportError::Unknown(E::Other(other).to_string()),
         },
         // ConnectionFailed: no connector of the chain opened a connection.
         E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl | E::ConnectionFailed => {
             TransportError::NotSent(e.to_string())
         }
-        e => TransportError::Unknown(e.to_string()),
+        e => TransportError::Unknown(name_the_clock(e.to_string())),
+    }
+}
+
+impl HttpTransport {
+    /// A harmless `GET` of `url` (`ystpay doctor`): proves the name, the
+    /// connection, the proxy and the TLS handshake as a request would use
+    /// them, and returns the answer's HTTP `Date` header, whatever its
+    /// status (the platform answers a `GET` of the API with an error).
+    pub fn probe(&self, url: &str) -> Result<Option<String>, TransportError> {
+        let resp = self.agent.get(url).call().map_err(classify)?;
+        Ok(resp
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string))
     }
 }
 

@@ -46,7 +46,7 @@ const
   {
     The library version this header belongs to, as text.
   }
-  YSTPAY_VERSION_STRING = '0.2.0';
+  YSTPAY_VERSION_STRING = '0.3.0';
   {
     The call succeeded: the platform answered and the answer verified. The
     business outcome is in the result record's `outcome` field (a refused
@@ -549,7 +549,7 @@ const
   {
     Minor version of this header.
   }
-  YSTPAY_VERSION_MINOR = 2;
+  YSTPAY_VERSION_MINOR = 3;
   {
     Patch version of this header.
   }
@@ -558,7 +558,7 @@ const
     `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
     `ystpay_version_number()` to detect a header/library mismatch.
   }
-  YSTPAY_HEADER_VERSION = 200;
+  YSTPAY_HEADER_VERSION = 300;
 
 type
   { An opaque client handle (ystpay_client *). }
@@ -1458,6 +1458,48 @@ function ystpay_client_new(server_url: PAnsiChar; acct: PAnsiChar; pass: PAnsiCh
 function ystpay_client_new_ex(server_url: PAnsiChar; acct: PAnsiChar; pass: PAnsiChar; private_key: PAnsiChar; connect_timeout_ms: Integer; read_timeout_ms: Integer; encoding: Integer; flags: Integer; journal_path: PAnsiChar; settle_deadline_ms: Integer; out res: PYstpayClient): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
+  **Method.** Runs the doctor's checks for this client and writes the
+  report, one line per check (`✓` or `✗`, what was checked, what was
+  found; each `✗` followed by a line `→` with the fix in 中文 and
+  English), then a summary line: the text a POS program shows behind a
+  诊断 (diagnose) button, and what support asks for on the phone.
+
+  It checks what this client can know: the configuration it was made
+  from (the key/pass format, the URL's scheme and host; a client exists
+  only when every key was known), the name (DNS), the connection (TCP),
+  the proxy, TLS (the server certificate judged by the register's clock),
+  the register's clock against the platform's HTTP `Date` (a skew over
+  5 minutes is named) and the journal's newest serial, the credentials
+  (one harmless signed query of a serial no payment uses: a verified "no
+  such order" proves acct, pass, private_key and dsn), the journal
+  (`quick_check`, free disk, open operations and their age), the log
+  folder, and the retention settings. Nothing is charged and no operation
+  is recorded. Each network step is bounded by the connect timeout: about
+  a second when the platform answers, at most about four connect
+  timeouts when it does not. The report never holds the private key, the
+  password, the dsn or a payment code.
+
+  Each call runs the checks again, so the report's length may differ
+  between calls: 8192 bytes suffice for any report in practice; on
+  `YSTPAY_ERR_BUFFER_TOO_SMALL` call again with a buffer of at least
+  `*needed` bytes.
+
+  - `buf`, `buf_size`: caller-owned buffer; receives the NUL-terminated
+    report in the client's encoding (GBK clients get GBK, with `√`/`×`
+    for `✓`/`✗`).
+  - `needed`: if not NULL, receives the bytes needed with the NUL.
+  - `failed`: if not NULL, receives the number of `✗` lines (0: every
+    check passed). Written only when the report is.
+
+  Returns `YSTPAY_OK` when the report was written (whatever it found;
+  read `*failed`), `YSTPAY_ERR_BUFFER_TOO_SMALL` (nothing written to
+  `buf`), `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_ARGUMENT`
+  (negative size), `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe; it blocks
+  while it checks, so call it off the till's UI thread.
+}
+function ystpay_doctor(client: PYstpayClient; buf: PAnsiChar; buf_size: Integer; needed: PInteger; failed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
   **Method.** 7.1 H5 支付 — create an order paid from a phone's ordinary
   browser; send the browser to `out->pay_url` (the API's `pay_info`).
 
@@ -2137,7 +2179,7 @@ function ystpay_strerror(code: Integer): PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}
 
 {
   Returns the library's version as a static NUL-terminated string such as
-  `"0.2.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+  `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
   header). Owned by the library: do not free. Never NULL. Thread-safe.
 }
 function ystpay_version: PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;

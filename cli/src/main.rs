@@ -5,6 +5,7 @@
 //! simulator on its own. See `ystpay --help` and the README.
 
 mod demo;
+mod doctor;
 mod journal;
 mod notify;
 mod ops;
@@ -45,6 +46,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Check this register's setup end to end, one line each ✓/✗ with the
+    /// fix: configuration, DNS, TCP, proxy, TLS, clock, credentials,
+    /// journal, log folder, retention. Exit 0 only when every line is ✓.
+    Doctor {
+        #[command(flatten)]
+        conn: ConnOpts,
+    },
     /// 4.1 Barcode payment: the customer shows a payment code.
     Pay {
         #[command(flatten)]
@@ -479,6 +487,7 @@ fn main() {
         Command::Config { keys, conn } => run_config(keys, &conn),
         Command::Sim(a) => run_sim(&a),
         Command::Demo(a) => demo::run(a),
+        Command::Doctor { conn } => doctor::run(&conn),
     };
     std::process::exit(code);
 }

@@ -190,6 +190,26 @@ fn settings_from(g: Gathered) -> Result<Settings, SetupError> {
     })
 }
 
+/// The settings `ystpay doctor` checks, and its configuration lines: an
+/// unknown key is named (with its file line or source) instead of
+/// stopping the check.
+pub fn doctor_settings(
+    opts: &ConnOpts,
+) -> Result<(Option<Settings>, Vec<ystpay::doctor::Line>), SetupError> {
+    let g = gather(opts)?;
+    let name = |line: usize| {
+        if line >= NON_FILE {
+            g.sources
+                .get(line - NON_FILE)
+                .cloned()
+                .unwrap_or_else(|| "?".into())
+        } else {
+            format!("{} line {line}", g.file_name)
+        }
+    };
+    Ok(ystpay::doctor::settings_from_pairs(g.pairs.clone(), &name))
+}
+
 /// The settings a command runs with, without connecting (for `ystpay config`).
 pub fn settings(opts: &ConnOpts) -> Result<Settings, SetupError> {
     settings_from(gather(opts)?)

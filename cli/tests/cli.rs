@@ -1501,3 +1501,27 @@ fn journal_export_csv_matches_totals() {
     assert!(!dir.join("missing").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn doctor_all_ok_then_an_unknown_key_named_in_text_and_json() {
+    let s = sim();
+    let d = temp_dir();
+    let journal = d.join("j.db").display().to_string();
+    let cfg = config_file(&d, &s.api_url(), &format!("journal = {journal}\n"));
+    let started = Instant::now();
+    let out = run(&["doctor", "--config", cfg.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(out.stdout.contains("✓ credentials"), "{}", out.stdout);
+    let cfg = config_file(&d, &s.api_url(), "colour = blue\n");
+    let out = run(
+        &["doctor", "--config", cfg.to_str().unwrap(), "--json"],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["ok"], false);
+    let bad = &v["lines"][0];
+    assert_eq!(bad["check"], "config");
+    assert!(bad["found"].as_str().unwrap().contains("'colour'"), "{v}");
+}

@@ -25,6 +25,8 @@ pub struct ystpay_client {
     pub(crate) register: Register,
     /// Strings in and out of this client's calls.
     pub(crate) enc: Enc,
+    /// The settings it was made from (`ystpay_doctor` checks them).
+    pub(crate) settings: crate::config::Settings,
 }
 
 impl ystpay_client {
@@ -87,6 +89,7 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
         tag: TAG,
         register,
         enc: settings.enc(),
+        settings: settings.shared.clone(),
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };

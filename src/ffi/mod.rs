@@ -70,6 +70,7 @@ pub mod calls;
 pub mod client;
 pub mod codes;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod journal;
 pub mod notice;

@@ -140,6 +140,9 @@ pub(crate) enum OpenWhy {
     Unreachable,
     /// Recovery was cancelled.
     Cancelled,
+    /// The platform refused the register itself (its credentials): every
+    /// further request would be refused alike.
+    Credentials,
 }
 
 /// The next step.
@@ -371,10 +374,33 @@ fn answer(m: &mut Memory, asked: Ask, reading: &Reading, fast: bool) -> Next {
     if m.conflict && unproven(reading) {
         return Next::End(End::StillConflict);
     }
+    if let Reading::DeviceRefused { .. } = reading {
+        return register_refused(m);
+    }
     match asked {
         Ask::Own => own_answer(m, reading, fast),
         Ask::Query => query_answer(m, reading),
         Ask::Revoke => revoke_answer(m, reading),
+    }
+}
+
+/// The platform refused the register itself, in an answer that names no
+/// request (docs/DESIGN.md, "Credentials refused"). It proves nothing about
+/// the operation, so it never ends one as not sent or failed; and every
+/// further query or revoke would be refused alike, so the run ends at once,
+/// left open for recovery to settle once the credentials are fixed.
+fn register_refused(m: &mut Memory) -> Next {
+    if m.conflict {
+        return Next::End(End::StillConflict);
+    }
+    if m.revoking.is_some() {
+        return Next::End(End::Open(Some(OpState::Revoking), OpenWhy::Credentials));
+    }
+    match m.job {
+        Job::Pay | Job::Refund | Job::Create => {
+            Next::End(End::Open(Some(OpState::Unknown), OpenWhy::Credentials))
+        }
+        Job::Await | Job::Revoke | Job::Recover => Next::End(End::Open(None, OpenWhy::Credentials)),
     }
 }
 
@@ -406,7 +432,10 @@ fn own_answer(m: &mut Memory, reading: &Reading, fast: bool) -> Next {
         }
         // An earlier attempt may have arrived: find out by query.
         Reading::NotSent(_) => Next::Send(Ask::Query, Wait::Retry),
-        Reading::Unclear(_) | Reading::Revoked(_) | Reading::Foreign(..) => {
+        Reading::Unclear(_)
+        | Reading::Revoked(_)
+        | Reading::Foreign(..)
+        | Reading::DeviceRefused { .. } => {
             m.reached(Reach::Maybe);
             m.not_sent = 0;
             match m.job {
@@ -454,12 +483,14 @@ fn query_answer(m: &mut Memory, reading: &Reading) -> Next {
         Reading::NotSent(_) if m.job == Job::Recover => {
             Next::End(End::Open(None, OpenWhy::Unreachable))
         }
-        Reading::NotSent(_) | Reading::Unclear(_) | Reading::Revoked(_) | Reading::Foreign(..) => {
-            match (m.job, m.subject) {
-                (Job::Pay | Job::Await, _) => Next::Send(Ask::Query, Wait::Poll),
-                _ => Next::Send(Ask::Query, Wait::Retry),
-            }
-        }
+        Reading::NotSent(_)
+        | Reading::Unclear(_)
+        | Reading::Revoked(_)
+        | Reading::Foreign(..)
+        | Reading::DeviceRefused { .. } => match (m.job, m.subject) {
+            (Job::Pay | Job::Await, _) => Next::Send(Ask::Query, Wait::Poll),
+            _ => Next::Send(Ask::Query, Wait::Retry),
+        },
     }
 }
 

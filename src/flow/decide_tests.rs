@@ -27,6 +27,8 @@ enum R {
     Unclear,
     /// Nothing left.
     NotSent,
+    /// The platform refused the register itself (no req_seq).
+    Device,
 }
 
 fn reading(r: R) -> Reading {
@@ -52,6 +54,10 @@ fn reading(r: R) -> Reading {
         R::Foreign => Reading::Foreign(f(Some(7)), "another amount".into()),
         R::Unclear => Reading::Unclear("timeout".into()),
         R::NotSent => Reading::NotSent("no route".into()),
+        R::Device => Reading::DeviceRefused {
+            code: "E10002".into(),
+            msg: "设备未注册".into(),
+        },
     }
 }
 
@@ -640,6 +646,31 @@ fn table() -> Vec<Row> {
             Ev::Deadline,
             end(Open(Some(OpState::Revoking), OpenWhy::NoAnswer)),
         ),
+        // Credentials refused (docs/DESIGN.md, "Credentials refused").
+        row(
+            "the register refused: a payment ends at once, unknown, open",
+            Pay,
+            Pmt,
+            &[Ev::Start],
+            Ev::A(Own, R::Device, true),
+            end(Open(Some(OpState::Unknown), OpenWhy::Credentials)),
+        ),
+        row(
+            "the register refused during a revoke: open, revoking",
+            Pay,
+            Pmt,
+            &[Ev::Start, Ev::A(Own, R::W, false), Ev::Deadline],
+            Ev::A(Rv, R::Device, false),
+            end(Open(Some(OpState::Revoking), OpenWhy::Credentials)),
+        ),
+        row(
+            "the register refused in recovery: stop, as recorded",
+            Recover,
+            Pmt,
+            &[Ev::Start],
+            Ev::A(Query, R::Device, false),
+            end(Open(None, OpenWhy::Credentials)),
+        ),
     ]
 }
 
@@ -671,7 +702,8 @@ const JOBS: [(Job, Subject); 9] = [
     (Recover, Ord),
     (Recover, Rfd),
 ];
-const ANSWERS: [R; 9] = [
+const ANSWERS: [R; 10] = [
+    R::Device,
     R::S,
     R::F,
     R::W,

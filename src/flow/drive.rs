@@ -521,11 +521,24 @@ impl Payments {
                         last.as_ref().map_or_else(String::new, Reading::words)
                     ),
                     OpenWhy::Cancelled => "recovery cancelled; still open".into(),
+                    OpenWhy::Credentials => format!(
+                        "{}; 未确认是否扣款，修正后先查询 / not known whether the {what} went through: query it once fixed (`ystpay doctor`)",
+                        match &last {
+                            Some(Reading::DeviceRefused { code, msg }) => crate::error::Rejection::DeviceRefused {
+                                code: code.clone(),
+                                msg: msg.clone(),
+                            }
+                            .to_string(),
+                            _ => crate::error::CHECK_CREDENTIALS.to_string(),
+                        }
+                    ),
                 };
                 let s = run.finish(state, Facts::default(), d);
                 // Recovery does not wait on a platform that cannot be
                 // reached or does not answer: it stops here.
-                if why == OpenWhy::Unreachable || m.job == Job::Recover && why == OpenWhy::NoAnswer
+                if why == OpenWhy::Unreachable
+                    || m.job == Job::Recover
+                        && matches!(why, OpenWhy::NoAnswer | OpenWhy::Credentials)
                 {
                     return Driven::Unreachable(s);
                 }

@@ -219,6 +219,25 @@ impl Journal {
         Ok(j)
     }
 
+    /// SQLite's `PRAGMA quick_check`: `ok`, or the first problem it names
+    /// (`ystpay doctor`).
+    pub fn quick_check(&self) -> Result<String, JournalError> {
+        let conn = self.lock();
+        Ok(conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?)
+    }
+
+    /// The newest serial slot issued for `account` (any register tag), as
+    /// its China-time second since the epoch, from the serial ledger
+    /// (docs/DESIGN.md, *Serials*): its high-water mark.
+    pub fn newest_serial_second(&self, account: &str) -> Result<Option<i64>, JournalError> {
+        let conn = self.lock();
+        Ok(conn.query_row(
+            "SELECT MAX(second) FROM serials WHERE account = ?1",
+            [account],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The file this journal lives in (none in memory).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
