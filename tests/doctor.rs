@@ -299,3 +299,80 @@ fn a_pay_with_wrong_credentials_ends_at_once_with_the_platforms_code() {
     assert!(out.detail.contains("private_key"), "{}", out.detail);
     assert!(!out.detail.contains("wrongpass1"));
 }
+
+/// Runs `ystpay_doctor` on a C client of `url` with `enc`: the report's
+/// bytes and the number of ✗ lines, after a first call with a small buffer
+/// (YSTPAY_ERR_BUFFER_TOO_SMALL with the size needed, nothing written).
+fn c_doctor(url: &str, key: &str, enc: i32) -> (Vec<u8>, i32) {
+    use std::ffi::CString;
+    use std::os::raw::c_char;
+    use ystpay::ffi::client::*;
+    use ystpay::ffi::codes::*;
+    use ystpay::ffi::doctor::ystpay_doctor;
+    let cs = |s: &str| CString::new(s).unwrap();
+    let (u, a, p, k) = (cs(url), cs("demo"), cs("demo123"), cs(key));
+    let mut c = std::ptr::null_mut();
+    // SAFETY: NUL-terminated strings, writable out pointer.
+    let rc = unsafe {
+        ystpay_client_new(
+            u.as_ptr(),
+            a.as_ptr(),
+            p.as_ptr(),
+            k.as_ptr(),
+            1000,
+            2000,
+            enc,
+            0,
+            &mut c,
+        )
+    };
+    assert_eq!(rc, YSTPAY_OK);
+    let mut small = [0x55 as c_char; 8];
+    let (mut needed, mut failed) = (0, -1);
+    // SAFETY: live client; the buffer and its size match.
+    let rc = unsafe { ystpay_doctor(c, small.as_mut_ptr(), 8, &mut needed, &mut failed) };
+    assert_eq!(rc, YSTPAY_ERR_BUFFER_TOO_SMALL);
+    assert!(needed > 8, "{needed}");
+    assert_eq!(failed, -1, "failed is written only with the report");
+    assert!(small.iter().all(|&b| b == 0x55), "nothing written");
+    let mut buf = vec![0 as c_char; 16384];
+    // SAFETY: as above.
+    let rc = unsafe {
+        ystpay_doctor(
+            c,
+            buf.as_mut_ptr(),
+            buf.len() as i32,
+            &mut needed,
+            &mut failed,
+        )
+    };
+    assert_eq!(rc, YSTPAY_OK);
+    // SAFETY: a handle from ystpay_client_new, freed once.
+    unsafe { ystpay_client_free(c) };
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as u8)
+        .collect();
+    assert_eq!(bytes.len() + 1, needed as usize);
+    (bytes, failed)
+}
+
+#[test]
+fn the_c_doctor_reports_in_the_clients_encoding() {
+    let _one = one();
+    let sim = sim();
+    let (utf8, failed) = c_doctor(&sim.api_url(), "0123456789ABCDEF", 65001);
+    let text = String::from_utf8(utf8).expect("UTF-8 for a UTF-8 client");
+    assert_eq!(failed, 0, "{text}");
+    assert!(text.contains('✓') && !text.contains('✗'), "{text}");
+    assert!(!text.contains("0123456789ABCDEF") && !text.contains("demo123"));
+    // A GBK client gets GBK, with √ for ✓; a wrong key is counted and named.
+    let (gbk, failed) = c_doctor(&sim.api_url(), "FEDCBA9876543210", 936);
+    let (text, _, bad_bytes) = encoding_rs::GBK.decode(&gbk);
+    assert!(!bad_bytes, "valid GBK");
+    assert!(failed >= 1, "{text}");
+    assert!(text.contains('√') && text.contains('×'), "{text}");
+    assert!(text.contains("credentials"), "{text}");
+    assert!(!text.contains("FEDCBA9876543210"), "{text}");
+}
