@@ -5,16 +5,17 @@
 //! "Layers").
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use crate::client::Client;
-use crate::config::Settings;
+use crate::config::{LogLevel, Settings};
 use crate::error::Error;
 use crate::flow::{
-    FlowConfig, FlowError, NewOrder, NoticeHandled, OrderStart, PayOrder, Payments, RecoveryReport,
-    SettleOptions, Settlement,
+    FlowConfig, FlowError, NewOrder, NoticeHandled, OrderStart, Outcome, PayOrder, Payments,
+    RecoveryReport, SettleOptions, Settlement,
 };
 use crate::journal::{Journal, JournalError};
-use crate::log::{Describe, LogError, Logger, Named};
+use crate::log::{join, push, Describe, LogError, Logger, Named};
 use crate::protocol::messages::{Request, Response};
 use crate::reading::{Answer, Expected};
 use crate::transport::Transport;
@@ -203,14 +204,32 @@ impl Register {
             .unwrap_or_default()
     }
 
-    /// Sends one request and logs it under its name, read for an
-    /// operation that expects `expect` ([`crate::reading`]).
+    /// Sends one request (under a new serial when it has none) and logs it
+    /// under its name ([`Named::OP`]): at `DEBUG` the request before it
+    /// leaves, then the outcome read for an operation that expects
+    /// `expect` ([`crate::reading`]). The register sends; the log only
+    /// describes.
     pub fn send<R>(&self, req: &mut R, expect: &Expected) -> Result<R::Response, Error>
     where
         R: Request + Describe + Named,
         R::Response: Response + Answer,
     {
-        self.log.send(&self.client, req, expect)
+        if req.req_seq().is_empty() {
+            req.set_req_seq(self.client.issue_req_seq()?);
+        }
+        if !self.log.enabled(LogLevel::Error) {
+            // Nothing would be written: skip describing the call (a log
+            // line's text costs as much as a quarter of the protocol work).
+            return self.client.send(req);
+        }
+        let what = req.fields();
+        let sensitive = req.sensitive();
+        self.log.sending(R::OP, &what);
+        let started = Instant::now();
+        let result = self.client.send(req);
+        self.log
+            .outcome(R::OP, &what, &sensitive, &result, expect, started);
+        result
     }
 
     /// Settles every open operation of the journal
@@ -219,7 +238,7 @@ impl Register {
     pub fn recover(&self, opts: &SettleOptions<'_>) -> Result<RecoveryReport, RegisterError> {
         let report = self.payments()?.recover(opts)?;
         for s in &report.settled {
-            self.log.settled("recover", s);
+            self.log_settled("recover", s);
         }
         *self.lock_recovery() = report.clone();
         Ok(report)
@@ -235,12 +254,40 @@ impl Register {
         self.last_recovery.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Logs a settled operation: `settled <fields>`, INFO when paid or
+    /// revoked, ERROR when failed, not sent or unknown.
+    fn log_settled(&self, op: &str, s: &Settlement) {
+        let level = match s.outcome {
+            Outcome::Paid | Outcome::Revoked => LogLevel::Info,
+            Outcome::Failed | Outcome::Unknown | Outcome::NotSent => LogLevel::Error,
+        };
+        if self.log.enabled(level) {
+            self.log
+                .write(level, op, &format!("settled {}", join(&s.fields())));
+        }
+    }
+
+    /// Logs how a settle-flow call ended: settled, or why it did not start.
+    fn log_settlement(&self, op: &str, result: &Result<Settlement, FlowError>) {
+        match result {
+            Ok(s) => self.log_settled(op, s),
+            Err(FlowError::Client(e)) => {
+                self.log
+                    .write(LogLevel::Error, op, &format!("not started: {e}"))
+            }
+            Err(FlowError::Journal(e)) => {
+                self.log
+                    .write(LogLevel::Error, op, &format!("journal refused: {e}"))
+            }
+        }
+    }
+
     fn logged(
         &self,
         op: &str,
         r: Result<Settlement, FlowError>,
     ) -> Result<Settlement, RegisterError> {
-        self.log.settlement(op, &r);
+        self.log_settlement(op, &r);
         Ok(r?)
     }
 
@@ -291,7 +338,7 @@ impl Register {
             Ok(OrderStart::Ended(s)) => Ok(OrderStart::Ended(self.logged("settle-order", Ok(s))?)),
             Ok(waiting) => Ok(waiting),
             Err(e) => {
-                self.log.settlement("settle-order", &Err(e.clone()));
+                self.log_settlement("settle-order", &Err(e.clone()));
                 Err(e.into())
             }
         }
@@ -336,5 +383,28 @@ impl Register {
             &format!("accepted={}{reported} {}", h.accepted, h.detail),
         );
         Ok(h)
+    }
+}
+
+/// A settled operation of the payment flow, as the log shows it.
+impl Describe for Settlement {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("outcome", self.outcome.as_str().to_string()),
+            ("state", self.state.as_str().to_string()),
+            ("kind", self.kind.as_str().to_string()),
+            ("req_seq", self.req_seq.clone()),
+            ("total_fee", self.total_fee.to_string()),
+        ];
+        push(&mut v, "trans_seq", self.trans_seq.as_ref());
+        push(&mut v, "refund_seq", self.refund_seq.as_ref());
+        push(&mut v, "channel", self.channel.as_ref());
+        push(&mut v, "pay_time", self.pay_time.as_ref());
+        push(&mut v, "code", self.code.as_ref());
+        if !self.detail.is_empty() {
+            v.push(("detail", self.detail.clone()));
+        }
+        push(&mut v, "journal_error", self.journal_error.as_ref());
+        v
     }
 }

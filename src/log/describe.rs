@@ -35,7 +35,8 @@ named! {
     H5PayRequest => "h5-pay",
 }
 
-fn push<T: ToString>(v: &mut Vec<(&'static str, String)>, k: &'static str, x: Option<T>) {
+/// Adds `k = x` to `v` when there is an `x`.
+pub fn push<T: ToString>(v: &mut Vec<(&'static str, String)>, k: &'static str, x: Option<T>) {
     if let Some(x) = x {
         v.push((k, x.to_string()));
     }
@@ -215,29 +216,6 @@ pub fn answer_fields<A: Answer + ?Sized>(a: &A) -> Vec<(&'static str, String)> {
         v.push(("msg", f.msg));
     }
     v
-}
-
-/// A settled operation of the payment flow ([`crate::flow`]).
-impl Describe for crate::flow::Settlement {
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("outcome", self.outcome.as_str().to_string()),
-            ("state", self.state.as_str().to_string()),
-            ("kind", self.kind.as_str().to_string()),
-            ("req_seq", self.req_seq.clone()),
-            ("total_fee", self.total_fee.to_string()),
-        ];
-        push(&mut v, "trans_seq", self.trans_seq.as_ref());
-        push(&mut v, "refund_seq", self.refund_seq.as_ref());
-        push(&mut v, "channel", self.channel.as_ref());
-        push(&mut v, "pay_time", self.pay_time.as_ref());
-        push(&mut v, "code", self.code.as_ref());
-        if !self.detail.is_empty() {
-            v.push(("detail", self.detail.clone()));
-        }
-        push(&mut v, "journal_error", self.journal_error.as_ref());
-        v
-    }
 }
 
 impl Describe for OrderNotice {

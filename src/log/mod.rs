@@ -39,13 +39,12 @@ use chrono::{Local, NaiveDate};
 
 mod describe;
 
-use crate::client::Client;
 use crate::config::{LogLevel, Settings};
 use crate::error::Error;
-use crate::protocol::messages::{Request, Response};
+
 use crate::reading::{read_result, Answer, Expected, Money};
 
-pub use describe::{answer_fields, Named};
+pub use describe::{answer_fields, push, Named};
 
 /// Replaces a secret in a written line.
 pub const HIDDEN: &str = "<hidden>";
@@ -347,74 +346,12 @@ impl Logger {
         }
     }
 
-    /// Logs a settled operation: `settled <fields>`, INFO when paid or
-    /// revoked, ERROR when failed, not sent or unknown.
-    pub fn settled(&self, op: &str, s: &crate::flow::Settlement) {
-        use crate::flow::Outcome;
-        let level = match s.outcome {
-            Outcome::Paid | Outcome::Revoked => LogLevel::Info,
-            Outcome::Failed | Outcome::Unknown | Outcome::NotSent => LogLevel::Error,
-        };
-        if self.enabled(level) {
-            self.write(level, op, &format!("settled {}", join(&s.fields())));
-        }
-    }
-
-    /// Logs how a settle-flow call ended: `settled <fields>` (INFO when
-    /// paid or revoked, ERROR when failed or unknown), or why it did not
-    /// start.
-    pub fn settlement(
-        &self,
-        op: &str,
-        result: &Result<crate::flow::Settlement, crate::flow::FlowError>,
-    ) {
-        use crate::flow::FlowError;
-        match result {
-            Ok(s) => self.settled(op, s),
-            Err(FlowError::Client(e)) => {
-                self.write(LogLevel::Error, op, &format!("not started: {e}"))
-            }
-            Err(FlowError::Journal(e)) => {
-                self.write(LogLevel::Error, op, &format!("journal refused: {e}"))
-            }
-        }
-    }
-
-    /// Sends `req` with `client` and logs it under its name
-    /// ([`Named::OP`]): at `DEBUG` the request before it leaves, then the
-    /// outcome read for an operation that expects `expect` (see
-    /// [`Logger::outcome`]).
-    pub fn send<R>(
-        &self,
-        client: &Client,
-        req: &mut R,
-        expect: &Expected,
-    ) -> Result<R::Response, Error>
-    where
-        R: Request + Describe + Named,
-        R::Response: Response + Answer,
-    {
-        if req.req_seq().is_empty() {
-            req.set_req_seq(client.issue_req_seq()?);
-        }
-        if !self.enabled(LogLevel::Error) {
-            // Nothing would be written: skip describing the call (a log
-            // line's text costs as much as a quarter of the protocol work).
-            return client.send(req);
-        }
-        let what = req.fields();
-        let sensitive = req.sensitive();
+    /// Logs, at `DEBUG`, a request of `op` about to leave, described by
+    /// `what` ([`Describe::fields`]).
+    pub fn sending(&self, op: &str, what: &[(&'static str, String)]) {
         if self.enabled(LogLevel::Debug) {
-            self.write(
-                LogLevel::Debug,
-                R::OP,
-                &format!("{} -> sending", join(&what)),
-            );
+            self.write(LogLevel::Debug, op, &format!("{} -> sending", join(what)));
         }
-        let started = Instant::now();
-        let result = client.send(req);
-        self.outcome(R::OP, &what, &sensitive, &result, expect, started);
-        result
     }
 }
 
