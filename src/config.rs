@@ -60,8 +60,11 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     /// Log verbosity.
     pub log_level: LogLevel,
-    /// How long a settling payment may wait for the customer.
-    pub settle_deadline: Duration,
+    /// How long a settling payment may wait for the customer, when the
+    /// configuration says (`settle_deadline_s`); `None` leaves the flow's
+    /// own `FlowConfig::pay_deadline` (50 s). The flow's timing holds the
+    /// one deadline: this only overrides it.
+    pub settle_deadline: Option<Duration>,
     /// Daily log files older than this many days are deleted when a log
     /// file is opened (0: keep them all). See [`crate::log`].
     pub log_keep_days: u32,
@@ -262,7 +265,7 @@ impl Settings {
             journal: None,
             log_file: None,
             log_level: LogLevel::Info,
-            settle_deadline: crate::flow::FlowConfig::default().pay_deadline,
+            settle_deadline: None,
             log_keep_days: DEFAULT_LOG_KEEP_DAYS,
             journal_keep_days: DEFAULT_JOURNAL_KEEP_DAYS,
         }
@@ -377,7 +380,9 @@ impl Settings {
                     }
                 }
             }
-            "settle_deadline_s" => self.settle_deadline = Duration::from_secs(number(3600)?.max(1)),
+            "settle_deadline_s" => {
+                self.settle_deadline = Some(Duration::from_secs(number(3600)?.max(1)))
+            }
             "log_keep_days" => self.log_keep_days = number(MAX_KEEP_DAYS.into())? as u32,
             "journal_keep_days" => self.journal_keep_days = number(MAX_KEEP_DAYS.into())? as u32,
             other => return Err(format!("unknown key '{other}'")),

@@ -29,7 +29,6 @@
 //!   every later refund of the order, and would not fit the C records.
 
 use crate::error::{Error, Refusal};
-use crate::journal::{OpKind, OpRecord};
 use crate::protocol::messages::{
     H5PayResponse, JsPayResponse, NativePayResponse, OrderNotice, PayResponse, RefundResponse,
     RevokeResponse,
@@ -70,17 +69,6 @@ impl Expected {
             refunded_total: Some(total),
             ..self
         }
-    }
-
-    /// What the journal records for an operation: its amount, and its
-    /// platform number once known (a refund's `refund_seq`, else the
-    /// order's `trans_seq`).
-    pub fn of_record(rec: &OpRecord) -> Expected {
-        let number = match rec.kind {
-            OpKind::Refund => rec.refund_seq.as_deref(),
-            _ => rec.trans_seq.as_deref(),
-        };
-        Expected::new(rec.total_fee, number)
     }
 }
 

@@ -159,7 +159,9 @@ impl Register {
             prune(&log, j, settings.journal_keep_days);
         }
         let mut flow = wiring.flow;
-        flow.pay_deadline = settings.settle_deadline;
+        if let Some(d) = settings.settle_deadline {
+            flow.pay_deadline = d;
+        }
         let payments = match journal {
             Some(j) => Some(Payments::new(client.clone(), Arc::new(j), flow)?),
             None => None,

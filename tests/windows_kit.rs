@@ -23,7 +23,10 @@ fn both_parsers_read_the_sample_as_shipped() {
         cli.journal.as_deref(),
         Some(std::path::Path::new(r"C:\POS\ystpay\journal.db"))
     );
-    assert_eq!(cli.settle_deadline.as_secs(), 50);
+    assert_eq!(
+        cli.settle_deadline,
+        Some(std::time::Duration::from_secs(50))
+    );
 }
 
 /// `; key = value` lines whose key the DLL accepts: the commented examples.

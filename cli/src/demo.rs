@@ -155,7 +155,7 @@ fn setup(a: &DemoArgs, dir: &Path) -> Step<Ctx> {
     .map_err(|e| Failed(e.to_string()))?;
     // The register waits as much less as the simulated customer does.
     let mut settings = settings;
-    settings.settle_deadline = settings.settle_deadline.div_f64(a.time_scale);
+    settings.settle_deadline = settings.settle_deadline.map(|d| d.div_f64(a.time_scale));
     let wiring = Wiring {
         flow: FlowConfig::default().scaled(1.0 / a.time_scale),
         ..Wiring::default()

@@ -369,7 +369,13 @@ fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
             "log_level",
             format!("{:?}", s.log_level).to_ascii_lowercase(),
         ),
-        ("settle_deadline_s", s.settle_deadline.as_secs().to_string()),
+        (
+            "settle_deadline_s",
+            s.settle_deadline
+                .unwrap_or(ystpay::FlowConfig::default().pay_deadline)
+                .as_secs()
+                .to_string(),
+        ),
         ("log_keep_days", s.log_keep_days.to_string()),
         ("journal_keep_days", s.journal_keep_days.to_string()),
     ];

@@ -197,11 +197,13 @@ unsafe fn new_client(
     config.allow_http = flags & YSTPAY_FLAG_ALLOW_HTTP != 0;
     let mut settings = Settings::new(config, enc);
     settings.shared.journal = journal.map(std::path::PathBuf::from);
-    settings.shared.settle_deadline = config::millis(
-        settle_deadline_ms.into(),
-        "settle_deadline_ms",
-        settings.shared.settle_deadline,
-    )?;
+    if settle_deadline_ms != 0 {
+        settings.shared.settle_deadline = Some(config::millis(
+            settle_deadline_ms.into(),
+            "settle_deadline_ms",
+            std::time::Duration::ZERO,
+        )?);
+    }
     settings.recover_on_start = flags & YSTPAY_FLAG_NO_RECOVER == 0;
     build(settings, out)
 }

@@ -155,7 +155,9 @@ pub fn load(path: &std::path::Path) -> Result<Settings, Failure> {
 }
 
 fn from_shared(mut s: shared::Settings, recover_on_start: bool, time_scale: f64) -> Settings {
-    s.settle_deadline = s.settle_deadline.div_f64(time_scale);
+    // The flow's timing is scaled below, its default deadline with it; a
+    // deadline the file sets is scaled here, once.
+    s.settle_deadline = s.settle_deadline.map(|d| d.div_f64(time_scale));
     Settings {
         shared: s,
         flow: FlowConfig::default().scaled(1.0 / time_scale),
@@ -193,7 +195,8 @@ mod tests {
         );
         assert_eq!(s.shared.log_level, shared::LogLevel::Debug);
         assert!(!s.recover_on_start);
-        assert_eq!(s.shared.settle_deadline, FlowConfig::default().pay_deadline);
+        assert_eq!(s.shared.settle_deadline, None, "the flow's own");
+        assert_eq!(s.flow.pay_deadline, FlowConfig::default().pay_deadline);
     }
 
     #[test]
@@ -228,6 +231,6 @@ mod tests {
              settle_deadline_s=40\nflow_time_scale=20\n",
         )
         .unwrap();
-        assert_eq!(s.shared.settle_deadline, Duration::from_secs(2));
+        assert_eq!(s.shared.settle_deadline, Some(Duration::from_secs(2)));
     }
 }

@@ -4,7 +4,6 @@ use super::types::{NoticeHandled, PaidNotice};
 use super::Payments;
 use crate::client::{notice_reply, ReceivedNotice};
 use crate::journal::OpKind;
-use crate::reading::Expected;
 
 impl Payments {
     /// Handles a payment notification body (API §5.5): reads it like any
@@ -48,7 +47,10 @@ impl Payments {
                 "{req_seq} is a refund in the journal, not an order"
             ));
         }
-        let expect = known.as_ref().map(Expected::of_record).unwrap_or_default();
+        let expect = known
+            .as_ref()
+            .map(super::run::of_record)
+            .unwrap_or_default();
         if let Err(e) = self.client.prove_paid(&received, &expect) {
             return refuse(e.to_string());
         }

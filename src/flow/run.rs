@@ -15,7 +15,7 @@ use crate::reading::{read_result, Answer, Expected, Facts, Reading};
 /// and platform number, and for a refund the order's total refunded so far,
 /// this refund included (either may come as `refund_fee`, API §4.3).
 pub(crate) fn expected(journal: &Journal, rec: &OpRecord) -> Expected {
-    let e = Expected::of_record(rec);
+    let e = of_record(rec);
     match (rec.kind, &rec.parent_seq) {
         (OpKind::Refund, Some(parent)) => match journal.refunded_fee(&rec.account, parent) {
             Ok(total) => e.with_refunded_total(total),
@@ -23,6 +23,17 @@ pub(crate) fn expected(journal: &Journal, rec: &OpRecord) -> Expected {
         },
         _ => e,
     }
+}
+
+/// What the journal records for an operation: its amount, and its platform
+/// number once known (a refund's `refund_seq`, else the order's
+/// `trans_seq`).
+pub(crate) fn of_record(rec: &OpRecord) -> Expected {
+    let number = match rec.kind {
+        OpKind::Refund => rec.refund_seq.as_deref(),
+        _ => rec.trans_seq.as_deref(),
+    };
+    Expected::new(rec.total_fee, number)
 }
 
 /// How a pause ended.
