@@ -198,7 +198,7 @@ fn settle_rust(fault: Fault, kind: Kind) {
     let client = Arc::new(Client::new(&client_config(fault.url(), CONNECT_TIMEOUT)).unwrap());
     // Real timing: the retry schedule is part of what is bounded.
     let p = Payments::new(client, journal.clone(), FlowConfig::default()).unwrap();
-    let pay_seq = p.client().next_req_seq();
+    let pay_seq = p.issue_req_seq().unwrap();
     if kind == Kind::Refund {
         record_paid(&journal, &pay_seq);
     }
