@@ -273,6 +273,11 @@ impl Client {
         self.seq.issue(ledger).map_err(Error::Ledger)
     }
 
+    /// This client's serial generator (its register's, shared in the process).
+    pub fn serial_gen(&self) -> &ReqSeqGen {
+        &self.seq
+    }
+
     /// Makes `ledger` (the journal, see [`crate::journal::JournalSerials`])
     /// issue every serial this client generates from now on, in place of
     /// the one attached before. The client holds it (and so its journal)

@@ -376,6 +376,15 @@ impl Payments {
             _ => channel,
         };
         let recorded = rec.as_ref().and_then(|r| r.revoke_seq.clone());
+        if let (Some(seq), Some(OpState::Revoking)) = (&recorded, rec.as_ref().map(|r| r.state)) {
+            // Claimed to revoke with its serial in one write (an explicit
+            // revoke), or left revoking by a run before: nothing to write.
+            return RevokeSeq {
+                seq: Some(seq.clone()),
+                channel,
+                reason,
+            };
+        }
         let seq = match &recorded {
             Some(s) => Some(s.clone()),
             None => self.serial().ok(),
