@@ -60,6 +60,7 @@ fn child_payments(url: &str, journal: &str, register: u16) -> Payments {
         connect_timeout: Duration::from_secs(1),
         read_timeout: Duration::from_millis(500),
         proxy: None,
+        ..HttpSettings::default()
     })
     .unwrap();
     let after_send = std::env::var("YSTPAY_CRASH_AT").ok().as_deref() == Some("after-send");

@@ -242,6 +242,7 @@ fn recorded_flows(url: &str, path: &Path, sent: &Arc<Sent>) -> Payments {
         connect_timeout: Duration::from_secs(1),
         read_timeout: Duration::from_millis(500),
         proxy: None,
+        ..HttpSettings::default()
     })
     .unwrap();
     let t = Recording {

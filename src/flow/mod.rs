@@ -148,6 +148,11 @@ impl Payments {
         &self.client
     }
 
+    /// [`Client::prepare`]: a live connection for the coming operation.
+    pub fn prepare(&self) -> Result<(), crate::Error> {
+        self.client.prepare()
+    }
+
     /// The journal.
     pub fn journal(&self) -> &Journal {
         &self.journal
