@@ -46,7 +46,7 @@ const
   {
     The library version this header belongs to, as text.
   }
-  YSTPAY_VERSION_STRING = '0.2.0';
+  YSTPAY_VERSION_STRING = '0.3.0';
   {
     The call succeeded: the platform answered and the answer verified. The
     business outcome is in the result record's `outcome` field (a refused
@@ -548,7 +548,7 @@ const
   {
     Minor version of this header.
   }
-  YSTPAY_VERSION_MINOR = 2;
+  YSTPAY_VERSION_MINOR = 3;
   {
     Patch version of this header.
   }
@@ -557,7 +557,7 @@ const
     `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
     `ystpay_version_number()` to detect a header/library mismatch.
   }
-  YSTPAY_HEADER_VERSION = 200;
+  YSTPAY_HEADER_VERSION = 300;
 
 type
   { An opaque client handle (ystpay_client *). }
@@ -2155,7 +2155,7 @@ function ystpay_strerror(code: Integer): PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}
 
 {
   Returns the library's version as a static NUL-terminated string such as
-  `"0.2.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+  `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
   header). Owned by the library: do not free. Never NULL. Thread-safe.
 }
 function ystpay_version: PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
