@@ -333,6 +333,21 @@ fn killed_at_every_step_then_recovered_by_a_new_process() {
             code: w(15, 59),
             deadline_ms: None,
         },
+        // Between the merged writes (issue 20): polls answered W, their
+        // rows and serials not yet written (the serials lie in a block the
+        // ledger recorded).
+        Case {
+            mode: "pay",
+            point: "pay-rows-unwritten",
+            code: w(16, 55),
+            deadline_ms: None,
+        },
+        Case {
+            mode: "pay",
+            point: "pay-rows-unwritten",
+            code: w(17, 62),
+            deadline_ms: None,
+        },
         // Refund: before it is sent, after its answer, before the journal update.
         Case {
             mode: "refund",

@@ -31,7 +31,10 @@ fn flows(url: &str, keep_alive: Duration, name: &str) -> Payments {
 fn pay(p: &Payments, n: u64) -> Duration {
     let t = Instant::now();
     let s = p
-        .settle_pay(&PayOrder::new(100, wechat_code(n, 1)), &SettleOptions::default())
+        .settle_pay(
+            &PayOrder::new(100, wechat_code(n, 1)),
+            &SettleOptions::default(),
+        )
         .unwrap();
     assert_eq!(s.outcome, Outcome::Paid, "{s:?}");
     t.elapsed()
@@ -48,7 +51,11 @@ fn a_connection_the_server_closed_while_idle_is_not_reused() {
             nat_idle_drop: None,
         },
     );
-    let p = flows(&proxy.url_for(&sim.api_url()), Duration::from_secs(10), "link-fin");
+    let p = flows(
+        &proxy.url_for(&sim.api_url()),
+        Duration::from_secs(10),
+        "link-fin",
+    );
     pay(&p, 1);
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(proxy.stats.closed_idle.load(Ordering::SeqCst), 1);
@@ -70,7 +77,11 @@ fn a_connection_idle_longer_than_keep_alive_is_not_trusted_past_a_nat() {
             nat_idle_drop: Some(Duration::from_millis(500)),
         },
     );
-    let p = flows(&proxy.url_for(&sim.api_url()), Duration::from_millis(400), "link-nat");
+    let p = flows(
+        &proxy.url_for(&sim.api_url()),
+        Duration::from_millis(400),
+        "link-nat",
+    );
     pay(&p, 1);
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(proxy.stats.nat_dropped.load(Ordering::SeqCst), 1);
@@ -94,7 +105,11 @@ fn prepare_replaces_a_connection_a_nat_forgot_before_the_payment() {
         },
     );
     // A keep-alive longer than this NAT's memory: only prepare can tell.
-    let p = flows(&proxy.url_for(&sim.api_url()), Duration::from_secs(30), "link-prep");
+    let p = flows(
+        &proxy.url_for(&sim.api_url()),
+        Duration::from_secs(30),
+        "link-prep",
+    );
     pay(&p, 1);
     std::thread::sleep(Duration::from_millis(600));
     let t = Instant::now();
@@ -120,15 +135,22 @@ fn prepare_warms_the_link_without_a_serial() {
             nat_idle_drop: None,
         },
     );
-    let p = flows(&proxy.url_for(&sim.api_url()), Duration::from_secs(10), "link-warm");
+    let p = flows(
+        &proxy.url_for(&sim.api_url()),
+        Duration::from_secs(10),
+        "link-warm",
+    );
     let before = sim.control().request_count();
     p.prepare().unwrap();
     assert_eq!(proxy.accepted(), 1);
     assert_eq!(sim.control().request_count(), before, "no API request");
     assert!(p.journal().all_ops().unwrap().is_empty());
     let took = pay(&p, 1);
-    assert_eq!(proxy.accepted(), 1, "the payment used the prepared connection");
+    assert_eq!(
+        proxy.accepted(),
+        1,
+        "the payment used the prepared connection"
+    );
     // One round trip (80 ms), not two.
     assert!(took < Duration::from_millis(150), "{took:?}");
 }
-

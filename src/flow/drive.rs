@@ -262,7 +262,13 @@ impl Payments {
                 } else {
                     run.progress(Progress::Querying { attempt: g.queries });
                 }
-                self.query(run, m.subject)
+                let r = self.query(run, m.subject);
+                if run.rows_pending() {
+                    // Between the merged writes: the query's serial came
+                    // from a reserved block, its row is not written yet.
+                    crash_point(rows_pending_point(m.subject));
+                }
+                r
             }
             Ask::Revoke => {
                 g.revokes += 1;
@@ -564,6 +570,16 @@ fn crash_points(job: Job, subject: Subject, ask: Ask) -> (&'static str, &'static
         }
         (_, Subject::Order) => ("order-before-send", "order-after-answer"),
         (_, Subject::Payment) => ("pay-polling", "pay-after-answer"),
+    }
+}
+
+/// Where the crash suite stops a run whose requests' rows wait for its
+/// next write (docs/DESIGN.md, "The journal").
+fn rows_pending_point(subject: Subject) -> &'static str {
+    match subject {
+        Subject::Payment => "pay-rows-unwritten",
+        Subject::Order => "order-rows-unwritten",
+        Subject::Refund => "refund-rows-unwritten",
     }
 }
 

@@ -150,6 +150,11 @@ impl<'a> Run<'a> {
         });
     }
 
+    /// True while requests sent are noted and not yet written.
+    pub(super) fn rows_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Writes `u`, with the requests noted since the last write, durably.
     pub(super) fn set(&mut self, u: OpUpdate) -> Option<OpRecord> {
         let r = self
