@@ -197,7 +197,7 @@ impl Payments {
                 Event::Answer {
                     asked: ask,
                     reading: &reading,
-                    fast: sent_at.elapsed() < FAST_FAILURE,
+                    fast: sent_at.elapsed() < FAST_FAILURE && !timed_out(&reading),
                 },
             );
             // A `W` that leaves the operation in conflict may be the other
@@ -549,6 +549,13 @@ impl Payments {
         };
         Driven::Ended(s)
     }
+}
+
+/// A failure that waited out a timeout is slow, however soon it came: a
+/// `connect_timeout` of a second or less would otherwise pass for a fast
+/// failure (once an fsync on the way stretched it past the second).
+fn timed_out(r: &Reading) -> bool {
+    matches!(r, Reading::NotSent(why) if why.contains("timeout"))
 }
 
 fn noun(s: Subject) -> &'static str {
