@@ -53,7 +53,7 @@ pub use export::{
 use owners::release_in;
 pub use owners::Owner;
 pub use retention::PruneReport;
-pub use serials::JournalSerials;
+pub use serials::{JournalSerials, BLOCK as SERIAL_BLOCK};
 pub use types::*;
 
 /// How long a writer waits for another process's lock before giving up.
