@@ -138,6 +138,13 @@ note "4. simulator throughput, concurrent clients, 2 cores"
 grep '^BENCH-RESULT ' "$OUT/throughput.log" | sed 's/^BENCH-RESULT //' >> "$RESULTS" \
   || failed throughput "bench failed (see $OUT/throughput.log)"
 
+# ---------------------------------------------------------------- 4b. disk and link (issue 20)
+note "4b. durable writes per operation, slow disk, idle link (issue 20)"
+"$(exe durable)" "${QARG[@]}" 2>&1 | tee "$OUT/durable.log" | grep -v '^BENCH-RESULT' >&2
+grep '^DURABLE-WRITES ' "$OUT/durable.log" > "$OUT/durable-writes.txt" || true
+grep '^BENCH-RESULT ' "$OUT/durable.log" | sed 's/^BENCH-RESULT //' >> "$RESULTS" \
+  || failed durable "bench failed (see $OUT/durable.log)"
+
 # ---------------------------------------------------------------- 5. settle flow
 note "5. settle flow: detection delay and queries (password scenario)"
 FLOW_BENCH=$(python3 - "$OUT/build.json" <<'PY'

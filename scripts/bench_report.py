@@ -117,6 +117,35 @@ def main():
     else:
         missing("4. Simulator throughput", "throughput", "≥ 20,000/s")
 
+    # 4b. disk and link (issue 20); "before" is what the same bench measured
+    # on the commit before issue 20 (the same machine, dev profile).
+    d = res.get("durable_writes", {})
+    if "quick_pay" in d:
+        budget = {"open": 4, "quick_pay": 2, "password_pay": 3, "refund": 2, "revoke": 2}
+        before = {"open": 0, "quick_pay": 7, "password_pay": 29, "refund": 5, "revoke": 6}
+        for k, b in budget.items():
+            add(f"4b. Durable writes (fsync + fdatasync), {k.replace('_', ' ')}",
+                f"{d[k]} (before issue 20: {before[k]})", f"≤ {b}", d[k] <= b)
+    else:
+        missing("4b. Durable writes per operation", "durable_writes", "≤ 2 / 3 / 2 / 2 / 4")
+    sd = res.get("slow_disk", {})
+    if "slow_ms" in sd:
+        add("4b. Settled quick payment with +20 ms per fsync ÷ without",
+            f"{sd['slow_ms']:.1f} ms ÷ {sd['fast_ms']:.1f} ms = {sd['ratio']}× (before issue 20: 105–107 ms ÷ 3.3 ms)",
+            "≤ 50 ms", sd["slow_ms"] <= 50)
+    else:
+        missing("4b. Settled quick payment, slow disk", "slow_disk", "≤ 50 ms")
+    il = res.get("idle_link", {})
+    if "warm_ms" in il:
+        add("4b. Payment after idle (NAT forgot the connection) ÷ warm, 80 ms RTT, without `prepare`",
+            f"{il['idle_ms']:.0f} ms ÷ {il['warm_ms']:.0f} ms = {il['idle_ratio']:.2f}× (before issue 20: about 2×)",
+            "no worse than before (≈ 2×)", il["idle_ratio"] <= 2.3)
+        add("4b. Payment after idle + `prepare` ÷ warm, 80 ms RTT",
+            f"{il['prepared_ms']:.0f} ms ÷ {il['warm_ms']:.0f} ms = {il['prepared_ratio']:.2f}×",
+            "≤ 1.15×", il["prepared_ratio"] <= 1.15)
+    else:
+        missing("4b. Idle link", "idle_link", "≤ 1.15× with prepare")
+
     # 5. flow
     f = res.get("flow", {})
     ps = res.get("poll_schedule", {})

@@ -44,6 +44,9 @@ pub struct ClientConfig {
     pub read_timeout: Duration,
     /// `http://host:port` proxy, or none.
     pub proxy: Option<String>,
+    /// How long an idle kept-alive connection is trusted (see
+    /// [`HttpSettings::keep_alive`]).
+    pub keep_alive: Duration,
     /// Register number 0–9999 used in generated `req_seq`s; makes them unique
     /// across the merchant's registers (see [`crate::reqseq`]).
     pub register_no: Option<u16>,
@@ -85,6 +88,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("proxy", &self.proxy)
+            .field("keep_alive", &self.keep_alive)
             .field("register_no", &self.register_no)
             .field("allow_http", &self.allow_http)
             .field("ca_file", &self.ca_file)
@@ -105,6 +109,7 @@ impl ClientConfig {
             connect_timeout: http.connect_timeout,
             read_timeout: http.read_timeout,
             proxy: None,
+            keep_alive: http.keep_alive,
             register_no: None,
             allow_http: false,
             ca_file: None,
@@ -236,6 +241,7 @@ impl Client {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             proxy: config.proxy.clone(),
+            keep_alive: config.keep_alive,
         };
         let transport =
             HttpTransport::with_ca_file(&http, config.ca_file.as_deref()).map_err(Error::Config)?;
@@ -283,6 +289,22 @@ impl Client {
     /// ledger cannot issue one.
     pub fn issue_req_seq_in(&self, ledger: &dyn SerialLedger) -> Result<String, Error> {
         self.seq.issue(ledger).map_err(Error::Ledger)
+    }
+
+    /// Opens or checks the connection to the platform so that the next
+    /// request goes out on a live one (TCP and TLS made already): call it
+    /// when a sale starts. It sends no API request and uses no serial
+    /// ([`Transport::prepare`]). [`Error::NotSent`] when the platform
+    /// cannot be reached now; nothing else is affected.
+    pub fn prepare(&self) -> Result<(), Error> {
+        self.transport.prepare(&self.url).map_err(|e| match e {
+            TransportError::NotSent(why) | TransportError::Unknown(why) => Error::NotSent(why),
+        })
+    }
+
+    /// This client's serial generator (its register's, shared in the process).
+    pub fn serial_gen(&self) -> &ReqSeqGen {
+        &self.seq
     }
 
     /// Makes `ledger` (the journal, see [`crate::journal::JournalSerials`])

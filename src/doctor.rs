@@ -402,6 +402,7 @@ fn network(c: &ClientConfig, lines: &mut Vec<Line>, creds_ok: bool, journal: Opt
         connect_timeout: limit,
         read_timeout: limit,
         proxy: c.proxy.clone(),
+        keep_alive: c.keep_alive,
     };
     let transport = match HttpTransport::with_ca_file(&settings, c.ca_file.as_deref()) {
         Ok(t) => t,

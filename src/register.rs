@@ -174,6 +174,17 @@ impl Register {
         })
     }
 
+    /// [`Client::prepare`]: a live connection for the coming payment
+    /// (call when a sale starts); a failure is logged as `prepare`.
+    pub fn prepare(&self) -> Result<(), Error> {
+        let r = self.client.prepare();
+        if let Err(e) = &r {
+            self.log
+                .write(crate::config::LogLevel::Info, "prepare", &e.to_string());
+        }
+        r
+    }
+
     /// The client.
     pub fn client(&self) -> &Arc<Client> {
         &self.client

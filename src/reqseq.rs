@@ -207,8 +207,22 @@ impl ReqSeqGen {
     pub fn issue(&self, ledger: &dyn SerialLedger) -> Result<String, String> {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         let slot = ledger.issue(self.tag, candidate(*last))?;
-        *last = Some(slot);
+        // A slot from a block the ledger reserved earlier may come before
+        // the last one memory holds: memory keeps the later one.
+        *last = (*last).max(Some(slot));
         Ok(slot.render(self.tag))
+    }
+
+    /// The slot this generator would offer a ledger next (the later of
+    /// "just after the last one" and "now").
+    pub fn candidate(&self) -> Slot {
+        candidate(*self.last.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Notes `slot` as issued by a ledger on this generator's behalf.
+    pub fn issued(&self, slot: Slot) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        *last = (*last).max(Some(slot));
     }
 }
 

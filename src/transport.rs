@@ -61,6 +61,14 @@ fn name_the_clock(text: String) -> String {
 pub trait Transport: Send + Sync {
     /// POSTs `body` (`text/xml; charset=UTF-8`) to `url`.
     fn post(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, TransportError>;
+
+    /// Opens or checks a connection to `url`'s server, so that the next
+    /// [`Transport::post`] goes out on a live one. Sends nothing the
+    /// platform acts on. The default does nothing (transports of tests).
+    fn prepare(&self, url: &str) -> Result<(), TransportError> {
+        let _ = url;
+        Ok(())
+    }
 }
 
 /// Settings for [`HttpTransport`].
@@ -72,7 +80,21 @@ pub struct HttpSettings {
     pub read_timeout: Duration,
     /// `http://host:port` of a proxy, or none.
     pub proxy: Option<String>,
+    /// How long an idle kept-alive connection is trusted. Past it, the
+    /// connection is dropped and the next request opens a new one. It must
+    /// stay below the idle time after which a NAT or firewall on the way
+    /// forgets a connection without telling either end: a request written
+    /// on such a connection is lost and would wait for `read_timeout`.
+    /// A server that closes an idle connection itself (a FIN) is noticed
+    /// before reuse, whatever this says.
+    pub keep_alive: Duration,
 }
+
+/// Default [`HttpSettings::keep_alive`]: below the 30 s after which the
+/// shortest NATs seen on registers' links (4G modems) forget an idle
+/// connection; a gap between customers longer than that is bridged by
+/// `prepare` when the sale starts.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(25);
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -80,6 +102,7 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(20),
             proxy: None,
+            keep_alive: DEFAULT_KEEP_ALIVE,
         }
     }
 }
@@ -110,6 +133,7 @@ fn load_roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts, String> {
 /// reused between calls.
 pub struct HttpTransport {
     agent: ureq::Agent,
+    connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -162,9 +186,11 @@ impl HttpTransport {
             ))
             .max_redirects(0)
             .max_idle_connections_per_host(8)
+            .max_idle_age(settings.keep_alive)
             .user_agent(concat!("ystpay/", env!("CARGO_PKG_VERSION")))
             .build();
         Ok(HttpTransport {
+            connect_timeout: settings.connect_timeout,
             agent: ureq::Agent::with_parts(
                 config,
                 NewConnection::default(),
@@ -315,6 +341,45 @@ impl Transport for HttpTransport {
             .read_to_vec()
             .map_err(|e| TransportError::Unknown(format!("reading the answer: {e}")))
     }
+
+    /// A `HEAD` of the API URL: it carries no XML, so the platform does
+    /// nothing with it and no serial is used; whatever its status (a
+    /// servlet answers 200 or 405), the connection it went out on is kept
+    /// alive for the payment. A kept-alive connection is reused for it when
+    /// it looks open, which also proves it still works end to end: one a
+    /// NAT forgot gets no answer within `connect_timeout`, is dropped, and
+    /// the next try opens a fresh one. At most three tries, each bounded by
+    /// `connect_timeout` for the whole exchange.
+    fn prepare(&self, url: &str) -> Result<(), TransportError> {
+        let mut last = TransportError::NotSent("not tried".into());
+        for _ in 0..3 {
+            let r = self
+                .agent
+                .head(url)
+                .config()
+                .timeout_per_call(Some(self.connect_timeout))
+                .timeout_recv_response(Some(self.connect_timeout))
+                .build()
+                .call();
+            match r {
+                Ok(mut resp) => {
+                    // Read what there is (nothing, for a HEAD): the
+                    // connection goes back to the pool once the answer ends.
+                    let _ = resp.body_mut().with_config().limit(1024).read_to_vec();
+                    return Ok(());
+                }
+                Err(e) => {
+                    last = classify(e);
+                    // Not sent: the platform cannot be reached now; another
+                    // try would wait the same.
+                    if matches!(last, TransportError::NotSent(_)) {
+                        return Err(last);
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
 }
 
 #[cfg(test)]
@@ -416,6 +481,7 @@ mod tests {
             connect_timeout,
             read_timeout: Duration::from_secs(2),
             proxy: None,
+            ..HttpSettings::default()
         })
         .unwrap()
     }

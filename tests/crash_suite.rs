@@ -60,6 +60,7 @@ fn child_payments(url: &str, journal: &str, register: u16) -> Payments {
         connect_timeout: Duration::from_secs(1),
         read_timeout: Duration::from_millis(500),
         proxy: None,
+        ..HttpSettings::default()
     })
     .unwrap();
     let after_send = std::env::var("YSTPAY_CRASH_AT").ok().as_deref() == Some("after-send");
@@ -330,6 +331,21 @@ fn killed_at_every_step_then_recovered_by_a_new_process() {
             mode: "pay",
             point: "pay-polling",
             code: w(15, 59),
+            deadline_ms: None,
+        },
+        // Between the merged writes (issue 20): polls answered W, their
+        // rows and serials not yet written (the serials lie in a block the
+        // ledger recorded).
+        Case {
+            mode: "pay",
+            point: "pay-rows-unwritten",
+            code: w(16, 55),
+            deadline_ms: None,
+        },
+        Case {
+            mode: "pay",
+            point: "pay-rows-unwritten",
+            code: w(17, 62),
             deadline_ms: None,
         },
         // Refund: before it is sent, after its answer, before the journal update.

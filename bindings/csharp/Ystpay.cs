@@ -1871,6 +1871,27 @@ namespace YstpayInterop
         public static extern int ystpay_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] auth_code, byte[] channel, [In] YstpayProdItem[] items, int item_count, ref YstpayPaymentResult result);
 
         /// <summary>
+        /// **Method.** Opens or checks the connection to the platform so that the
+        /// payment that follows goes out on a live one: call it when a sale starts
+        /// (the first item scanned), not while the customer shows the code. It
+        /// makes the TCP connection (and the TLS handshake) when none is kept
+        /// alive, and checks a kept one end to end with an HTTP `HEAD` of the API
+        /// URL: no API request, no serial, nothing the platform acts on, nothing
+        /// in the journal. A connection the server closed or a NAT forgot while
+        /// idle is replaced here, off the payment's path. It waits at most about
+        /// `connect_timeout` per try (three at most).
+        /// 
+        /// Optional: without it a payment after a long idle opens its own
+        /// connection first (one more round trip, two or three on https).
+        /// 
+        /// Returns `YSTPAY_OK`, `YSTPAY_ERR_NOT_SENT` (the platform cannot be
+        /// reached now; the payment would fail the same way), `YSTPAY_ERR_NULL_ARGUMENT`,
+        /// `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_prepare(IntPtr client);
+
+        /// <summary>
         /// **Function.** Writes the QR code of `pay_url` to an uncompressed Windows
         /// bitmap (BMP) file, which Delphi's `TImage`, PowerBuilder's picture
         /// control and VB6's `LoadPicture` load without any extra library.

@@ -380,6 +380,34 @@ pub unsafe extern "system" fn ystpay_client_free(client: *mut ystpay_client) {
     })
 }
 
+/// **Method.** Opens or checks the connection to the platform so that the
+/// payment that follows goes out on a live one: call it when a sale starts
+/// (the first item scanned), not while the customer shows the code. It
+/// makes the TCP connection (and the TLS handshake) when none is kept
+/// alive, and checks a kept one end to end with an HTTP `HEAD` of the API
+/// URL: no API request, no serial, nothing the platform acts on, nothing
+/// in the journal. A connection the server closed or a NAT forgot while
+/// idle is replaced here, off the payment's path. It waits at most about
+/// `connect_timeout` per try (three at most).
+///
+/// Optional: without it a payment after a long idle opens its own
+/// connection first (one more round trip, two or three on https).
+///
+/// Returns `YSTPAY_OK`, `YSTPAY_ERR_NOT_SENT` (the platform cannot be
+/// reached now; the payment would fail the same way), `YSTPAY_ERR_NULL_ARGUMENT`,
+/// `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+///
+/// # Safety
+/// `client` is a live handle.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_prepare(client: *const ystpay_client) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        c.register.prepare()?;
+        Ok(())
+    })
+}
+
 /// **Method.** Writes a fresh `req_seq` into `buf` (20 digits: China time,
 /// the register tag, a counter), so the caller can record it before paying
 /// and later query or revoke with it.

@@ -117,6 +117,11 @@ impl Payments {
         let owner = journal.new_owner()?;
         let serials = JournalSerials::new(&journal, client.account());
         client.use_serial_ledger(Arc::new(serials.clone()));
+        // The first block of serials is reserved now, off the payment's
+        // path: the first write after a journal opens also writes the
+        // journal's log header (a second fsync). Failing here costs
+        // nothing: the first operation reserves its block then.
+        let _ = serials.top_up(client.serial_gen());
         Ok(Payments {
             client,
             journal,
@@ -142,6 +147,11 @@ impl Payments {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// [`Client::prepare`]: a live connection for the coming operation.
+    pub fn prepare(&self) -> Result<(), crate::Error> {
+        self.client.prepare()
     }
 
     /// The journal.
@@ -183,15 +193,38 @@ impl Payments {
         op
     }
 
-    /// Records `op` (as [`Journal::begin`]) and starts its run.
+    /// Records `op` (as [`Journal::begin`]) and starts its run. An empty
+    /// `op.req_seq` is issued from the ledger in the same transaction: the
+    /// serial and the intent are one durable write (docs/DESIGN.md, "The
+    /// journal").
     fn begin<'a>(&'a self, op: &NewOp, opts: &SettleOptions<'a>) -> Result<Run<'a>, FlowError> {
-        if !self.start_driving(&op.req_seq) {
+        self.begin_with(op, opts, |gen, op| self.serials.begin(gen, op))
+    }
+
+    /// Records `op` with `record` and starts its run; the operation is
+    /// marked driven before it is recorded when its serial is given, and
+    /// at once after when it is new (nobody else can know it yet).
+    fn begin_with<'a>(
+        &'a self,
+        op: &NewOp,
+        opts: &SettleOptions<'a>,
+        record: impl FnOnce(&crate::reqseq::ReqSeqGen, &NewOp) -> Result<OpRecord, JournalError>,
+    ) -> Result<Run<'a>, FlowError> {
+        let given = !op.req_seq.is_empty();
+        if given && !self.start_driving(&op.req_seq) {
             return Err(JournalError::Busy(op.req_seq.clone()).into());
         }
-        match self.journal.begin(op) {
-            Ok(rec) => Ok(Run::new(self, &rec, opts)),
+        match record(self.client.serial_gen(), op) {
+            Ok(rec) => {
+                if !given {
+                    self.start_driving(&rec.req_seq);
+                }
+                Ok(Run::new(self, &rec, opts))
+            }
             Err(e) => {
-                self.stop_driving(&op.req_seq);
+                if given {
+                    self.stop_driving(&op.req_seq);
+                }
                 Err(e.into())
             }
         }
@@ -219,8 +252,14 @@ impl Payments {
         rec: &OpRecord,
         opts: &SettleOptions<'a>,
     ) -> Result<Run<'a>, FlowError> {
-        self.take_with(rec, opts, |j| {
-            j.claim_revoke(&rec.account, &rec.req_seq, &self.owner)
+        // The claim records the revoke's serial too: one durable write.
+        self.take_with(rec, opts, |_| {
+            self.serials.claim_revoke(
+                self.client.serial_gen(),
+                &rec.req_seq,
+                &self.owner,
+                rec.revoke_seq.is_none() && !in_conflict(rec),
+            )
         })
     }
 

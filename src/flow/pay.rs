@@ -8,6 +8,10 @@ use super::{channel_of_code, in_conflict, settled_from, Payments};
 use crate::journal::{JournalError, OpKind, OpState};
 use crate::protocol::messages::{PayRequest, Request};
 
+/// A serial of the issued form, to check a request before the journal
+/// issues its real one.
+pub(super) const STAND_IN_SERIAL: &str = "00000000000000000000";
+
 impl Payments {
     /// Takes a barcode payment and returns only when it has a final answer:
     /// [`super::Outcome::Paid`], [`super::Outcome::Failed`],
@@ -40,18 +44,18 @@ impl Payments {
         order: &PayOrder,
         opts: &SettleOptions<'_>,
     ) -> Result<Settlement, FlowError> {
-        let req = PayRequest {
-            req_seq: match req_seq {
-                Some(s) => s.to_string(),
-                None => self.issue_req_seq()?,
-            },
+        // Without a serial of the caller's, the journal issues one as it
+        // records the payment (one durable write); the request is checked
+        // first with a stand-in serial of the same form.
+        let mut req = PayRequest {
+            req_seq: req_seq.unwrap_or(STAND_IN_SERIAL).to_string(),
             total_fee: order.total_fee,
             auth_code: order.auth_code.clone(),
             channel: order.channel.clone(),
             prod_details: order.prod_details.clone(),
         };
         req.check()?;
-        let mut op = self.new_op(&req.req_seq, OpKind::Pay, order.total_fee);
+        let mut op = self.new_op(req_seq.unwrap_or_default(), OpKind::Pay, order.total_fee);
         op.auth_code = Some(order.auth_code.expose().to_string());
         op.channel = order
             .channel
@@ -59,6 +63,7 @@ impl Payments {
             .or_else(|| channel_of_code(order.auth_code.expose()))
             .map(|c| c.code().to_string());
         let run = self.begin(&op, opts)?;
+        req.req_seq = run.seq.clone();
         let until = run.started + opts.deadline.unwrap_or(self.config.pay_deadline);
         let m = Memory::new(Job::Pay, Subject::Payment);
         let auth_code = Some(req.auth_code.clone());

@@ -2,7 +2,7 @@
 
 use super::decide::{Job, Memory, Subject};
 use super::drive::{Drive, Own};
-use super::run::Run;
+use super::pay::STAND_IN_SERIAL;
 use super::types::{FlowError, SettleOptions, Settlement};
 use super::Payments;
 use crate::journal::{JournalError, OpKind};
@@ -38,12 +38,9 @@ impl Payments {
     ) -> Result<Settlement, FlowError> {
         // The payment's trans_seq comes from the journal; check the rest now.
         let pay = self.recorded(pay_req_seq)?;
-        let seq = match req_seq {
-            Some(s) => s.to_string(),
-            None => self.issue_req_seq()?,
-        };
+        let seq = req_seq.unwrap_or_default().to_string();
         let probe = RefundRequest {
-            req_seq: seq.clone(),
+            req_seq: req_seq.unwrap_or(STAND_IN_SERIAL).to_string(),
             trans_seq: pay.trans_seq.clone().unwrap_or_else(|| "0".into()),
             refund_fee,
             reason: reason.to_string(),
@@ -51,17 +48,14 @@ impl Payments {
         probe.check()?;
         let mut op = self.new_op(&seq, OpKind::Refund, refund_fee);
         op.reason = Some(reason.to_string());
-        if !self.start_driving(&seq) {
-            return Err(JournalError::Busy(seq).into());
-        }
-        let rec = match self.journal.begin_refund(pay_req_seq, &op) {
-            Ok(rec) => rec,
-            Err(e) => {
-                self.stop_driving(&seq);
-                return Err(e.into());
-            }
-        };
-        let run = Run::new(self, &rec, opts);
+        // Without a serial of the caller's, it is issued as the refund is
+        // recorded: one durable write.
+        let run = self.begin_with(&op, opts, |gen, op| {
+            self.serials.begin_refund(gen, pay_req_seq, op)
+        })?;
+        let rec = run
+            .record()
+            .ok_or_else(|| JournalError::NotFound(run.seq.clone()))?;
         let until = run.started + opts.deadline.unwrap_or(self.config.refund_deadline);
         let m = Memory::new(Job::Refund, Subject::Refund);
         let req = RefundRequest {

@@ -8,7 +8,7 @@ use super::crash::crash_point;
 use super::types::{Outcome, Progress, SettleOptions, Settlement};
 use super::{CancelToken, Payments, PollSchedule};
 use crate::error::Error;
-use crate::journal::{Journal, JournalError, OpKind, OpRecord, OpState, OpUpdate};
+use crate::journal::{AttemptRow, Journal, JournalError, OpKind, OpRecord, OpState, OpUpdate};
 use crate::reading::{read_result, Answer, Expected, Facts, Reading};
 
 /// What an answer about the recorded operation `rec` must say: its amount
@@ -68,10 +68,24 @@ pub(super) struct Run<'a> {
     /// platform number once recorded.
     pub(super) expect: Expected,
     journal_error: Option<JournalError>,
+    /// The requests sent and not yet written: they ride on the run's next
+    /// durable write (docs/DESIGN.md, "The journal"). Their serials are
+    /// safe meanwhile: each came from a block the ledger recorded before
+    /// it was handed out, so a crash cannot make any of them issued again.
+    pending: Vec<AttemptRow>,
+    /// The operation as last written: what recovery would find.
+    known: Box<OpRecord>,
 }
 
 impl Drop for Run<'_> {
     fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let rows = std::mem::take(&mut self.pending);
+            let _ = self
+                .p
+                .journal
+                .record_attempts(&self.account, &self.seq, &rows);
+        }
         self.p.stop_driving(&self.seq);
     }
 }
@@ -89,6 +103,8 @@ impl<'a> Run<'a> {
             started: Instant::now(),
             expect: expected(&p.journal, rec),
             journal_error: None,
+            pending: Vec::new(),
+            known: Box::new(rec.clone()),
         }
     }
 
@@ -148,17 +164,34 @@ impl<'a> Run<'a> {
         self.note_words(what, req_seq, &reading.words());
     }
 
+    /// Kept until the run's next write: a request's row changes nothing
+    /// recovery needs (it asks the platform again whatever the rows say).
     pub(super) fn note_words(&mut self, what: &str, req_seq: &str, outcome: &str) {
+        self.pending.push(AttemptRow {
+            what: what.to_string(),
+            req_seq: req_seq.to_string(),
+            sent_ms: crate::time::now_ms(),
+            outcome: outcome.to_string(),
+        });
+    }
+
+    /// True while requests sent are noted and not yet written.
+    pub(super) fn rows_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Writes `u`, with the requests noted since the last write, durably.
+    pub(super) fn set(&mut self, u: OpUpdate) -> Option<OpRecord> {
         let r = self
             .p
             .journal
-            .record_attempt(&self.account, &self.seq, what, req_seq, outcome);
-        self.keep(r);
-    }
-
-    pub(super) fn set(&mut self, u: OpUpdate) -> Option<OpRecord> {
-        match self.p.journal.update(&self.account, &self.seq, &u) {
-            Ok(r) => Some(r),
+            .update_with(&self.account, &self.seq, &u, &self.pending);
+        match r {
+            Ok(r) => {
+                self.pending.clear();
+                *self.known = r.clone();
+                Some(r)
+            }
             Err(e) => {
                 self.journal_error.get_or_insert(e);
                 None
@@ -169,7 +202,30 @@ impl<'a> Run<'a> {
     /// Records what an answer about this operation taught (its platform
     /// numbers, channel, URL) with `state`, and expects later answers to
     /// name the same numbers.
+    /// Written only when it changes what recovery reads (the state, a
+    /// number, the channel, the URL): a `W` repeated by each poll is not
+    /// written again (docs/DESIGN.md, "The journal").
     pub(super) fn learn(&mut self, state: OpState, f: &Facts) {
+        let k = &self.known;
+        let new = |v: &Option<String>, was: &Option<String>| v.is_some() && v != was;
+        let changes = state != k.state
+            || new(&f.trans_seq, &k.trans_seq)
+            || new(&f.refund_seq, &k.refund_seq)
+            || new(&f.channel, &k.channel)
+            || new(&f.pay_url, &k.pay_url);
+        if changes {
+            self.write_learned(state, f);
+        }
+        let learned = match self.kind {
+            OpKind::Refund => &f.refund_seq,
+            _ => &f.trans_seq,
+        };
+        if let Some(n) = learned {
+            self.expect.number.get_or_insert_with(|| n.clone());
+        }
+    }
+
+    fn write_learned(&mut self, state: OpState, f: &Facts) {
         self.set(OpUpdate {
             state: Some(state),
             trans_seq: f.trans_seq.clone(),
@@ -179,13 +235,6 @@ impl<'a> Run<'a> {
             detail: Some(f.words()),
             ..OpUpdate::default()
         });
-        let learned = match self.kind {
-            OpKind::Refund => &f.refund_seq,
-            _ => &f.trans_seq,
-        };
-        if let Some(n) = learned {
-            self.expect.number.get_or_insert_with(|| n.clone());
-        }
     }
 
     fn keep<T>(&mut self, r: Result<T, JournalError>) {
@@ -223,12 +272,26 @@ impl<'a> Run<'a> {
             detail: Some(detail.clone()),
             ..OpUpdate::default()
         };
-        let rec = self.set(u).or_else(|| self.record());
+        // The requests noted, the final state and the release: one
+        // durable write.
+        let rows = std::mem::take(&mut self.pending);
         let r = self
             .p
             .journal
-            .release(&self.account, &self.seq, &self.p.owner);
-        self.keep(r);
+            .finish_op(&self.account, &self.seq, &u, &rows, &self.p.owner);
+        let rec = match r {
+            Ok(rec) => Some(rec),
+            Err(e) => {
+                self.journal_error.get_or_insert(e);
+                // Give the operation up all the same, so recovery may take it.
+                let r = self
+                    .p
+                    .journal
+                    .release(&self.account, &self.seq, &self.p.owner);
+                self.keep(r);
+                self.record()
+            }
+        };
         let outcome = if state.is_open() {
             Outcome::Unknown
         } else {

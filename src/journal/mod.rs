@@ -50,9 +50,10 @@ pub use export::{
     channel_label, kind_label, state_label, CsvExport, ExportError, COLUMNS, DAY_TOTALS_HEADER,
     LINE_TOTALS_HEADER, MAX_EXPORT_DAYS, RANGE_TOTAL,
 };
+use owners::release_in;
 pub use owners::Owner;
 pub use retention::PruneReport;
-pub use serials::JournalSerials;
+pub use serials::{JournalSerials, BLOCK as SERIAL_BLOCK};
 pub use types::*;
 
 /// How long a writer waits for another process's lock before giving up.
@@ -326,34 +327,7 @@ impl Journal {
     pub fn begin_refund(&self, pay_req_seq: &str, op: &NewOp) -> Result<OpRecord, JournalError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let pay = get_op(&tx, &op.account, pay_req_seq)?
-            .ok_or_else(|| JournalError::NotFound(pay_req_seq.to_string()))?;
-        if !pay.kind.takes_money() || pay.state != OpState::Paid {
-            return Err(JournalError::NotPaid {
-                req_seq: pay.req_seq,
-                state: pay.state,
-            });
-        }
-        if pay.trans_seq.is_none() {
-            return Err(JournalError::NotPaid {
-                req_seq: pay.req_seq,
-                state: pay.state,
-            });
-        }
-        let refunded = refunded_sum(&tx, &pay.account, &pay.req_seq)?;
-        if op.total_fee <= 0 || refunded + op.total_fee > pay.total_fee {
-            return Err(JournalError::RefundExceedsPaid {
-                paid: pay.total_fee,
-                refunded,
-                requested: op.total_fee,
-            });
-        }
-        let mut op = op.clone();
-        op.kind = OpKind::Refund;
-        op.parent_seq = Some(pay.req_seq.clone());
-        op.trans_seq = pay.trans_seq.clone();
-        op.channel = op.channel.or(pay.channel.clone());
-        let rec = insert_op(&tx, &op)?;
+        let rec = insert_refund(&tx, pay_req_seq, op)?;
         tx.commit()?;
         Ok(rec)
     }
@@ -368,42 +342,59 @@ impl Journal {
         req_seq: &str,
         update: &OpUpdate,
     ) -> Result<OpRecord, JournalError> {
+        self.update_with(account, req_seq, update, &[])
+    }
+
+    /// [`Journal::update`] and the requests `attempts` of the operation, in
+    /// one transaction: the audit trail of requests that changed nothing
+    /// recovery needs rides on the next write that does (docs/DESIGN.md,
+    /// "The journal").
+    pub fn update_with(
+        &self,
+        account: &str,
+        req_seq: &str,
+        update: &OpUpdate,
+        attempts: &[AttemptRow],
+    ) -> Result<OpRecord, JournalError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(seq) = &update.revoke_seq {
-            check_revoke_serial(&tx, account, req_seq, seq)?;
-        }
-        let n = tx.execute(
-            "UPDATE ops SET
-                state = COALESCE(?3, state),
-                trans_seq = COALESCE(?4, trans_seq),
-                channel = COALESCE(?5, channel),
-                revoke_seq = COALESCE(?6, revoke_seq),
-                refund_seq = COALESCE(?7, refund_seq),
-                pay_url = COALESCE(?8, pay_url),
-                detail = COALESCE(?9, detail),
-                updated_ms = ?10
-             WHERE account = ?1 AND req_seq = ?2",
-            params![
-                account,
-                req_seq,
-                update.state.map(OpState::as_str),
-                update.trans_seq,
-                update.channel,
-                update.revoke_seq,
-                update.refund_seq,
-                update.pay_url,
-                update.detail,
-                now_ms()
-            ],
-        )?;
-        if n == 0 {
-            return Err(JournalError::NotFound(req_seq.to_string()));
-        }
-        let rec = get_op(&tx, account, req_seq)?
-            .ok_or_else(|| JournalError::NotFound(req_seq.to_string()))?;
+        insert_attempts(&tx, account, req_seq, attempts)?;
+        let rec = update_op(&tx, account, req_seq, update)?;
         tx.commit()?;
         Ok(rec)
+    }
+
+    /// Ends a run in one transaction: the requests `attempts`, `update`
+    /// (its final state), and `owner`'s claim given up.
+    pub fn finish_op(
+        &self,
+        account: &str,
+        req_seq: &str,
+        update: &OpUpdate,
+        attempts: &[AttemptRow],
+        owner: &Owner,
+    ) -> Result<OpRecord, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert_attempts(&tx, account, req_seq, attempts)?;
+        let rec = update_op(&tx, account, req_seq, update)?;
+        release_in(&tx, account, req_seq, owner)?;
+        tx.commit()?;
+        Ok(rec)
+    }
+
+    /// Records several requests sent for one operation, in one transaction.
+    pub fn record_attempts(
+        &self,
+        account: &str,
+        op_req_seq: &str,
+        attempts: &[AttemptRow],
+    ) -> Result<(), JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert_attempts(&tx, account, op_req_seq, attempts)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Records a request sent for operation `(account, op_req_seq)` and what
@@ -500,6 +491,104 @@ impl Journal {
         let conn = self.lock();
         refunded_sum(&conn, account, pay_req_seq)
     }
+}
+
+/// A request sent for an operation and what came back, kept by a run
+/// until its next write (see [`Journal::update_with`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// What was sent (`pay`, `query`, `revoke`, ...).
+    pub what: String,
+    /// Its serial.
+    pub req_seq: String,
+    /// When it was sent (Unix ms).
+    pub sent_ms: i64,
+    /// What its answer proved.
+    pub outcome: String,
+}
+
+fn insert_attempts(
+    conn: &Connection,
+    account: &str,
+    op_req_seq: &str,
+    attempts: &[AttemptRow],
+) -> Result<(), JournalError> {
+    for a in attempts {
+        let n = conn.execute(
+            "INSERT INTO attempts(op_id, what, req_seq, sent_ms, outcome)
+             SELECT id, ?3, ?4, ?5, ?6 FROM ops WHERE account = ?1 AND req_seq = ?2",
+            params![account, op_req_seq, a.what, a.req_seq, a.sent_ms, a.outcome],
+        )?;
+        if n == 0 {
+            return Err(JournalError::NotFound(op_req_seq.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn update_op(
+    tx: &Connection,
+    account: &str,
+    req_seq: &str,
+    update: &OpUpdate,
+) -> Result<OpRecord, JournalError> {
+    if let Some(seq) = &update.revoke_seq {
+        check_revoke_serial(tx, account, req_seq, seq)?;
+    }
+    let n = tx.execute(
+        "UPDATE ops SET
+            state = COALESCE(?3, state),
+            trans_seq = COALESCE(?4, trans_seq),
+            channel = COALESCE(?5, channel),
+            revoke_seq = COALESCE(?6, revoke_seq),
+            refund_seq = COALESCE(?7, refund_seq),
+            pay_url = COALESCE(?8, pay_url),
+            detail = COALESCE(?9, detail),
+            updated_ms = ?10
+         WHERE account = ?1 AND req_seq = ?2",
+        params![
+            account,
+            req_seq,
+            update.state.map(OpState::as_str),
+            update.trans_seq,
+            update.channel,
+            update.revoke_seq,
+            update.refund_seq,
+            update.pay_url,
+            update.detail,
+            now_ms()
+        ],
+    )?;
+    if n == 0 {
+        return Err(JournalError::NotFound(req_seq.to_string()));
+    }
+    get_op(tx, account, req_seq)?.ok_or_else(|| JournalError::NotFound(req_seq.to_string()))
+}
+
+/// [`Journal::begin_refund`] within a transaction.
+fn insert_refund(tx: &Connection, pay_req_seq: &str, op: &NewOp) -> Result<OpRecord, JournalError> {
+    let pay = get_op(tx, &op.account, pay_req_seq)?
+        .ok_or_else(|| JournalError::NotFound(pay_req_seq.to_string()))?;
+    if !pay.kind.takes_money() || pay.state != OpState::Paid || pay.trans_seq.is_none() {
+        return Err(JournalError::NotPaid {
+            req_seq: pay.req_seq,
+            state: pay.state,
+        });
+    }
+    let refunded = refunded_sum(tx, &pay.account, &pay.req_seq)?;
+    if op.total_fee <= 0 || refunded + op.total_fee > pay.total_fee {
+        return Err(JournalError::RefundExceedsPaid {
+            paid: pay.total_fee,
+            refunded,
+            requested: op.total_fee,
+        });
+    }
+    let mut op = op.clone();
+    op.kind = OpKind::Refund;
+    op.parent_seq = Some(pay.req_seq.clone());
+    op.trans_seq = pay.trans_seq.clone();
+    op.channel = op.channel.or(pay.channel.clone());
+    insert_op(tx, &op)
 }
 
 fn insert_op(conn: &Connection, op: &NewOp) -> Result<OpRecord, JournalError> {

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Journal, JournalError, OPEN_STATES_SQL};
 
@@ -187,7 +187,7 @@ impl Owners {
 
 /// What a claim takes.
 #[derive(Clone, Copy)]
-enum Claim {
+pub(super) enum Claim {
     /// An open operation.
     Open,
     /// An open or paid one, to revoke it.
@@ -236,6 +236,24 @@ impl Journal {
         owner: &Owner,
         how: Claim,
     ) -> Result<bool, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let taken = self.claim_tx(&tx, account, req_seq, owner, how)?;
+        if taken {
+            tx.commit()?;
+        }
+        Ok(taken)
+    }
+
+    /// A claim within the transaction `tx` (see [`Journal::claim`]).
+    pub(super) fn claim_tx(
+        &self,
+        tx: &Connection,
+        account: &str,
+        req_seq: &str,
+        owner: &Owner,
+        how: Claim,
+    ) -> Result<bool, JournalError> {
         let (states, set) = match how {
             Claim::Open => (format!("state IN {OPEN_STATES_SQL}"), "owner = ?3"),
             Claim::Revoke => (
@@ -243,8 +261,6 @@ impl Journal {
                 "owner = ?3, state = CASE WHEN state = 'paid' THEN 'revoking' ELSE state END",
             ),
         };
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: Option<Option<String>> = tx
             .query_row(
                 &format!("SELECT owner FROM ops WHERE account = ?1 AND req_seq = ?2 AND {states}"),
@@ -264,7 +280,6 @@ impl Journal {
             &format!("UPDATE ops SET {set} WHERE account = ?1 AND req_seq = ?2"),
             params![account, req_seq, owner.id()],
         )?;
-        tx.commit()?;
         Ok(true)
     }
 
@@ -272,10 +287,20 @@ impl Journal {
     /// anywhere may take it at once.
     pub fn release(&self, account: &str, req_seq: &str, owner: &Owner) -> Result<(), JournalError> {
         let conn = self.lock();
-        conn.execute(
-            "UPDATE ops SET owner = NULL WHERE account = ?1 AND req_seq = ?2 AND owner = ?3",
-            params![account, req_seq, owner.id()],
-        )?;
-        Ok(())
+        release_in(&conn, account, req_seq, owner)
     }
+}
+
+/// [`Journal::release`] on `conn` (within a transaction, or not).
+pub(super) fn release_in(
+    conn: &Connection,
+    account: &str,
+    req_seq: &str,
+    owner: &Owner,
+) -> Result<(), JournalError> {
+    conn.execute(
+        "UPDATE ops SET owner = NULL WHERE account = ?1 AND req_seq = ?2 AND owner = ?3",
+        params![account, req_seq, owner.id()],
+    )?;
+    Ok(())
 }

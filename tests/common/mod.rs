@@ -1,6 +1,7 @@
 //! Shared helpers for the suites that run the flows against the simulator.
 #![allow(dead_code)]
 
+pub mod linkproxy;
 pub mod netns;
 pub mod skip;
 
@@ -217,6 +218,7 @@ impl Faulty {
             connect_timeout: Duration::from_secs(1),
             read_timeout,
             proxy: None,
+            ..HttpSettings::default()
         })
         .unwrap();
         Faulty {
