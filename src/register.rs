@@ -47,13 +47,12 @@ impl std::fmt::Debug for Wiring {
 /// Why a register could not be opened, or an operation not started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterError {
-    /// The client's configuration is unusable, or a request field broke a
-    /// rule (nothing sent).
-    Client(Error),
+    /// The client or the journal refused before anything was sent
+    /// ([`FlowError`]: an unusable configuration, a field that broke a
+    /// rule, a journal that refused or failed).
+    Flow(FlowError),
     /// The log file cannot be opened.
     Log(LogError),
-    /// The journal refused or failed (nothing sent).
-    Journal(JournalError),
     /// The operation needs the journal, and this register has none.
     NoJournal,
 }
@@ -61,9 +60,8 @@ pub enum RegisterError {
 impl std::fmt::Display for RegisterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RegisterError::Client(e) => e.fmt(f),
+            RegisterError::Flow(e) => e.fmt(f),
             RegisterError::Log(e) => write!(f, "log: {e}"),
-            RegisterError::Journal(e) => e.fmt(f),
             RegisterError::NoJournal => {
                 f.write_str("this register has no journal (configure 'journal = PATH')")
             }
@@ -75,22 +73,19 @@ impl std::error::Error for RegisterError {}
 
 impl From<FlowError> for RegisterError {
     fn from(e: FlowError) -> Self {
-        match e {
-            FlowError::Client(e) => RegisterError::Client(e),
-            FlowError::Journal(e) => RegisterError::Journal(e),
-        }
+        RegisterError::Flow(e)
     }
 }
 
 impl From<JournalError> for RegisterError {
     fn from(e: JournalError) -> Self {
-        RegisterError::Journal(e)
+        RegisterError::Flow(FlowError::Journal(e))
     }
 }
 
 impl From<Error> for RegisterError {
     fn from(e: Error) -> Self {
-        RegisterError::Client(e)
+        RegisterError::Flow(FlowError::Client(e))
     }
 }
 

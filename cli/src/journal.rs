@@ -126,7 +126,7 @@ pub fn settle_report(
             }
             rep
         }
-        Err(RegisterError::Client(e)) => Report::error(op, &e, true),
+        Err(RegisterError::Flow(ystpay::flow::FlowError::Client(e))) => Report::error(op, &e, true),
         Err(e) => Report::new(
             op,
             Verdict::NotSent,

@@ -284,7 +284,7 @@ pub fn connect(opts: &ConnOpts) -> Result<Conn, SetupError> {
         ..Wiring::default()
     };
     let register = Register::open(&settings, wiring).map_err(|e| match &settings.journal {
-        Some(path) if matches!(e, RegisterError::Journal(_)) => {
+        Some(path) if matches!(e, RegisterError::Flow(ystpay::flow::FlowError::Journal(_))) => {
             SetupError(format!("journal {}: {e}", path.display()))
         }
         _ => SetupError(e.to_string()),

@@ -4,7 +4,7 @@ use std::os::raw::c_char;
 
 use super::codes::*;
 use super::config::{self, Settings};
-use super::error::{guard, guard_void, set_call_encoding, Failure, Outcome};
+use super::error::{guard, guard_void, set_call_encoding, CallResult, Failure};
 use super::text::{self, Enc};
 use crate::client::{Client, ClientConfig};
 use crate::flow::{Payments, SettleOptions};
@@ -73,7 +73,7 @@ pub(crate) unsafe fn deref<'a>(
     Ok(c)
 }
 
-fn build(settings: Settings, out: *mut *mut ystpay_client) -> Outcome {
+fn build(settings: Settings, out: *mut *mut ystpay_client) -> CallResult {
     let wiring = Wiring {
         flow: settings.flow.clone(),
         ..Wiring::default()
@@ -162,7 +162,7 @@ unsafe fn new_client(
     journal_path: *const c_char,
     settle_deadline_ms: i32,
     out: *mut *mut ystpay_client,
-) -> Outcome {
+) -> CallResult {
     let [connect_timeout_ms, read_timeout_ms, encoding, flags] = numbers;
     let out = non_null!(out);
     let enc = Enc::from_code(encoding)?;

@@ -68,8 +68,7 @@ impl From<crate::register::RegisterError> for Failure {
     fn from(e: crate::register::RegisterError) -> Self {
         use crate::register::RegisterError as R;
         match e {
-            R::Client(e) => e.into(),
-            R::Journal(e) => e.into(),
+            R::Flow(e) => e.into(),
             R::Log(e) => Failure::new(YSTPAY_ERR_FILE_WRITE, format!("log: {e}")),
             R::NoJournal => Failure::new(
                 YSTPAY_ERR_NO_JOURNAL,
@@ -88,8 +87,10 @@ impl From<crate::flow::FlowError> for Failure {
     }
 }
 
-/// The result of an export's body.
-pub type Outcome = Result<(), Failure>;
+/// The result of an export's body: a C code is reached from it in one
+/// conversion ([`guard`]). (Not a payment's outcome: that is
+/// [`crate::flow::Outcome`].)
+pub type CallResult = Result<(), Failure>;
 
 thread_local! {
     /// The last failure of this thread and the encoding to report it in.
@@ -111,7 +112,7 @@ fn set_last(message: String) {
 
 /// Runs an export's body: clears the thread's last error, catches any
 /// panic, stores the message of a failure, and returns the result code.
-pub fn guard(body: impl FnOnce() -> Outcome) -> i32 {
+pub fn guard(body: impl FnOnce() -> CallResult) -> i32 {
     CALL_ENC.with(|c| c.set(Enc::Utf8));
     set_last(String::new());
     let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {

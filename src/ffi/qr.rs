@@ -13,7 +13,7 @@
 use std::os::raw::c_char;
 
 use super::codes::*;
-use super::error::{guard, set_call_encoding, Failure, Outcome};
+use super::error::{guard, set_call_encoding, CallResult, Failure};
 use super::text::{self, Enc};
 use crate::qr::{BmpDepth, QrError, QrImage, TextStyle, MAX_SCALE};
 use crate::receipt::{EscPosOptions, Receipt};
@@ -92,7 +92,7 @@ fn scale_arg(scale: i32, name: &str, default: u32) -> Result<u32, Failure> {
 }
 
 /// Writes `bytes` to `path` whole or not at all ([`crate::files::write_whole`]).
-fn write_file(path: &str, bytes: &[u8]) -> Outcome {
+fn write_file(path: &str, bytes: &[u8]) -> CallResult {
     if path.is_empty() {
         return Err(invalid("argument 'path' is empty"));
     }
@@ -110,7 +110,12 @@ fn write_file(path: &str, bytes: &[u8]) -> Outcome {
 /// # Safety
 /// `buf` points to `buf_size` writable bytes (or is NULL with size 0);
 /// `needed` is writable (checked non-NULL by the caller).
-unsafe fn copy_bytes(bytes: &[u8], buf: *mut c_char, buf_size: i32, needed: *mut i32) -> Outcome {
+unsafe fn copy_bytes(
+    bytes: &[u8],
+    buf: *mut c_char,
+    buf_size: i32,
+    needed: *mut i32,
+) -> CallResult {
     if buf_size < 0 {
         return Err(invalid("argument 'buf_size' is negative"));
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use super::calls::{read_items, req_seq_arg};
 use super::client::ystpay_client;
 use super::codes::*;
-use super::error::{guard, guard_void, Failure, Outcome as CallOutcome};
+use super::error::{guard, guard_void, CallResult, Failure};
 use super::records::*;
 use super::text::{self, Enc, Writer};
 use crate::flow::{
@@ -325,7 +325,7 @@ fn settle(
     user_data: *mut c_void,
     deadline_ms: i32,
     flow: impl FnOnce(&SettleOptions<'_>) -> Result<Settlement, RegisterError>,
-) -> CallOutcome {
+) -> CallResult {
     let e = c.enc;
     let held = |seq: &str| {
         c.register
