@@ -5,15 +5,18 @@
 //! outcome UNKNOWN where it knows nothing better. Against the simulator on
 //! loopback, called as a C program calls them.
 
+#[path = "common/c_abi.rs"]
+mod c_abi;
+
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::ptr;
 
 use ystpay::ffi::client::{ystpay_client, ystpay_client_free, ystpay_client_from_config};
 use ystpay::ffi::codes::*;
-use ystpay::ffi::records::{ystpay_settlement, YSTPAY_SEQ_SIZE, YSTPAY_SETTLEMENT_SIZE};
+use ystpay::ffi::records::{ystpay_settlement, YSTPAY_SEQ_SIZE};
 use ystpay::ffi::settle::testing::panic_at_stage;
-use ystpay::ffi::settle::{ystpay_settle_order, ystpay_settle_pay, ystpay_settle_revoke};
+use ystpay::ffi::settle::{ystpay_settle_order, ystpay_settle_revoke};
 use ystpay::ffi::text::{from_array, Enc};
 use ystpay::journal::{Journal, OpUpdate};
 use ystpay_sim::{RunningSim, SimConfig, Simulator};
@@ -49,50 +52,13 @@ fn client_with(sim: &RunningSim, journal: &Path, more: &str) -> *mut ystpay_clie
     c
 }
 
-fn record() -> Box<ystpay_settlement> {
-    // SAFETY: the record is plain old data; all-zero is valid.
-    let mut r: Box<ystpay_settlement> = Box::new(unsafe { std::mem::zeroed() });
-    r.struct_size = YSTPAY_SETTLEMENT_SIZE;
-    r.outcome = 12345; // a marker: only a written record changes it
-    r
-}
-
 fn text(a: &[std::os::raw::c_char]) -> String {
     from_array(Enc::Utf8, a, "field").unwrap()
 }
 
-fn settle_pay(
-    c: *const ystpay_client,
-    req_seq: Option<&str>,
-    fee: i64,
-    code: &str,
-) -> (i32, Box<ystpay_settlement>) {
-    let seq = req_seq.map(|s| CString::new(s).unwrap());
-    let code = CString::new(code).unwrap();
-    let mut out = record();
-    // SAFETY: live handle, NUL-terminated strings or NULL, writable record.
-    let rc = unsafe {
-        ystpay_settle_pay(
-            c,
-            seq.as_ref().map_or(ptr::null(), |s| s.as_ptr()),
-            fee,
-            code.as_ptr(),
-            ptr::null(),
-            ptr::null(),
-            0,
-            0,
-            ptr::null(),
-            None,
-            ptr::null_mut(),
-            &mut *out,
-        )
-    };
-    (rc, out)
-}
-
 fn settle_revoke(c: *const ystpay_client, req_seq: &str) -> (i32, Box<ystpay_settlement>) {
     let seq = CString::new(req_seq).unwrap();
-    let mut out = record();
+    let mut out = c_abi::settlement();
     // SAFETY: live handle, NUL-terminated serial, writable record.
     let rc = unsafe { ystpay_settle_revoke(c, seq.as_ptr(), None, ptr::null_mut(), &mut *out) };
     (rc, out)
@@ -108,7 +74,7 @@ fn an_identifier_too_long_for_its_field_is_cut_and_flagged_after_sending() {
     let d = dir("long-id");
     let path = d.join("pos.db");
     let c = client(&sim, &path);
-    let (rc, paid) = settle_pay(c, None, 500, "134567890123456701");
+    let (rc, paid) = c_abi::settle_pay(c, None, 500, "134567890123456701");
     assert_eq!(rc, YSTPAY_OK);
     assert_eq!(paid.outcome, YSTPAY_OUTCOME_PAID);
     assert_eq!(paid.truncated, 0);
@@ -146,7 +112,7 @@ fn a_panic_after_the_payment_was_sent_is_an_unknown_record() {
     let c = client(&sim, &d.join("pos.db"));
     panic_at_stage(Some(YSTPAY_STAGE_WAITING));
     // Scenario 5x: the customer is asked for a password (status W).
-    let (rc, out) = settle_pay(c, None, 700, "134567890123456759");
+    let (rc, out) = c_abi::settle_pay(c, None, 700, "134567890123456759");
     panic_at_stage(None);
     assert_eq!(rc, YSTPAY_OK);
     assert_eq!(out.outcome, YSTPAY_OUTCOME_UNKNOWN);
@@ -158,7 +124,7 @@ fn a_panic_after_the_payment_was_sent_is_an_unknown_record() {
 
     // The caller's own serial, the panic as the request is about to leave.
     panic_at_stage(Some(YSTPAY_STAGE_SENDING));
-    let (rc, out) = settle_pay(c, Some("POS0000000000000777"), 800, "134567890123456702");
+    let (rc, out) = c_abi::settle_pay(c, Some("POS0000000000000777"), 800, "134567890123456702");
     panic_at_stage(None);
     assert_eq!(rc, YSTPAY_OK);
     assert_eq!(out.outcome, YSTPAY_OUTCOME_UNKNOWN);
@@ -167,7 +133,7 @@ fn a_panic_after_the_payment_was_sent_is_an_unknown_record() {
     assert_eq!(text(&out.detail), DETAIL);
 
     // Refused before anything is sent: the code, and the record untouched.
-    let (rc, out) = settle_pay(c, Some("POS0000000000000777"), 800, "134567890123456702");
+    let (rc, out) = c_abi::settle_pay(c, Some("POS0000000000000777"), 800, "134567890123456702");
     assert_eq!(rc, YSTPAY_ERR_DUPLICATE);
     assert_eq!(out.outcome, 12345);
     // SAFETY: the handle from ystpay_client_from_config, freed once.
@@ -182,7 +148,7 @@ fn a_panic_after_an_order_was_created_is_an_unknown_record() {
     let d = dir("panic-order");
     let c = client(&sim, &d.join("pos.db"));
     let channel = CString::new("W").unwrap();
-    let mut out = record();
+    let mut out = c_abi::settlement();
     panic_at_stage(Some(YSTPAY_STAGE_SHOW_CODE));
     // SAFETY: live handle, NUL-terminated channel, NULL where allowed.
     let rc = unsafe {

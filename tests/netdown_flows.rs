@@ -27,8 +27,8 @@ use ystpay::ffi::client::{
 use ystpay::ffi::codes::*;
 use ystpay::ffi::error::ystpay_last_error;
 use ystpay::ffi::records::{
-    ystpay_recovery_entry, ystpay_recovery_report, ystpay_settlement, YSTPAY_RECOVERY_ENTRY_SIZE,
-    YSTPAY_RECOVERY_REPORT_SIZE, YSTPAY_SETTLEMENT_SIZE,
+    ystpay_recovery_entry, ystpay_recovery_report, YSTPAY_RECOVERY_ENTRY_SIZE,
+    YSTPAY_RECOVERY_REPORT_SIZE,
 };
 use ystpay::ffi::recovery::{ystpay_last_recovery, ystpay_recovery_get};
 use ystpay::ffi::settle::{ystpay_settle_order, ystpay_settle_pay, ystpay_settle_refund};
@@ -308,14 +308,6 @@ fn next_req_seq(c: *const ystpay_client) -> String {
     text(&buf)
 }
 
-fn settlement() -> Box<ystpay_settlement> {
-    // SAFETY: repr(C) integers and arrays: all-zero is valid.
-    let mut r: Box<ystpay_settlement> = Box::new(unsafe { std::mem::zeroed() });
-    r.struct_size = YSTPAY_SETTLEMENT_SIZE;
-    r.outcome = 12345; // a marker: only a written record changes it
-    r
-}
-
 /// Settles one `kind` through the C ABI with `fault` staged.
 fn settle_c(fault: Fault, kind: Kind) {
     let path = journal_path(&format!("c-{kind:?}-{fault:?}"));
@@ -327,7 +319,7 @@ fn settle_c(fault: Fault, kind: Kind) {
     if kind == Kind::Refund {
         record_paid(&journal, &pay_seq);
     }
-    let mut out = settlement();
+    let mut out = common::c_abi::settlement();
     let t = Instant::now();
     // SAFETY: live handle, NUL-terminated strings or NULL, a sized record.
     let rc = unsafe {

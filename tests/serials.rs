@@ -138,28 +138,7 @@ fn the_c_calls_report_a_ledger_failure() {
         issued += 1;
     };
     assert_eq!(rc, YSTPAY_ERR_JOURNAL, "after {issued} serials");
-    let code = cs(&wechat_code(4102, 1));
-    let mut out: Box<ystpay::ffi::records::ystpay_settlement> =
-        // SAFETY: repr(C) record: all-zero is valid.
-        Box::new(unsafe { std::mem::zeroed() });
-    out.struct_size = ystpay::ffi::records::YSTPAY_SETTLEMENT_SIZE;
-    // SAFETY: a live handle, valid strings, a sized record.
-    let rc = unsafe {
-        ystpay::ffi::settle::ystpay_settle_pay(
-            c,
-            ptr::null(),
-            100,
-            code.as_ptr(),
-            ptr::null(),
-            ptr::null(),
-            0,
-            0,
-            ptr::null(),
-            None,
-            ptr::null_mut(),
-            &mut *out,
-        )
-    };
+    let (rc, _) = c_abi::settle_pay(c, None, 100, &wechat_code(4102, 1));
     assert_eq!(rc, YSTPAY_ERR_JOURNAL);
     assert_eq!(sim.control().request_count(), before, "nothing sent");
     // SAFETY: the handle is live and freed once.

@@ -255,6 +255,20 @@ impl Memory {
         self.reach = self.reach.max(r);
     }
 
+    /// The platform said `W`: it has the operation.
+    fn saw_waiting(&mut self) {
+        self.reached(Reach::Known);
+        self.waited = true;
+    }
+
+    /// The end an `S` or `F` about the operation proves.
+    fn proven(&self, reading: &Reading) -> Next {
+        match reading {
+            Reading::Paid(_) => Next::End(End::Proven(self.paid_state())),
+            _ => Next::End(End::Proven(self.failed_state())),
+        }
+    }
+
     /// Starts the revoke: it has its own deadline, and no cancel stops it.
     fn revoke(&mut self, why: RevokeReason) -> Next {
         self.revoking = Some(why);
@@ -406,11 +420,9 @@ fn register_refused(m: &mut Memory) -> Next {
 
 fn own_answer(m: &mut Memory, reading: &Reading, fast: bool) -> Next {
     match reading {
-        Reading::Paid(_) => Next::End(End::Proven(m.paid_state())),
-        Reading::Failed(_) => Next::End(End::Proven(m.failed_state())),
+        Reading::Paid(_) | Reading::Failed(_) => m.proven(reading),
         Reading::Waiting(_) => {
-            m.reached(Reach::Known);
-            m.waited = true;
+            m.saw_waiting();
             match m.job {
                 Job::Create => Next::End(End::Waiting),
                 Job::Refund => Next::Send(Ask::Query, Wait::Retry),
@@ -451,8 +463,7 @@ fn own_answer(m: &mut Memory, reading: &Reading, fast: bool) -> Next {
 fn query_answer(m: &mut Memory, reading: &Reading) -> Next {
     if m.revoking.is_some() {
         return match reading {
-            Reading::Paid(_) => Next::End(End::Proven(m.paid_state())),
-            Reading::Failed(_) => Next::End(End::Proven(m.failed_state())),
+            Reading::Paid(_) | Reading::Failed(_) => m.proven(reading),
             Reading::Refused(_) if m.refused => Next::End(End::RefusedHarmless),
             // The platform answered about it before: a refusal now proves
             // nothing, keep revoking.
@@ -465,11 +476,9 @@ fn query_answer(m: &mut Memory, reading: &Reading) -> Next {
         };
     }
     match reading {
-        Reading::Paid(_) => Next::End(End::Proven(m.paid_state())),
-        Reading::Failed(_) => Next::End(End::Proven(m.failed_state())),
+        Reading::Paid(_) | Reading::Failed(_) => m.proven(reading),
         Reading::Waiting(_) => {
-            m.reached(Reach::Known);
-            m.waited = true;
+            m.saw_waiting();
             match (m.job, m.subject) {
                 (Job::Create, _) => Next::End(End::Waiting),
                 (_, Subject::Refund) => Next::Send(Ask::Query, Wait::Retry),

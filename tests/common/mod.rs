@@ -1,6 +1,7 @@
 //! Shared helpers for the suites that run the flows against the simulator.
 #![allow(dead_code)]
 
+pub mod c_abi;
 pub mod linkproxy;
 pub mod netns;
 pub mod skip;
