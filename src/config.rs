@@ -23,15 +23,8 @@ use std::time::Duration;
 
 use crate::client::ClientConfig;
 
-/// Text encoding of strings crossing the C boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    /// UTF-8 (the default).
-    #[default]
-    Utf8,
-    /// GBK / code page 936, for ANSI Windows programs.
-    Gbk,
-}
+/// The `encoding` key's values (the library's one [`crate::text::Encoding`]).
+pub use crate::text::Encoding;
 
 /// Log verbosity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
@@ -356,11 +349,8 @@ impl Settings {
             }
             "ca_file" => c.ca_file = (!value.is_empty()).then(|| PathBuf::from(value)),
             "encoding" => {
-                self.encoding = match value.to_ascii_lowercase().as_str() {
-                    "utf-8" | "utf8" | "65001" => Encoding::Utf8,
-                    "gbk" | "cp936" | "936" | "gb2312" => Encoding::Gbk,
-                    _ => return Err(format!("'encoding' must be utf-8 or gbk, not '{value}'")),
-                }
+                self.encoding = Encoding::from_name(value)
+                    .ok_or_else(|| format!("'encoding' must be utf-8 or gbk, not '{value}'"))?
             }
             "journal" => self.journal = (!value.is_empty()).then(|| PathBuf::from(value)),
             "log_file" => self.log_file = (!value.is_empty()).then(|| PathBuf::from(value)),

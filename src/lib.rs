@@ -25,6 +25,7 @@ pub mod reading;
 pub mod receipt;
 pub mod register;
 pub mod reqseq;
+pub mod text;
 pub mod time;
 pub mod transport;
 
