@@ -17,6 +17,8 @@
 //! values are trimmed and may be wrapped in double quotes; an unknown key or
 //! a repeated key is an error naming its line (a typo must not silently
 //! fall back to a default). Error messages never repeat a secret's value.
+//! A secret (`pass`, `private_key`, `dsn`) may be stored protected on
+//! Windows, as `dpapi:…`; it is read back transparently ([`crate::protect`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -155,8 +157,6 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Largest configuration file [`Settings::load`] reads (a real one is a few
 /// hundred bytes; this bounds what a wrong path can make it read).
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
-
-const SECRET_KEYS: &[&str] = &["pass", "private_key", "dsn"];
 
 /// Splits INI text into `(key, value, line)` triples, keys lower-cased.
 pub fn parse_pairs(text: &str) -> Result<Vec<(String, String, usize)>, ConfigError> {
@@ -317,8 +317,17 @@ impl Settings {
 
     /// Sets one key; the error text never contains a secret value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let secret = SECRET_KEYS.contains(&key);
+        let secret = crate::protect::is_secret_key(key);
         let shown = if secret { "<hidden>" } else { value };
+        // A protected secret is read back here, so every reader of a
+        // configuration (the C ABI, the CLI, the doctor) gets it plain.
+        let revealed;
+        let value = if secret && crate::protect::is_protected(value) {
+            revealed = crate::protect::reveal(value).map_err(|e| format!("'{key}': {e}"))?;
+            revealed.as_str()
+        } else {
+            value
+        };
         let number = |max: u64| -> Result<u64, String> {
             value
                 .parse::<u64>()

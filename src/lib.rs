@@ -19,6 +19,7 @@ pub mod files;
 pub mod flow;
 pub mod journal;
 pub mod log;
+pub mod protect;
 pub mod protocol;
 pub mod qr;
 pub mod reading;
