@@ -16,6 +16,12 @@
 #                              examples-c/harness.c, pos_example.c and settle.c built with
 #                              MinGW against the kit's DLL and import library, run under
 #                              32-bit and 64-bit Wine against the simulator on 127.0.0.1
+#   wine-{32,64}-protect       the kit's ystpay.exe protects a configuration's secrets with
+#                              DPAPI (`config --protect`), shows them protected, pays from
+#                              the file; the file read under another user name and with
+#                              its blob changed fails with the clear error; a second
+#                              WINEPREFIX is tried and reported (Wine's DPAPI does not bind
+#                              to the prefix: scripts/lib/ci-wine-protect.sh)
 #   windows-kit                the zip unpacked into a fresh folder; its SHA256SUMS hold;
 #                              its example/pos.c built from the kit alone and run under
 #                              32-bit Wine; its ystpay.exe reads the sample ystpay.ini and
@@ -258,6 +264,16 @@ for bits in 32 64; do
         fi
     done
     stop_sim
+    timeout 60 wineserver -k >/dev/null 2>&1
+done
+
+# ------------------------------------------------ secrets at rest (DPAPI)
+# shellcheck source=scripts/lib/ci-wine-protect.sh
+. scripts/lib/ci-wine-protect.sh
+for bits in 32 64; do
+    case $bits in 32) arch=x86 ;; 64) arch=x64 ;; esac
+    say "Wine $bits-bit: config --protect, pay from the protected file, the copy refused"
+    wine_protect $bits "$KIT/$arch/ystpay.exe"
     timeout 60 wineserver -k >/dev/null 2>&1
 done
 

@@ -17,21 +17,16 @@
 //! values are trimmed and may be wrapped in double quotes; an unknown key or
 //! a repeated key is an error naming its line (a typo must not silently
 //! fall back to a default). Error messages never repeat a secret's value.
+//! A secret (`pass`, `private_key`, `dsn`) may be stored protected on
+//! Windows, as `dpapi:…`; it is read back transparently ([`crate::protect`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::client::ClientConfig;
 
-/// Text encoding of strings crossing the C boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    /// UTF-8 (the default).
-    #[default]
-    Utf8,
-    /// GBK / code page 936, for ANSI Windows programs.
-    Gbk,
-}
+/// The `encoding` key's values (the library's one [`crate::text::Encoding`]).
+pub use crate::text::Encoding;
 
 /// Log verbosity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
@@ -165,8 +160,6 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Largest configuration file [`Settings::load`] reads (a real one is a few
 /// hundred bytes; this bounds what a wrong path can make it read).
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
-
-const SECRET_KEYS: &[&str] = &["pass", "private_key", "dsn"];
 
 /// Splits INI text into `(key, value, line)` triples, keys lower-cased.
 pub fn parse_pairs(text: &str) -> Result<Vec<(String, String, usize)>, ConfigError> {
@@ -327,8 +320,17 @@ impl Settings {
 
     /// Sets one key; the error text never contains a secret value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let secret = SECRET_KEYS.contains(&key);
+        let secret = crate::protect::is_secret_key(key);
         let shown = if secret { "<hidden>" } else { value };
+        // A protected secret is read back here, so every reader of a
+        // configuration (the C ABI, the CLI, the doctor) gets it plain.
+        let revealed;
+        let value = if secret && crate::protect::is_protected(value) {
+            revealed = crate::protect::reveal(value).map_err(|e| format!("'{key}': {e}"))?;
+            revealed.as_str()
+        } else {
+            value
+        };
         let number = |max: u64| -> Result<u64, String> {
             value
                 .parse::<u64>()
@@ -359,11 +361,8 @@ impl Settings {
             }
             "ca_file" => c.ca_file = (!value.is_empty()).then(|| PathBuf::from(value)),
             "encoding" => {
-                self.encoding = match value.to_ascii_lowercase().as_str() {
-                    "utf-8" | "utf8" | "65001" => Encoding::Utf8,
-                    "gbk" | "cp936" | "936" | "gb2312" => Encoding::Gbk,
-                    _ => return Err(format!("'encoding' must be utf-8 or gbk, not '{value}'")),
-                }
+                self.encoding = Encoding::from_name(value)
+                    .ok_or_else(|| format!("'encoding' must be utf-8 or gbk, not '{value}'"))?
             }
             "journal" => self.journal = (!value.is_empty()).then(|| PathBuf::from(value)),
             "log_file" => self.log_file = (!value.is_empty()).then(|| PathBuf::from(value)),

@@ -19,12 +19,14 @@ pub mod files;
 pub mod flow;
 pub mod journal;
 pub mod log;
+pub mod protect;
 pub mod protocol;
 pub mod qr;
 pub mod reading;
 pub mod receipt;
 pub mod register;
 pub mod reqseq;
+pub mod text;
 pub mod time;
 pub mod transport;
 

@@ -14,7 +14,7 @@
 //! assert_eq!(&bytes[..2], &[0x1B, 0x40]); // ESC @: initialise the printer
 //! ```
 
-use crate::config::Encoding;
+use crate::text::Encoding;
 
 /// Receipt lines as the platform sent them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -195,40 +195,14 @@ impl From<Vec<String>> for Receipt {
     }
 }
 
-/// `text` in `encoding`; in GBK, characters GBK lacks become `?` (the
-/// receipt and the journal's CSV export share it).
-pub(crate) fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
-    match encoding {
-        Encoding::Utf8 => text.as_bytes().to_vec(),
-        Encoding::Gbk => {
-            let mut out = Vec::with_capacity(text.len());
-            let mut buf = [0u8; 4];
-            for ch in text.chars() {
-                if ch.is_ascii() {
-                    out.push(ch as u8);
-                    continue;
-                }
-                let s = ch.encode_utf8(&mut buf);
-                let mut enc = encoding_rs::GBK.new_encoder();
-                let mut dst = [0u8; 8];
-                let (res, _, written) = enc.encode_from_utf8_without_replacement(s, &mut dst, true);
-                match res {
-                    encoding_rs::EncoderResult::InputEmpty => {
-                        out.extend_from_slice(&dst[..written])
-                    }
-                    _ => out.push(b'?'),
-                }
-            }
-            out
-        }
-    }
-}
+/// Decodes GBK bytes leniently (moved to [`crate::text`]; kept here for
+/// callers that found it here).
+pub use crate::text::decode_gbk;
 
-/// Decodes GBK bytes (e.g. from a Windows program) to a `String`; invalid
-/// bytes become U+FFFD.
-pub fn decode_gbk(bytes: &[u8]) -> String {
-    let (text, _, _) = encoding_rs::GBK.decode(bytes);
-    text.into_owned()
+/// `text` in `encoding`: strict code page 936 for GBK, a character it
+/// lacks becoming `?` ([`crate::text::encode`]).
+fn encode_text(text: &str, encoding: Encoding) -> Vec<u8> {
+    crate::text::encode(encoding, text).into_owned()
 }
 
 #[cfg(test)]
@@ -288,6 +262,33 @@ mod tests {
         let text = seed().encode(Encoding::Gbk);
         assert!(text.ends_with(b"sp004\r\n"));
         assert_eq!(decode_gbk(&text), seed().to_text().replace('\n', "\r\n"));
+    }
+
+    /// Receipts print as before for text code page 936 holds: the strict
+    /// encoder ([`crate::text::encode`]) writes the bytes WHATWG's GBK, the
+    /// receipts' encoder until 0.3.0, wrote. Only what 936 lacks differs (`?`).
+    #[test]
+    fn cp936_text_prints_as_before() {
+        let mut lines = seed().lines().to_vec();
+        lines.push("【商户联】交易金额：￥0.01元 · 退款原因：顾客退货€".into());
+        for l in &lines {
+            let (whatwg, _, unmappable) = encoding_rs::GBK.encode(l);
+            assert!(!unmappable, "{l}");
+            assert_eq!(encode_text(l, Encoding::Gbk), &whatwg[..], "{l}");
+        }
+        let r = Receipt::new(lines);
+        let before: Vec<u8> = r
+            .lines()
+            .iter()
+            .flat_map(|l| {
+                let mut b = encoding_rs::GBK.encode(l).0.into_owned();
+                b.extend_from_slice(b"\r\n");
+                b
+            })
+            .collect();
+        assert_eq!(r.encode(Encoding::Gbk), before);
+        // ḿ has a GB18030 code (A8BC) that code page 936 lacks.
+        assert_eq!(encode_text("aḿb", Encoding::Gbk), b"a?b");
     }
 
     #[test]

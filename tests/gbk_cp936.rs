@@ -162,3 +162,70 @@ fn utf8_chinese_given_to_a_gbk_client_is_mostly_refused() {
         );
     }
 }
+
+/// The C ABI still refuses, in a refund's reason, what code page 936 does not
+/// define (here GB18030's ḿ, A8BC, and a four-byte code), while the same
+/// reason in code page 936 passes the check and reaches the network (a
+/// closed port: not sent). The CSV export writes such characters as `?`
+/// (`src/journal/export.rs`); both come from `src/text.rs`.
+#[test]
+fn a_gbk_client_refuses_a_gb18030_only_reason() {
+    use std::ffi::{c_char, CString};
+    use ystpay::ffi::calls::ystpay_refund;
+    use ystpay::ffi::client::{ystpay_client, ystpay_client_free, ystpay_client_new};
+    use ystpay::ffi::codes::*;
+    use ystpay::ffi::records::ystpay_refund_result;
+
+    let cs = |s: &[u8]| CString::new(s).unwrap();
+    let (u, a, p, k) = (
+        cs(b"http://127.0.0.1:1/ystpay/service/unitive.api"),
+        cs(b"demo"),
+        cs(b"demo123"),
+        cs(b"0123456789ABCDEF"),
+    );
+    let mut c: *mut ystpay_client = std::ptr::null_mut();
+    // SAFETY: NUL-terminated strings, writable out pointer.
+    let rc = unsafe {
+        ystpay_client_new(
+            u.as_ptr(),
+            a.as_ptr(),
+            p.as_ptr(),
+            k.as_ptr(),
+            300,
+            1500,
+            YSTPAY_ENCODING_GBK,
+            0,
+            &mut c,
+        )
+    };
+    assert_eq!(rc, YSTPAY_OK);
+    let refund = |reason: &[u8]| -> i32 {
+        let (t, r) = (cs(b"26112602252100000001"), cs(reason));
+        // SAFETY: a zeroed record with its size is what the C caller passes.
+        let mut out: ystpay_refund_result = unsafe { std::mem::zeroed() };
+        out.struct_size = std::mem::size_of::<ystpay_refund_result>() as u32;
+        // SAFETY: live client, NUL-terminated strings, writable record.
+        unsafe {
+            ystpay_refund(
+                c,
+                std::ptr::null::<c_char>(),
+                t.as_ptr(),
+                100,
+                r.as_ptr(),
+                &mut out,
+            )
+        }
+    };
+    // 退货 in code page 936 is CDCB BBF5.
+    assert_eq!(
+        refund(b"\xCD\xCB\xBB\xF5\xA8\xBC"),
+        YSTPAY_ERR_INVALID_ENCODING
+    );
+    assert_eq!(
+        refund(b"\xCD\xCB\xBB\xF5\x81\x30\x81\x30"),
+        YSTPAY_ERR_INVALID_ENCODING
+    );
+    assert_eq!(refund(b"\xCD\xCB\xBB\xF5"), YSTPAY_ERR_NOT_SENT);
+    // SAFETY: the handle from ystpay_client_new, freed once.
+    unsafe { ystpay_client_free(c) };
+}

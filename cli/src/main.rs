@@ -129,11 +129,17 @@ enum Command {
     },
     /// Draw a QR code for a URL: terminal, PNG, BMP, ESC/POS.
     Qr(QrArgs),
-    /// Show the effective configuration (secrets hidden), or every key.
+    /// Show the effective configuration (secrets hidden, protected ones
+    /// marked), or every key, or protect a file's secrets (Windows).
     Config {
         /// List every configuration key with its meaning.
         #[arg(long)]
         keys: bool,
+        /// Windows: rewrite FILE (default: --config / YSTPAY_CONFIG) with its
+        /// pass, private_key and dsn protected by DPAPI for this machine
+        /// (`dpapi:…`). A copy on another machine cannot be read.
+        #[arg(long, value_name = "FILE", num_args = 0..=1)]
+        protect: Option<Option<std::path::PathBuf>>,
         #[command(flatten)]
         conn: ConnOpts,
     },
@@ -327,18 +333,30 @@ fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
         }
         return exit::OK;
     }
-    let s = match setup::settings(conn) {
+    if let Some(warning) = setup::config_file(conn).and_then(|p| setup::exposure_warning(&p)) {
+        eprintln!("{warning}");
+    }
+    let (s, protected) = match setup::settings_and_protected(conn) {
         Ok(s) => s,
         Err(e) => return fail(&format!("ystpay config: {e}")),
     };
     let c = &s.client;
-    let hidden = |present: bool| if present { "<hidden>" } else { "" };
-    let rows: Vec<(&str, String)> = vec![
+    let hidden = |key: &str, present: bool| -> String {
+        match (present, protected.iter().any(|k| k == key)) {
+            (false, _) => String::new(),
+            (true, false) => "<hidden>".into(),
+            (true, true) => "<hidden> (protected: dpapi, this machine only)".into(),
+        }
+    };
+    let mut rows: Vec<(&str, String)> = vec![
         ("server_url", c.server_url.clone()),
         ("acct", c.account.clone()),
-        ("pass", hidden(c.password.is_some()).into()),
-        ("private_key", hidden(!c.private_key.is_empty()).into()),
-        ("dsn", hidden(c.dsn.is_some()).into()),
+        ("pass", hidden("pass", c.password.is_some())),
+        (
+            "private_key",
+            hidden("private_key", !c.private_key.is_empty()),
+        ),
+        ("dsn", hidden("dsn", c.dsn.is_some())),
         (
             "connect_timeout_ms",
             c.connect_timeout.as_millis().to_string(),
@@ -380,6 +398,8 @@ fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
         ("journal_keep_days", s.journal_keep_days.to_string()),
     ];
     if conn.json {
+        // One more field: which secrets are stored protected.
+        rows.push(("protected", protected.join(",")));
         let m: serde_json::Map<String, serde_json::Value> = rows
             .into_iter()
             .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
@@ -391,6 +411,36 @@ fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
         }
     }
     exit::OK
+}
+
+/// `ystpay config --protect [FILE]`: the file's plain secrets protected for
+/// this machine, the file rewritten whole or not at all, then read back.
+fn run_protect(file: Option<std::path::PathBuf>, conn: &ConnOpts) -> i32 {
+    if !ystpay::protect::SUPPORTED {
+        return fail(&format!(
+            "ystpay config --protect: {}",
+            ystpay::protect::WINDOWS_ONLY
+        ));
+    }
+    let Some(path) = file.or_else(|| setup::config_file(conn)) else {
+        return fail("ystpay config --protect: name the file (--protect FILE or --config FILE)");
+    };
+    let shown = path.display();
+    match ystpay::protect::protect_file(&path) {
+        Ok(keys) if keys.is_empty() => println!("{shown}: no plain secrets to protect"),
+        Ok(keys) => println!(
+            "{shown}: protected {} for this machine (已加密保护，仅本机可读)",
+            keys.join(", ")
+        ),
+        Err(e) => return fail(&format!("ystpay config --protect: {shown}: {e}")),
+    }
+    // The rewritten file must read back here, or the register cannot start.
+    match ystpay::config::Settings::load(&path) {
+        Ok(_) => exit::OK,
+        Err(e) => fail(&format!(
+            "ystpay config --protect: {shown} does not read back: {e}"
+        )),
+    }
 }
 
 /// Runs one platform command: connect, run, print (scrubbed), exit code.
@@ -490,7 +540,14 @@ fn main() {
         Command::Journal(cmd) => journal::run(cmd),
         Command::Notify { listen, conn } => run_notify(listen, &conn),
         Command::Qr(a) => run_qr(a),
-        Command::Config { keys, conn } => run_config(keys, &conn),
+        Command::Config {
+            keys,
+            protect,
+            conn,
+        } => match protect {
+            Some(file) => run_protect(file, &conn),
+            None => run_config(keys, &conn),
+        },
         Command::Sim(a) => run_sim(&a),
         Command::Demo(a) => demo::run(a),
         Command::Doctor { conn } => doctor::run(&conn),

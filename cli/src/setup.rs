@@ -94,10 +94,7 @@ struct Gathered {
 fn gather(opts: &ConnOpts) -> Result<Gathered, SetupError> {
     let mut pairs = Vec::new();
     let mut sources = Vec::new();
-    let config = opts
-        .config
-        .clone()
-        .or_else(|| std::env::var_os("YSTPAY_CONFIG").map(PathBuf::from));
+    let config = config_file(opts);
     let mut file_name = String::from("configuration");
     if let Some(path) = &config {
         file_name = path.display().to_string();
@@ -210,9 +207,66 @@ pub fn doctor_settings(
     Ok(ystpay::doctor::settings_from_pairs(g.pairs.clone(), &name))
 }
 
-/// The settings a command runs with, without connecting (for `ystpay config`).
-pub fn settings(opts: &ConnOpts) -> Result<Settings, SetupError> {
-    settings_from(gather(opts)?)
+/// The settings a command runs with, without connecting (for `ystpay
+/// config`), and which secret keys (`pass`, `private_key`, `dsn`) have
+/// their effective value stored protected (`dpapi:…`, [`ystpay::protect`]).
+pub fn settings_and_protected(opts: &ConnOpts) -> Result<(Settings, Vec<String>), SetupError> {
+    let g = gather(opts)?;
+    let mut protected = Vec::new();
+    for key in ["pass", "private_key", "dsn"] {
+        let last = g
+            .pairs
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == key || (key == "pass" && k == "password"));
+        if last.is_some_and(|(_, v, _)| ystpay::protect::is_protected(v)) {
+            protected.push(key.to_string());
+        }
+    }
+    Ok((settings_from(g)?, protected))
+}
+
+/// The configuration file a command reads: --config, else YSTPAY_CONFIG.
+pub fn config_file(opts: &ConnOpts) -> Option<PathBuf> {
+    opts.config
+        .clone()
+        .or_else(|| std::env::var_os("YSTPAY_CONFIG").map(PathBuf::from))
+}
+
+/// A warning when the configuration file at `path` holds plain secrets that
+/// other users of this machine can read (Unix: group or others may read
+/// it). Windows has no such bits; there the secrets can be protected
+/// instead (`ystpay config --protect`).
+pub fn exposure_warning(path: &std::path::Path) -> Option<String> {
+    let text = ystpay::config::read_file(path).ok()?;
+    let plain = ystpay::protect::plain_secrets(&text);
+    if plain.is_empty() {
+        return None;
+    }
+    let keys = plain.join(", ");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o044 != 0).then(|| {
+            format!(
+                "warning: {p} holds {keys} in plain text and other users can read it (mode {mode:03o}): chmod 600 {p}                  (警告：此文件以明文保存密钥，其他用户可读取)",
+                p = path.display()
+            )
+        })
+    }
+    #[cfg(windows)]
+    {
+        Some(format!(
+            "note: {p} holds {keys} in plain text: `ystpay config --protect {p}` protects them for this machine              (提示：可用 --protect 加密保护密钥)",
+            p = path.display()
+        ))
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = keys;
+        None
+    }
 }
 
 /// Starts a simulator for `--sim`, knowing the demo device and, when the
@@ -229,7 +283,11 @@ pub fn start_sim(
             .find(|(key, _, _)| {
                 key == k || (k == "acct" && key == "account") || (k == "pass" && key == "password")
             })
-            .map(|(_, v, _)| v.clone())
+            // A protected secret is given to the simulator plain; one that
+            // cannot be read here stays as it is, and the settings name why.
+            .map(|(_, v, _)| {
+                ystpay::protect::reveal(v).map_or_else(|_| v.clone(), |p| p.to_string())
+            })
     };
     let demo = demo_device();
     let mut devices = vec![demo.clone()];

@@ -822,6 +822,93 @@ fn config_shows_settings_with_secrets_hidden() {
     assert_eq!(o.json()["private_key"], "<hidden>");
 }
 
+/// Secrets at rest (docs/SECURITY.md): `--protect` is Windows-only here; a
+/// file holding plain secrets that others can read is warned about; a
+/// protected value read off Windows says to enter it again.
+#[cfg(unix)]
+#[test]
+fn config_protect_and_the_readable_file_warning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir();
+    let cfg = config_file(&dir, "http://127.0.0.1:1/ystpay/service/unitive.api", "");
+    let cfg_s = cfg.display().to_string();
+    let before = std::fs::read(&cfg).unwrap();
+
+    let o = run(&["config", "--protect", &cfg_s], &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("Windows-only"), "{}", o.stderr);
+    let o = run(&["config", "--protect", "--config", &cfg_s], &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(
+        std::fs::read(&cfg).unwrap(),
+        before,
+        "the file is untouched"
+    );
+
+    let mode = |m: u32| std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(m)).unwrap();
+    for (m, warned) in [
+        (0o644, true),
+        (0o640, true),
+        (0o604, true),
+        (0o600, false),
+        (0o400, false),
+    ] {
+        mode(m);
+        let o = run(&["config", "--config", &cfg_s], &[]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert_eq!(
+            o.stderr.contains("other users can read it"),
+            warned,
+            "mode {m:o}: {}",
+            o.stderr
+        );
+        if warned {
+            assert!(o.stderr.contains("pass, private_key"), "{}", o.stderr);
+            assert!(o.stderr.contains("chmod 600"), "{}", o.stderr);
+        }
+    }
+    // No plain secret in the file (they come from the environment): no warning.
+    std::fs::write(
+        &cfg,
+        "server_url = http://127.0.0.1:1/ystpay/service/unitive.api\nacct = demo\n",
+    )
+    .unwrap();
+    mode(0o644);
+    let d = Device::demo();
+    let o = run(
+        &["config", "--config", &cfg_s],
+        &[
+            ("YSTPAY_PASS", &d.pass),
+            ("YSTPAY_PRIVATE_KEY", &d.private_key),
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stderr.contains("warning"), "{}", o.stderr);
+
+    // A value protected on Windows, read here.
+    let protected = format!(
+        "server_url = http://127.0.0.1:1/ystpay/service/unitive.api\nacct = demo\npass = dpapi:AQAAANCMnd8BFdERjHoAwE/Cl+s=\nprivate_key = {}\n",
+        d.private_key
+    );
+    std::fs::write(&cfg, protected).unwrap();
+    mode(0o644);
+    let o = run(&["config", "--config", &cfg_s], &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("line 3"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("protected on Windows: enter them again"),
+        "{}",
+        o.stderr
+    );
+    // private_key is plain and readable by others: warned; pass is not plain.
+    assert!(
+        o.stderr.contains("holds private_key in plain text"),
+        "{}",
+        o.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn qr_subcommand_writes_every_form() {
     let dir = temp_dir();

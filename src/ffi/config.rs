@@ -42,14 +42,14 @@ pub struct Settings {
 impl Settings {
     /// Strings in and out of this client's calls (the `encoding` key).
     pub fn enc(&self) -> Enc {
-        self.shared.encoding.into()
+        self.shared.encoding
     }
 
     /// Settings for a client configured as `config`, with strings in `enc`:
     /// no journal, no log, default timing.
     pub fn new(config: ClientConfig, enc: Enc) -> Settings {
         let mut shared = shared::Settings::new(config);
-        shared.encoding = enc.into();
+        shared.encoding = enc;
         Settings {
             shared,
             flow: FlowConfig::default(),

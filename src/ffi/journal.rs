@@ -13,9 +13,9 @@ use super::codes::*;
 use super::error::{guard, Failure};
 use super::records::*;
 use super::text::{self, Enc, Writer};
-use crate::config::Encoding;
 use crate::flow::Outcome;
 use crate::journal::{ExportError, OpRecord};
+use crate::text::Encoding;
 
 /// A `day` argument: NULL/`""` is today (China time), else `YYYY-MM-DD`.
 unsafe fn day_arg(enc: Enc, p: *const c_char) -> Result<String, Failure> {
@@ -360,7 +360,7 @@ pub unsafe extern "system" fn ystpay_journal_export_csv(
     guard(|| {
         let c = client_ref!(client);
         let path = non_null!(path);
-        let file_encoding: Encoding = Enc::from_code(encoding)?.into();
+        let file_encoding: Encoding = Enc::from_code(encoding)?;
         let p = c.payments()?;
         // SAFETY: caller contract (NULL or NUL-terminated strings).
         let (from, to, path) = unsafe {

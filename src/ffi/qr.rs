@@ -456,7 +456,7 @@ pub unsafe extern "system" fn ystpay_receipt_text(
         let enc = encoding_arg(encoding)?;
         // SAFETY: caller contract.
         let lines = unsafe { read_lines(enc, lines, line_size, line_count)? };
-        let bytes = Receipt::new(lines).encode(enc.into());
+        let bytes = Receipt::new(lines).encode(enc);
         // SAFETY: caller contract.
         unsafe { text::copy_out(&bytes, buf, buf_size, needed) }
     })

@@ -46,8 +46,8 @@ use rusqlite::params;
 use super::reports::totals_on;
 use super::OP_COLUMNS;
 use super::{collect_ops, DayTotals, Journal, JournalError, OpKind, OpRecord, OpState};
-use crate::config::Encoding;
 use crate::protocol::types::fen_to_yuan;
+use crate::text::Encoding;
 use crate::time::china;
 
 /// Most business days one export covers (a year, leap or not).
@@ -254,7 +254,7 @@ impl Journal {
         drop(conn);
         let text = csv_text(&ops, &totals);
         let bytes = match encoding {
-            Encoding::Gbk => crate::receipt::encode_text(&text, Encoding::Gbk),
+            Encoding::Gbk => crate::text::encode(Encoding::Gbk, &text).into_owned(),
             Encoding::Utf8 => {
                 let mut b = Vec::with_capacity(text.len() + 3);
                 b.extend_from_slice("\u{feff}".as_bytes());
@@ -546,6 +546,47 @@ mod tests {
         let u = j.export_csv(&day, &day, Encoding::Utf8).unwrap();
         assert!(u.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
         assert_eq!(std::str::from_utf8(&u.bytes[3..]).unwrap(), text);
+    }
+
+    /// A character code page 936 lacks (GB18030 gives ḿ, ⿰ and the vertical
+    /// comma two-byte codes, 𠀀 a four-byte one; U+E000 would be a
+    /// user-defined code) is `?` in the bookkeeper's file, as it is for a C
+    /// caller ([`crate::text`]): every GBK byte pair in the file is one code
+    /// page 936 defines.
+    #[test]
+    fn a_gb18030_only_character_is_a_question_mark_in_the_file() {
+        let j = Journal::open_in_memory().unwrap();
+        let mut pay = NewOp::new("demo", "26112602252100011235", OpKind::Pay, 1250);
+        pay.channel = Some("W".into());
+        j.begin(&pay).unwrap();
+        j.update(
+            "demo",
+            "26112602252100011235",
+            &OpUpdate {
+                state: Some(OpState::Paid),
+                trans_seq: Some("26112602252100000001".into()),
+                ..OpUpdate::default()
+            },
+        )
+        .unwrap();
+        let reason = "退货ḿ⿰\u{FE10}𠀀\u{E000}€";
+        let mut refund = NewOp::new("demo", "26112602252100011236", OpKind::Refund, 250);
+        refund.reason = Some(reason.into());
+        j.begin_refund("26112602252100011235", &refund).unwrap();
+        j.update(
+            "demo",
+            "26112602252100011236",
+            &OpUpdate::state(OpState::Refunded, reason),
+        )
+        .unwrap();
+        let day = today();
+        let e = j.export_csv(&day, &day, Encoding::Gbk).unwrap();
+        let strict =
+            crate::text::decode(Encoding::Gbk, &e.bytes).expect("the file is strict code page 936");
+        assert!(strict.contains(",退货?????€\r\n"), "{strict}");
+        // The UTF-8 file keeps every character.
+        let u = j.export_csv(&day, &day, Encoding::Utf8).unwrap();
+        assert!(std::str::from_utf8(&u.bytes).unwrap().contains(reason));
     }
 
     #[test]
