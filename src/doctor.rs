@@ -780,15 +780,7 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 #[cfg(windows)]
 fn free_bytes(dir: &Path) -> Option<u64> {
     use std::os::windows::ffi::OsStrExt as _;
-    #[link(name = "kernel32")]
-    extern "system" {
-        fn GetDiskFreeSpaceExW(
-            dir: *const u16,
-            avail: *mut u64,
-            total: *mut u64,
-            free: *mut u64,
-        ) -> i32;
-    }
+    use windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW;
     let wide: Vec<u16> = dir.as_os_str().encode_wide().chain([0]).collect();
     let mut avail = 0u64;
     // SAFETY: a NUL-terminated wide path; NULL for the outputs not wanted.
