@@ -223,6 +223,12 @@ def pas_arg(ctype, name):
         return f"out {name}: PYstpayCancel"
     if t == "ystpay_cancel *":
         return f"{name}: PYstpayCancel"
+    if t == "ystpay_op * *":
+        return f"out {name}: PYstpayOp"
+    if t == "ystpay_op *":
+        return f"{name}: PYstpayOp"
+    if t == "int64_t *":
+        return f"out {name}: Int64"
     if t == "ystpay_progress_fn":
         return f"{name}: TYstpayProgressFn"
     if t == "void *":
@@ -248,6 +254,7 @@ def gen_pascal(consts, structs, funcs):
     out.append("\ntype\n")
     out.append("  { An opaque client handle (ystpay_client *). }\n  PYstpayClient = Pointer;\n")
     out.append("  { An opaque cancel switch (ystpay_cancel *). }\n  PYstpayCancel = Pointer;\n")
+    out.append("  { An opaque started operation (ystpay_op *). }\n  PYstpayOp = Pointer;\n")
     out.append("  { The settle calls' progress callback (ystpay_progress_fn): runs on the\n"
                "    calling thread; must not raise exceptions out of it nor call back into\n"
                "    the same operation. msg is valid only during the call. }\n"
@@ -337,9 +344,11 @@ def cs_arg(ctype, name):
         return f"out int {name}"
     if t == "ystpay_prod_item *":
         return f"[In] {type_name(t[:-2])[1:]}[] {name}"
-    if t == "ystpay_cancel * *":
+    if t in ("ystpay_cancel * *", "ystpay_op * *"):
         return f"out IntPtr {name}"
-    if t in ("ystpay_cancel *", "void *"):
+    if t == "int64_t *":
+        return f"out long {name}"
+    if t in ("ystpay_cancel *", "ystpay_op *", "void *"):
         return f"IntPtr {name}"
     if t == "ystpay_progress_fn":
         return f"YstpayProgressFn {name}"

@@ -1927,7 +1927,7 @@ namespace YstpayInterop
         /// `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_cancel(ref YstpayOp op);
+        public static extern int ystpay_op_cancel(IntPtr op);
 
         /// <summary>
         /// **Destructor.** Releases the handle. NULL is a no-op. **The operation
@@ -1937,7 +1937,7 @@ namespace YstpayInterop
         /// it after this returns. Once per handle, when no other thread uses it.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern void ystpay_op_free(ref YstpayOp op);
+        public static extern void ystpay_op_free(IntPtr op);
 
         /// <summary>
         /// **Method (Windows).** Has the library post `message` to the window
@@ -1957,7 +1957,7 @@ namespace YstpayInterop
         /// other platform. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_notify(ref YstpayOp op, IntPtr hwnd, uint message, int wparam);
+        public static extern int ystpay_op_notify(IntPtr op, IntPtr hwnd, uint message, int wparam);
 
         /// <summary>
         /// **Method.** A number of the ended operation's settlement, for languages
@@ -1971,7 +1971,7 @@ namespace YstpayInterop
         /// `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_number(ref YstpayOp op, int field, ref Ystpay value);
+        public static extern int ystpay_op_number(IntPtr op, int field, out long value);
 
         /// <summary>
         /// **Method.** Receipt line `index` (0 to `YSTPAY_FIELD_RECEIPT_COUNT` −
@@ -1980,7 +1980,7 @@ namespace YstpayInterop
         /// `YSTPAY_ERR_INDEX` for an index out of range. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_receipt_line(ref YstpayOp op, int index, byte[] buf, int buf_size, out int needed);
+        public static extern int ystpay_op_receipt_line(IntPtr op, int index, byte[] buf, int buf_size, out int needed);
 
         /// <summary>
         /// **Method.** What the operation is doing now: the latest stage
@@ -2002,7 +2002,7 @@ namespace YstpayInterop
         /// `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe; never blocks.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_stage(ref YstpayOp op, out int stage, out int elapsed_ms, byte[] words, int words_size, out int needed);
+        public static extern int ystpay_op_stage(IntPtr op, out int stage, out int elapsed_ms, byte[] words, int words_size, out int needed);
 
         /// <summary>
         /// **Method.** A text of the ended operation's settlement, whole (never
@@ -2015,7 +2015,7 @@ namespace YstpayInterop
         /// (with `*needed`). Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_text(ref YstpayOp op, int field, byte[] buf, int buf_size, out int needed);
+        public static extern int ystpay_op_text(IntPtr op, int field, byte[] buf, int buf_size, out int needed);
 
         /// <summary>
         /// **Method.** Waits up to `timeout_ms` for the operation's end; 0 only
@@ -2032,7 +2032,7 @@ namespace YstpayInterop
         /// longer wait stops the window from painting.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_op_wait(ref YstpayOp op, int timeout_ms, ref YstpaySettlement result);
+        public static extern int ystpay_op_wait(IntPtr op, int timeout_ms, ref YstpaySettlement result);
 
         /// <summary>
         /// **Method.** 4.1 提交支付 — barcode payment: the customer shows a payment
@@ -2490,7 +2490,7 @@ namespace YstpayInterop
         /// `out` as for `ystpay_start_pay`. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_start_order(IntPtr client, int kind, long total_fee, byte[] channel, int expire_seconds, byte[] subopen_id, byte[] ip, byte[] redirect_url, int deadline_ms, ref YstpayOp * result);
+        public static extern int ystpay_start_order(IntPtr client, int kind, long total_fee, byte[] channel, int expire_seconds, byte[] subopen_id, byte[] ip, byte[] redirect_url, int deadline_ms, out IntPtr result);
 
         /// <summary>
         /// **Constructor (started operation).** Starts the payment that
@@ -2512,7 +2512,7 @@ namespace YstpayInterop
         /// one client. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_start_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] auth_code, byte[] channel, [In] YstpayProdItem[] items, int item_count, int deadline_ms, ref YstpayOp * result);
+        public static extern int ystpay_start_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] auth_code, byte[] channel, [In] YstpayProdItem[] items, int item_count, int deadline_ms, out IntPtr result);
 
         /// <summary>
         /// **Constructor (started operation).** Starts the refund that
@@ -2523,7 +2523,7 @@ namespace YstpayInterop
         /// not refund", as the cancel switch does. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_start_refund(IntPtr client, byte[] req_seq, byte[] pay_req_seq, long refund_fee, byte[] reason, int deadline_ms, ref YstpayOp * result);
+        public static extern int ystpay_start_refund(IntPtr client, byte[] req_seq, byte[] pay_req_seq, long refund_fee, byte[] reason, int deadline_ms, out IntPtr result);
 
         /// <summary>
         /// **Constructor (started operation).** Starts the revoke that
@@ -2535,7 +2535,7 @@ namespace YstpayInterop
         /// (`ystpay_op_cancel` does nothing to it). Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
-        public static extern int ystpay_start_revoke(IntPtr client, byte[] req_seq, ref YstpayOp * result);
+        public static extern int ystpay_start_revoke(IntPtr client, byte[] req_seq, out IntPtr result);
 
         /// <summary>
         /// Returns a static, NUL-terminated English description of a result code
