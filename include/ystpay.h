@@ -18,8 +18,9 @@
  *   sizeof the record first) and caller-owned buffers (always passed with
  *   their size; too small -> YSTPAY_ERR_BUFFER_TOO_SMALL and the size
  *   needed). The only library-owned objects are the client handle
- *   (ystpay_client_* constructors, ystpay_client_free) and the cancel
- *   switch (ystpay_cancel_new, ystpay_cancel_free).
+ *   (ystpay_client_* constructors, ystpay_client_free), the cancel
+ *   switch (ystpay_cancel_new, ystpay_cancel_free) and the started
+ *   operation (ystpay_start_*, ystpay_op_free).
  *   Returned `const char *` strings are static: never free them.
  * - Outputs are written only when a call returns YSTPAY_OK.
  * - NULL: a NULL pointer where a value is required is
@@ -789,7 +790,8 @@ typedef struct ystpay_cancel ystpay_cancel;
  * `ystpay_client_from_config_file`; released by `ystpay_client_free`.
  * **Thread safety:** one handle may be used by several threads at once
  * (every call only reads it; connections are pooled inside). It must not
- * be freed while another thread is still using it.
+ * be freed while another thread is still using it; its started operations
+ * (`ystpay_start_*`) are waited for by `ystpay_client_free`.
  */
 typedef struct ystpay_client ystpay_client;
 
@@ -1613,6 +1615,12 @@ int32_t YSTPAY_CALL ystpay_cancel_trigger(const struct ystpay_cancel *cancel);
 /**
  * **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
  * must not be used afterwards, nor by any other thread while this runs.
+ *
+ * **Waits** until the client's started operations (`ystpay_start_*`) have
+ * ended, since they use it: a payment whose customer is typing a password
+ * may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+ * a short wait. Their handles stay valid to read and free afterwards.
+ * Free every client this way before unloading the library.
  *
  * # Safety
  * `client` is NULL or a live handle from a ystpay constructor, freed once.

@@ -1423,6 +1423,12 @@ function ystpay_cancel_trigger(cancel: PYstpayCancel): Integer; {$IFDEF WIN32}st
 {
   **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
   must not be used afterwards, nor by any other thread while this runs.
+
+  **Waits** until the client's started operations (`ystpay_start_*`) have
+  ended, since they use it: a payment whose customer is typing a password
+  may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+  a short wait. Their handles stay valid to read and free afterwards.
+  Free every client this way before unloading the library.
 }
 procedure ystpay_client_free(client: PYstpayClient); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 

@@ -20,7 +20,8 @@ const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 /// `ystpay_client_from_config_file`; released by `ystpay_client_free`.
 /// **Thread safety:** one handle may be used by several threads at once
 /// (every call only reads it; connections are pooled inside). It must not
-/// be freed while another thread is still using it.
+/// be freed while another thread is still using it; its started operations
+/// (`ystpay_start_*`) are waited for by `ystpay_client_free`.
 pub struct ystpay_client {
     tag: u64,
     /// The register: client, log, journal and settle flows.
@@ -369,6 +370,12 @@ fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf, Failure> {
 
 /// **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
 /// must not be used afterwards, nor by any other thread while this runs.
+///
+/// **Waits** until the client's started operations (`ystpay_start_*`) have
+/// ended, since they use it: a payment whose customer is typing a password
+/// may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+/// a short wait. Their handles stay valid to read and free afterwards.
+/// Free every client this way before unloading the library.
 ///
 /// # Safety
 /// `client` is NULL or a live handle from a ystpay constructor, freed once.
