@@ -565,6 +565,12 @@ type
   PYstpayClient = Pointer;
   { An opaque cancel switch (ystpay_cancel *). }
   PYstpayCancel = Pointer;
+  { intptr_t: as wide as a pointer (Delphi 7 has no NativeInt). }
+{$IF Defined(CPU64) or Defined(CPUX64)}
+  TYstpayIntPtr = Int64;
+{$ELSE}
+  TYstpayIntPtr = Integer;
+{$IFEND}
   { The settle calls' progress callback (ystpay_progress_fn): runs on the
     calling thread; must not raise exceptions out of it nor call back into
     the same operation. msg is valid only during the call. }
