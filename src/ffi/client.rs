@@ -1,10 +1,12 @@
 //! The opaque client handle: constructors, destructor, and `req_seq`.
 
 use std::os::raw::c_char;
+use std::sync::Arc;
 
 use super::codes::*;
 use super::config::{self, Settings};
 use super::error::{guard, guard_void, set_call_encoding, CallResult, Failure};
+use super::started::Running;
 use super::text::{self, Enc};
 use crate::client::{Client, ClientConfig};
 use crate::flow::{Payments, SettleOptions};
@@ -27,6 +29,8 @@ pub struct ystpay_client {
     pub(crate) enc: Enc,
     /// The settings it was made from (`ystpay_doctor` checks them).
     pub(crate) settings: crate::config::Settings,
+    /// Its started operations that still run (`ystpay_start_*`).
+    pub(crate) ops: Arc<Running>,
 }
 
 impl ystpay_client {
@@ -90,6 +94,7 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> CallResult {
         register,
         enc: settings.enc(),
         settings: settings.shared.clone(),
+        ops: Arc::default(),
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };
@@ -374,6 +379,8 @@ pub unsafe extern "system" fn ystpay_client_free(client: *mut ystpay_client) {
         if unsafe { deref(client, "client") }.is_ok() {
             // SAFETY: the pointer came from Box::into_raw in `build`.
             let mut b = unsafe { Box::from_raw(client) };
+            // Its started operations use it until they end.
+            b.ops.wait_idle();
             b.tag = 0;
             drop(b);
         }
