@@ -78,6 +78,14 @@ FUNCTION long ystpay_journal_refund_count(long client, string pay_req_seq, ref l
 FUNCTION long ystpay_last_error(ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_last_error;ansi"
 FUNCTION long ystpay_next_req_seq(long client, ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_next_req_seq;ansi"
 FUNCTION long ystpay_notice_reply(long client, long accepted, string message_, ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_notice_reply;ansi"
+FUNCTION long ystpay_op_cancel(long op) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_cancel;ansi"
+SUBROUTINE ystpay_op_free(long op) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_free;ansi"
+FUNCTION long ystpay_op_notify(long op, long hwnd, ulong message_, long wparam) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_notify;ansi"
+FUNCTION long ystpay_op_number(long op, long field, ref longlong value) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_number;ansi"
+FUNCTION long ystpay_op_receipt_line(long op, long index, ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_receipt_line;ansi"
+FUNCTION long ystpay_op_stage(long op, ref long stage, ref long elapsed_ms, ref string words, long words_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_stage;ansi"
+FUNCTION long ystpay_op_text(long op, long field, ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_text;ansi"
+FUNCTION long ystpay_op_wait(long op, long timeout_ms, long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_op_wait;ansi"
 FUNCTION long ystpay_prepare(long client) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_prepare;ansi"
 FUNCTION long ystpay_qr_bmp_file(string pay_url, long encoding, long scale, long bits_per_pixel, string path) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_qr_bmp_file;ansi"
 FUNCTION long ystpay_qr_escpos(string pay_url, long encoding, long dots_per_module, long printer_width_dots, ref blob buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_qr_escpos;ansi"
@@ -85,6 +93,10 @@ FUNCTION long ystpay_qr_png_file(string pay_url, long encoding, long scale, stri
 FUNCTION long ystpay_qr_text(string pay_url, long encoding, long style, ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_qr_text;ansi"
 FUNCTION long ystpay_receipt_escpos(ref blob lines, long line_size, long line_count, long encoding, long flags, ref blob buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_receipt_escpos;ansi"
 FUNCTION long ystpay_receipt_text(ref blob lines, long line_size, long line_count, long encoding, ref string buf, long buf_size, ref long needed) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_receipt_text;ansi"
+FUNCTION long ystpay_start_order(long client, long kind, longlong total_fee, string channel, long expire_seconds, string subopen_id, string ip, string redirect_url, long deadline_ms, ref long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_start_order;ansi"
+FUNCTION long ystpay_start_pay(long client, string req_seq, longlong total_fee, string auth_code, string channel, long items, long item_count, long deadline_ms, ref long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_start_pay;ansi"
+FUNCTION long ystpay_start_refund(long client, string req_seq, string pay_req_seq, longlong refund_fee, string reason, long deadline_ms, ref long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_start_refund;ansi"
+FUNCTION long ystpay_start_revoke(long client, string req_seq, ref long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_start_revoke;ansi"
 FUNCTION string ystpay_strerror(long code) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_strerror;ansi"
 FUNCTION string ystpay_version() LIBRARY "ystpay.dll" ALIAS FOR "ystpay_version;ansi"
 FUNCTION ulong ystpay_version_number() LIBRARY "ystpay.dll" ALIAS FOR "ystpay_version_number;ansi"
@@ -101,6 +113,7 @@ constant long YSTPAY_ERR_STRUCT_SIZE = 104
 constant long YSTPAY_ERR_INVALID_ARGUMENT = 105
 constant long YSTPAY_ERR_INVALID_HANDLE = 106
 constant long YSTPAY_ERR_QR_TOO_BIG = 107
+constant long YSTPAY_ERR_NOT_SUPPORTED = 108
 constant long YSTPAY_ERR_CONFIG = 200
 constant long YSTPAY_ERR_CONFIG_FILE = 201
 constant long YSTPAY_ERR_NOT_SENT = 300
@@ -120,6 +133,20 @@ constant long YSTPAY_ERR_INDEX = 407
 constant long YSTPAY_ERR_CONFLICT = 408
 constant long YSTPAY_ERR_INTERNAL = 500
 constant long YSTPAY_ERR_FILE_WRITE = 600
+constant long YSTPAY_ERR_STILL_RUNNING = 700
+constant long YSTPAY_FIELD_OUTCOME = 1
+constant long YSTPAY_FIELD_STATE = 2
+constant long YSTPAY_FIELD_KIND = 3
+constant long YSTPAY_FIELD_TOTAL_FEE = 4
+constant long YSTPAY_FIELD_JOURNAL_FAILED = 5
+constant long YSTPAY_FIELD_RECEIPT_COUNT = 7
+constant long YSTPAY_FIELD_REQ_SEQ = 20
+constant long YSTPAY_FIELD_TRANS_SEQ = 21
+constant long YSTPAY_FIELD_REFUND_SEQ = 22
+constant long YSTPAY_FIELD_PAY_TIME = 23
+constant long YSTPAY_FIELD_CHANNEL = 24
+constant long YSTPAY_FIELD_CODE = 25
+constant long YSTPAY_FIELD_DETAIL = 26
 constant long YSTPAY_OUTCOME_UNKNOWN = 0
 constant long YSTPAY_OUTCOME_SUCCESS = 1
 constant long YSTPAY_OUTCOME_WAITING = 2
@@ -202,8 +229,36 @@ constant long YSTPAY_HEADER_VERSION = 300
 end variables
 
 forward prototypes
+public function string of_op_text (long al_op, long al_field)
+public function string of_op_words (long al_op)
 public function string of_last_error ()
 end prototypes
+
+public function string of_op_text (long al_op, long al_field);string ls_buf
+long ll_rc, ll_needed, ll_size
+ls_buf = Space(256)
+ll_rc = ystpay_op_text(al_op, al_field, ls_buf, 256, ll_needed)
+if ll_rc = YSTPAY_ERR_BUFFER_TOO_SMALL then
+	ls_buf = Space(ll_needed)
+	ll_size = ll_needed
+	ll_rc = ystpay_op_text(al_op, al_field, ls_buf, ll_size, ll_needed)
+end if
+if ll_rc <> YSTPAY_OK then return ""
+return ls_buf
+end function
+
+public function string of_op_words (long al_op);string ls_buf
+long ll_rc, ll_stage, ll_elapsed, ll_needed, ll_size
+ls_buf = Space(256)
+ll_rc = ystpay_op_stage(al_op, ll_stage, ll_elapsed, ls_buf, 256, ll_needed)
+if ll_rc = YSTPAY_ERR_BUFFER_TOO_SMALL then
+	ls_buf = Space(ll_needed)
+	ll_size = ll_needed
+	ll_rc = ystpay_op_stage(al_op, ll_stage, ll_elapsed, ls_buf, ll_size, ll_needed)
+end if
+if ll_rc <> YSTPAY_OK then return ""
+return ls_buf
+end function
 
 public function string of_last_error ();string ls_buf
 long ll_rc, ll_needed, ll_size

@@ -76,6 +76,7 @@ Public Const YSTPAY_ERR_STRUCT_SIZE As Long = 104
 Public Const YSTPAY_ERR_INVALID_ARGUMENT As Long = 105
 Public Const YSTPAY_ERR_INVALID_HANDLE As Long = 106
 Public Const YSTPAY_ERR_QR_TOO_BIG As Long = 107
+Public Const YSTPAY_ERR_NOT_SUPPORTED As Long = 108
 Public Const YSTPAY_ERR_CONFIG As Long = 200
 Public Const YSTPAY_ERR_CONFIG_FILE As Long = 201
 Public Const YSTPAY_ERR_NOT_SENT As Long = 300
@@ -95,6 +96,20 @@ Public Const YSTPAY_ERR_INDEX As Long = 407
 Public Const YSTPAY_ERR_CONFLICT As Long = 408
 Public Const YSTPAY_ERR_INTERNAL As Long = 500
 Public Const YSTPAY_ERR_FILE_WRITE As Long = 600
+Public Const YSTPAY_ERR_STILL_RUNNING As Long = 700
+Public Const YSTPAY_FIELD_OUTCOME As Long = 1
+Public Const YSTPAY_FIELD_STATE As Long = 2
+Public Const YSTPAY_FIELD_KIND As Long = 3
+Public Const YSTPAY_FIELD_TOTAL_FEE As Long = 4
+Public Const YSTPAY_FIELD_JOURNAL_FAILED As Long = 5
+Public Const YSTPAY_FIELD_RECEIPT_COUNT As Long = 7
+Public Const YSTPAY_FIELD_REQ_SEQ As Long = 20
+Public Const YSTPAY_FIELD_TRANS_SEQ As Long = 21
+Public Const YSTPAY_FIELD_REFUND_SEQ As Long = 22
+Public Const YSTPAY_FIELD_PAY_TIME As Long = 23
+Public Const YSTPAY_FIELD_CHANNEL As Long = 24
+Public Const YSTPAY_FIELD_CODE As Long = 25
+Public Const YSTPAY_FIELD_DETAIL As Long = 26
 Public Const YSTPAY_OUTCOME_UNKNOWN As Long = 0
 Public Const YSTPAY_OUTCOME_SUCCESS As Long = 1
 Public Const YSTPAY_OUTCOME_WAITING As Long = 2
@@ -194,6 +209,14 @@ Public Declare Function ystpay_journal_refund_count Lib "ystpay.dll" (ByVal clie
 Public Declare Function ystpay_last_error Lib "ystpay.dll" (ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
 Public Declare Function ystpay_next_req_seq Lib "ystpay.dll" (ByVal client As Long, ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
 Public Declare Function ystpay_notice_reply Lib "ystpay.dll" (ByVal client As Long, ByVal accepted As Long, ByVal message As String, ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
+Public Declare Function ystpay_op_cancel Lib "ystpay.dll" (ByVal op As Long) As Long
+Public Declare Sub ystpay_op_free Lib "ystpay.dll" (ByVal op As Long)
+Public Declare Function ystpay_op_notify Lib "ystpay.dll" (ByVal op As Long, ByVal hwnd As Long, ByVal message As Long, ByVal wparam As Long) As Long
+Public Declare Function ystpay_op_number Lib "ystpay.dll" (ByVal op As Long, ByVal field As Long, ByRef value As Currency) As Long
+Public Declare Function ystpay_op_receipt_line Lib "ystpay.dll" (ByVal op As Long, ByVal index As Long, ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
+Public Declare Function ystpay_op_stage Lib "ystpay.dll" (ByVal op As Long, ByRef stage As Long, ByRef elapsed_ms As Long, ByVal words As String, ByVal words_size As Long, ByRef needed As Long) As Long
+Public Declare Function ystpay_op_text Lib "ystpay.dll" (ByVal op As Long, ByVal field As Long, ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
+Public Declare Function ystpay_op_wait Lib "ystpay.dll" (ByVal op As Long, ByVal timeout_ms As Long, ByVal out As Long) As Long
 Public Declare Function ystpay_prepare Lib "ystpay.dll" (ByVal client As Long) As Long
 Public Declare Function ystpay_qr_bmp_file Lib "ystpay.dll" (ByVal pay_url As String, ByVal encoding As Long, ByVal scale_ As Long, ByVal bits_per_pixel As Long, ByVal path As String) As Long
 Public Declare Function ystpay_qr_escpos Lib "ystpay.dll" (ByVal pay_url As String, ByVal encoding As Long, ByVal dots_per_module As Long, ByVal printer_width_dots As Long, ByRef buf As Byte, ByVal buf_size As Long, ByRef needed As Long) As Long
@@ -201,6 +224,10 @@ Public Declare Function ystpay_qr_png_file Lib "ystpay.dll" (ByVal pay_url As St
 Public Declare Function ystpay_qr_text Lib "ystpay.dll" (ByVal pay_url As String, ByVal encoding As Long, ByVal style As Long, ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
 Public Declare Function ystpay_receipt_escpos Lib "ystpay.dll" (ByRef lines As Byte, ByVal line_size As Long, ByVal line_count As Long, ByVal encoding As Long, ByVal flags As Long, ByRef buf As Byte, ByVal buf_size As Long, ByRef needed As Long) As Long
 Public Declare Function ystpay_receipt_text Lib "ystpay.dll" (ByRef lines As Byte, ByVal line_size As Long, ByVal line_count As Long, ByVal encoding As Long, ByVal buf As String, ByVal buf_size As Long, ByRef needed As Long) As Long
+Public Declare Function ystpay_start_order Lib "ystpay.dll" (ByVal client As Long, ByVal kind As Long, ByVal total_fee As Currency, ByVal channel As String, ByVal expire_seconds As Long, ByVal subopen_id As String, ByVal ip As String, ByVal redirect_url As String, ByVal deadline_ms As Long, ByRef out As Long) As Long
+Public Declare Function ystpay_start_pay Lib "ystpay.dll" (ByVal client As Long, ByVal req_seq As String, ByVal total_fee As Currency, ByVal auth_code As String, ByVal channel As String, ByVal items As Long, ByVal item_count As Long, ByVal deadline_ms As Long, ByRef out As Long) As Long
+Public Declare Function ystpay_start_refund Lib "ystpay.dll" (ByVal client As Long, ByVal req_seq As String, ByVal pay_req_seq As String, ByVal refund_fee As Currency, ByVal reason As String, ByVal deadline_ms As Long, ByRef out As Long) As Long
+Public Declare Function ystpay_start_revoke Lib "ystpay.dll" (ByVal client As Long, ByVal req_seq As String, ByRef out As Long) As Long
 Public Declare Function ystpay_strerror Lib "ystpay.dll" (ByVal code As Long) As Long
 Public Declare Function ystpay_version Lib "ystpay.dll" () As Long
 Public Declare Function ystpay_version_number Lib "ystpay.dll" () As Long
@@ -247,4 +274,38 @@ Public Function YstpayLastError() As String
         If ystpay_last_error(buf, Len(buf), needed) <> YSTPAY_OK Then Exit Function
     End If
     YstpayLastError = YstpayCut(buf)
+End Function
+
+' A number of an ended operation (YSTPAY_FIELD_OUTCOME, _TOTAL_FEE...) as a
+' whole number in value. Returns YSTPAY_OK, YSTPAY_ERR_STILL_RUNNING while
+' it runs, or the code the operation ended with.
+Public Function YstpayOpNumber(ByVal op As Long, ByVal field As Long, ByRef value As Currency) As Long
+    Dim c As Currency
+    YstpayOpNumber = ystpay_op_number(op, field, c)
+    If YstpayOpNumber = YSTPAY_OK Then value = YstpayI64Value(c)
+End Function
+
+' A text of an ended operation (YSTPAY_FIELD_DETAIL, _TRANS_SEQ...); "" when
+' it is still running or ended with an error code.
+Public Function YstpayOpText(ByVal op As Long, ByVal field As Long) As String
+    Dim buf As String, needed As Long, rc As Long
+    buf = String$(256, vbNullChar)
+    rc = ystpay_op_text(op, field, buf, Len(buf), needed)
+    If rc = YSTPAY_ERR_BUFFER_TOO_SMALL Then
+        buf = String$(needed, vbNullChar)
+        rc = ystpay_op_text(op, field, buf, Len(buf), needed)
+    End If
+    If rc = YSTPAY_OK Then YstpayOpText = YstpayCut(buf)
+End Function
+
+' The cashier's words for a running operation's latest stage.
+Public Function YstpayOpWords(ByVal op As Long) As String
+    Dim buf As String, stage As Long, elapsed As Long, needed As Long, rc As Long
+    buf = String$(256, vbNullChar)
+    rc = ystpay_op_stage(op, stage, elapsed, buf, Len(buf), needed)
+    If rc = YSTPAY_ERR_BUFFER_TOO_SMALL Then
+        buf = String$(needed, vbNullChar)
+        rc = ystpay_op_stage(op, stage, elapsed, buf, Len(buf), needed)
+    End If
+    If rc = YSTPAY_OK Then YstpayOpWords = YstpayCut(buf)
 End Function
