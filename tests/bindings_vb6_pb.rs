@@ -903,3 +903,66 @@ fn check_refuses_an_edited_module() {
     assert!(!out.status.success(), "--check passed an edited module");
     assert!(said.contains("stale: bindings/vb6/ystpay.bas"), "{said}");
 }
+
+// ------------------------------------------------------------ the kit's README
+
+/// The VB6 and PowerBuilder payments of README-windows.txt (section 8 of
+/// both languages) use only names the generated files define.
+#[test]
+fn the_readme_examples_use_declared_names() {
+    let readme = include_str!("../packaging/windows/README-windows.txt");
+    let vb = parse_bas(BAS);
+    let pb = parse_sru(SRU);
+    // What the .bas defines: declarations, constants and its helpers.
+    let vb_helpers: Vec<&str> = BAS
+        .lines()
+        .filter_map(|l| l.strip_prefix("Public Function "))
+        .map(ident_at)
+        .collect();
+    let pb_helpers: Vec<&str> = SRU
+        .lines()
+        .filter_map(|l| l.strip_prefix("public function string "))
+        .map(ident_at)
+        .collect();
+    let mut examples = 0;
+    for (start, end) in [
+        (
+            "VB6, polling from a Timer",
+            "PowerBuilder: the library posts",
+        ),
+        ("VB6：计时器轮询", "PowerBuilder：库在每次"),
+    ] {
+        let at = readme.find(start).expect(start);
+        let to = at + readme[at..].find(end).expect(end);
+        let code = &readme[at..to];
+        for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            let known = if word.starts_with("ystpay_") {
+                vb.decls.iter().any(|d| d.name == word)
+            } else if word.starts_with("YSTPAY_") {
+                vb.consts.contains_key(word)
+            } else if word.starts_with("Ystpay") {
+                vb_helpers.contains(&word)
+            } else {
+                continue;
+            };
+            assert!(known, "README-windows.txt's VB6 example uses {word}");
+            examples += 1;
+        }
+        let pb_at = to;
+        let pb_end = readme[pb_at..]
+            .find("\n\n")
+            .map_or(readme.len(), |n| pb_at + n);
+        for (i, _) in readme[pb_at..pb_end].match_indices("yst.") {
+            let word = ident_at(&readme[pb_at + i + 4..]);
+            let known = pb.decls.iter().any(|d| d.name == word)
+                || pb.consts.contains_key(word)
+                || pb_helpers.contains(&word);
+            assert!(
+                known,
+                "README-windows.txt's PowerBuilder example uses yst.{word}"
+            );
+            examples += 1;
+        }
+    }
+    assert!(examples >= 30, "{examples} names checked");
+}
