@@ -2254,10 +2254,11 @@ int32_t YSTPAY_CALL ystpay_op_number(const struct ystpay_op *op,
                          int64_t *value);
 
 /**
- * **Method.** Receipt line `index` (0 to `YSTPAY_FIELD_RECEIPT_COUNT` −
- * 1) of the ended operation, whole, in the client's encoding. Buffer as
- * for `ystpay_last_error`. Returns as `ystpay_op_text` does, and
- * `YSTPAY_ERR_INDEX` for an index out of range. Thread-safe.
+ * **Method.** Receipt line `index` of the ended operation (from 0 to
+ * `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+ * encoding. Buffer as for `ystpay_last_error`. Returns as
+ * `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+ * range. Thread-safe.
  *
  * # Safety
  * As for `ystpay_op_text`.

@@ -290,7 +290,8 @@ kit=$fresh/ystpay-$VERSION-windows
 (cd "$kit" && sha256sum --quiet -c SHA256SUMS) || { echo "SHA256SUMS do not hold"; ok=0; }
 for f in x86/ystpay.dll x64/ystpay.dll x86/libystpay.dll.a x64/libystpay.dll.a x86/ystpay.def \
     x64/ystpay.def x86/ystpay.exe x86/ystpay-sim.exe x64/ystpay.exe x64/ystpay-sim.exe \
-    include/ystpay.h delphi/ystpay.pas csharp/Ystpay.cs example/pos.c ystpay.ini \
+    include/ystpay.h delphi/ystpay.pas csharp/Ystpay.cs vb6/ystpay.bas powerbuilder/n_ystpay.sru \
+    example/pos.c ystpay.ini \
     README-windows.txt CHANGELOG.md SHA256SUMS; do
     [ -s "$kit/$f" ] || { echo "the kit lacks $f"; ok=0; }
 done

@@ -1980,10 +1980,11 @@ namespace YstpayInterop
         public static extern int ystpay_op_number(IntPtr op, int field, out long value);
 
         /// <summary>
-        /// **Method.** Receipt line `index` (0 to `YSTPAY_FIELD_RECEIPT_COUNT` −
-        /// 1) of the ended operation, whole, in the client's encoding. Buffer as
-        /// for `ystpay_last_error`. Returns as `ystpay_op_text` does, and
-        /// `YSTPAY_ERR_INDEX` for an index out of range. Thread-safe.
+        /// **Method.** Receipt line `index` of the ended operation (from 0 to
+        /// `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+        /// encoding. Buffer as for `ystpay_last_error`. Returns as
+        /// `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+        /// range. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_op_receipt_line(IntPtr op, int index, byte[] buf, int buf_size, out int needed);

@@ -633,8 +633,12 @@ type
   PYstpayClient = Pointer;
   { An opaque cancel switch (ystpay_cancel *). }
   PYstpayCancel = Pointer;
-  { An opaque started operation (ystpay_op *). }
-  PYstpayOp = Pointer;
+  { intptr_t: as wide as a pointer (Delphi 7 has no NativeInt). }
+{$IF Defined(CPU64) or Defined(CPUX64)}
+  TYstpayIntPtr = Int64;
+{$ELSE}
+  TYstpayIntPtr = Integer;
+{$IFEND}
   { The settle calls' progress callback (ystpay_progress_fn): runs on the
     calling thread; must not raise exceptions out of it nor call back into
     the same operation. msg is valid only during the call. }
@@ -1845,7 +1849,7 @@ function ystpay_notice_reply(client: PYstpayClient; accepted: Integer; message: 
   also after the end (then it does nothing). Returns `YSTPAY_OK`,
   `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
 }
-function ystpay_op_cancel(op: PYstpayOp): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_cancel(op: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Destructor.** Releases the handle. NULL is a no-op. **The operation
@@ -1854,7 +1858,7 @@ function ystpay_op_cancel(op: PYstpayOp): Integer; {$IFDEF WIN32}stdcall{$ELSE}c
   cancel first with `ystpay_op_cancel`). No window message is posted for
   it after this returns. Once per handle, when no other thread uses it.
 }
-procedure ystpay_op_free(op: PYstpayOp); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+procedure ystpay_op_free(op: Pointer); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method (Windows).** Has the library post `message` to the window
@@ -1873,7 +1877,7 @@ procedure ystpay_op_free(op: PYstpayOp); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDI
   `YSTPAY_ERR_INVALID_HANDLE`, or `YSTPAY_ERR_NOT_SUPPORTED` on every
   other platform. Thread-safe.
 }
-function ystpay_op_notify(op: PYstpayOp; hwnd: Pointer; message: Cardinal; wparam: Integer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_notify(op: Pointer; hwnd: Pointer; message: Cardinal; wparam: Integer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** A number of the ended operation's settlement, for languages
@@ -1886,15 +1890,16 @@ function ystpay_op_notify(op: PYstpayOp; hwnd: Pointer; message: Cardinal; wpara
   `YSTPAY_ERR_INVALID_ARGUMENT` for another `field`;
   `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
 }
-function ystpay_op_number(op: PYstpayOp; field: Integer; out value: Int64): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_number(op: Pointer; field: Integer; out value: Int64): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
-  **Method.** Receipt line `index` (0 to `YSTPAY_FIELD_RECEIPT_COUNT` −
-  1) of the ended operation, whole, in the client's encoding. Buffer as
-  for `ystpay_last_error`. Returns as `ystpay_op_text` does, and
-  `YSTPAY_ERR_INDEX` for an index out of range. Thread-safe.
+  **Method.** Receipt line `index` of the ended operation (from 0 to
+  `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+  encoding. Buffer as for `ystpay_last_error`. Returns as
+  `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+  range. Thread-safe.
 }
-function ystpay_op_receipt_line(op: PYstpayOp; index: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_receipt_line(op: Pointer; index: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** What the operation is doing now: the latest stage
@@ -1915,7 +1920,7 @@ function ystpay_op_receipt_line(op: PYstpayOp; index: Integer; buf: PAnsiChar; b
   `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_BUFFER_TOO_SMALL` or
   `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe; never blocks.
 }
-function ystpay_op_stage(op: PYstpayOp; stage: PInteger; elapsed_ms: PInteger; words: PAnsiChar; words_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_stage(op: Pointer; stage: PInteger; elapsed_ms: PInteger; words: PAnsiChar; words_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** A text of the ended operation's settlement, whole (never
@@ -1927,7 +1932,7 @@ function ystpay_op_stage(op: PYstpayOp; stage: PInteger; elapsed_ms: PInteger; w
   Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
   (with `*needed`). Thread-safe.
 }
-function ystpay_op_text(op: PYstpayOp; field: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_text(op: Pointer; field: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** Waits up to `timeout_ms` for the operation's end; 0 only
@@ -1943,7 +1948,7 @@ function ystpay_op_text(op: PYstpayOp; field: Integer; buf: PAnsiChar; buf_size:
   `YSTPAY_ERR_STRUCT_SIZE`. On a UI thread, wait 0 from a timer: a
   longer wait stops the window from painting.
 }
-function ystpay_op_wait(op: PYstpayOp; timeout_ms: Integer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_op_wait(op: Pointer; timeout_ms: Integer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** 4.1 提交支付 — barcode payment: the customer shows a payment
@@ -2381,7 +2386,7 @@ function ystpay_settle_revoke(client: PYstpayClient; req_seq: PAnsiChar; progres
   codes as for `ystpay_settle_order` (without cancel and progress);
   `out` as for `ystpay_start_pay`. Thread-safe.
 }
-function ystpay_start_order(client: PYstpayClient; kind: Integer; total_fee: Int64; channel: PAnsiChar; expire_seconds: Integer; subopen_id: PAnsiChar; ip: PAnsiChar; redirect_url: PAnsiChar; deadline_ms: Integer; out res: PYstpayOp): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_start_order(client: PYstpayClient; kind: Integer; total_fee: Int64; channel: PAnsiChar; expire_seconds: Integer; subopen_id: PAnsiChar; ip: PAnsiChar; redirect_url: PAnsiChar; deadline_ms: Integer; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Constructor (started operation).** Starts the payment that
@@ -2402,7 +2407,7 @@ function ystpay_start_order(client: PYstpayClient; kind: Integer; total_fee: Int
   when no thread can be started). Several operations may run at once on
   one client. Thread-safe.
 }
-function ystpay_start_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; auth_code: PAnsiChar; channel: PAnsiChar; items: PYstpayProdItem; item_count: Integer; deadline_ms: Integer; out res: PYstpayOp): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_start_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; auth_code: PAnsiChar; channel: PAnsiChar; items: PYstpayProdItem; item_count: Integer; deadline_ms: Integer; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Constructor (started operation).** Starts the refund that
@@ -2412,7 +2417,7 @@ function ystpay_start_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: 
   progress) and `ystpay_start_pay` (`out`). `ystpay_op_cancel` means "do
   not refund", as the cancel switch does. Thread-safe.
 }
-function ystpay_start_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req_seq: PAnsiChar; refund_fee: Int64; reason: PAnsiChar; deadline_ms: Integer; out res: PYstpayOp): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_start_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req_seq: PAnsiChar; refund_fee: Int64; reason: PAnsiChar; deadline_ms: Integer; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Constructor (started operation).** Starts the revoke that
@@ -2423,7 +2428,7 @@ function ystpay_start_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req_
   `ystpay_start_pay`. A revoke cannot be cancelled
   (`ystpay_op_cancel` does nothing to it). Thread-safe.
 }
-function ystpay_start_revoke(client: PYstpayClient; req_seq: PAnsiChar; out res: PYstpayOp): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+function ystpay_start_revoke(client: PYstpayClient; req_seq: PAnsiChar; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   Returns a static, NUL-terminated English description of a result code

@@ -773,10 +773,11 @@ pub unsafe extern "system" fn ystpay_op_text(
     })
 }
 
-/// **Method.** Receipt line `index` (0 to `YSTPAY_FIELD_RECEIPT_COUNT` −
-/// 1) of the ended operation, whole, in the client's encoding. Buffer as
-/// for `ystpay_last_error`. Returns as `ystpay_op_text` does, and
-/// `YSTPAY_ERR_INDEX` for an index out of range. Thread-safe.
+/// **Method.** Receipt line `index` of the ended operation (from 0 to
+/// `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+/// encoding. Buffer as for `ystpay_last_error`. Returns as
+/// `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+/// range. Thread-safe.
 ///
 /// # Safety
 /// As for `ystpay_op_text`.
