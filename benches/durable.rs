@@ -192,11 +192,14 @@ fn link(sim: &ystpay_sim::RunningSim, dir: &Path, quick: bool) {
     );
     let url = proxy.url_for(&sim.api_url());
     let keep_alive = Duration::from_secs(1);
+    // Registers of their own (journals do not share serials; docs/DESIGN.md, "Serials").
     let mut on_disk = settings(&url, &dir.join("link.db"));
     on_disk.client.keep_alive = keep_alive;
+    on_disk.client.register_no = Some(22);
     let disk = open(&on_disk);
     let mut in_memory = on_disk.clone();
     in_memory.journal = None;
+    in_memory.client.register_no = Some(21);
     let mem = open_with(&in_memory, true);
     let floor = HttpTransport::new(&HttpSettings {
         keep_alive,
