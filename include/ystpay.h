@@ -66,7 +66,7 @@
  * The library version this header belongs to, as text; equals what
  * ystpay_version() returns when header and library match.
  */
-#define YSTPAY_VERSION_STRING "0.3.0"
+#define YSTPAY_VERSION_STRING "0.4.0"
 
 /**
  * The call succeeded: the platform answered and the answer verified. The
@@ -757,7 +757,7 @@
 /**
  * Minor version of this header.
  */
-#define YSTPAY_VERSION_MINOR 3
+#define YSTPAY_VERSION_MINOR 4
 
 /**
  * Patch version of this header.
@@ -768,7 +768,7 @@
  * `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
  * `ystpay_version_number()` to detect a header/library mismatch.
  */
-#define YSTPAY_HEADER_VERSION 300
+#define YSTPAY_HEADER_VERSION 400
 
 /**
  * A cancel switch for one settle call (opaque), e.g. bound to the
@@ -3037,7 +3037,7 @@ const char *YSTPAY_CALL ystpay_strerror(int32_t code);
 
 /**
  * Returns the library's version as a static NUL-terminated string such as
- * `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+ * `"0.4.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
  * header). Owned by the library: do not free. Never NULL. Thread-safe.
  */
 const char *YSTPAY_CALL ystpay_version(void);

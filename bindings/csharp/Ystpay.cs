@@ -23,7 +23,7 @@ namespace YstpayInterop
         /// <summary>
         /// The library version this header belongs to, as text.
         /// </summary>
-        public const string YSTPAY_VERSION_STRING = "0.3.0";
+        public const string YSTPAY_VERSION_STRING = "0.4.0";
         /// <summary>
         /// The call succeeded: the platform answered and the answer verified. The
         /// business outcome is in the result record's `outcome` field (a refused
@@ -594,7 +594,7 @@ namespace YstpayInterop
         /// <summary>
         /// Minor version of this header.
         /// </summary>
-        public const int YSTPAY_VERSION_MINOR = 3;
+        public const int YSTPAY_VERSION_MINOR = 4;
         /// <summary>
         /// Patch version of this header.
         /// </summary>
@@ -603,7 +603,7 @@ namespace YstpayInterop
         /// `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
         /// `ystpay_version_number()` to detect a header/library mismatch.
         /// </summary>
-        public const int YSTPAY_HEADER_VERSION = 300;
+        public const int YSTPAY_HEADER_VERSION = 400;
     }
 
     /// <summary>
@@ -2557,7 +2557,7 @@ namespace YstpayInterop
 
         /// <summary>
         /// Returns the library's version as a static NUL-terminated string such as
-        /// `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+        /// `"0.4.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
         /// header). Owned by the library: do not free. Never NULL. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
