@@ -75,6 +75,7 @@ pub mod doctor;
 pub mod error;
 pub mod journal;
 pub mod notice;
+pub mod op_fields;
 pub mod progress;
 pub mod qr;
 pub mod records;

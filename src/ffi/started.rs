@@ -25,6 +25,9 @@ use super::settle::{Job, Settled};
 use super::text::{self, Enc};
 use crate::flow::{CancelToken, Progress};
 
+// The end of an operation, field by field, has its own file.
+pub use super::op_fields::{ystpay_op_number, ystpay_op_receipt_line, ystpay_op_text};
+
 const OP_TAG: u64 = 0x5953_5450_4159_4f50; // "YSTPAYOP"
 
 /// A started operation (opaque): a payment, refund, revoke or order that
@@ -172,6 +175,11 @@ impl Shared {
 }
 
 impl ystpay_op {
+    /// The encoding of its client's strings.
+    pub(super) fn enc(&self) -> Enc {
+        self.shared.enc
+    }
+
     /// What the operation is doing now.
     pub(crate) fn look(&self) -> Look {
         self.shared.look()
@@ -316,7 +324,7 @@ pub(super) fn start(c: &ystpay_client, job: Job) -> Result<Box<ystpay_op>, Failu
 ///
 /// # Safety
 /// `p` is NULL or a live handle from a `ystpay_start_*` call.
-unsafe fn op_ref<'a>(p: *const ystpay_op) -> Result<&'a ystpay_op, Failure> {
+pub(super) unsafe fn op_ref<'a>(p: *const ystpay_op) -> Result<&'a ystpay_op, Failure> {
     let p = non_null!(p);
     let foreign = || {
         Failure::new(
@@ -344,7 +352,7 @@ fn hand_out(job: Result<Job, Failure>, c: &ystpay_client, out: *mut *mut ystpay_
 }
 
 /// The settlement of an ended operation, or why there is none.
-fn settled(op: &ystpay_op) -> Result<Settled, Failure> {
+pub(super) fn settled(op: &ystpay_op) -> Result<Settled, Failure> {
     match op.shared.wait_end(Duration::ZERO) {
         Some(end) => end,
         None => Err(still_running()),
@@ -680,135 +688,6 @@ fn post_on_change(_: &ystpay_op, _: usize, _: u32, _: i32) -> CallResult {
         YSTPAY_ERR_NOT_SUPPORTED,
         "window messages exist only on Windows: poll with ystpay_op_wait",
     ))
-}
-
-// ------------------------------------------------------------------ the end, field by field
-
-/// **Method.** A number of the ended operation's settlement, for languages
-/// without C structs (VB6, PowerBuilder): `field` is `YSTPAY_FIELD_OUTCOME`,
-/// `_STATE`, `_KIND`, `_TOTAL_FEE` (fen), `_JOURNAL_FAILED` or
-/// `_RECEIPT_COUNT`; `*value` receives it.
-///
-/// Returns `YSTPAY_OK`; `YSTPAY_ERR_STILL_RUNNING` before the end; after
-/// an end without a settlement (nothing was sent), that end's code;
-/// `YSTPAY_ERR_INVALID_ARGUMENT` for another `field`;
-/// `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
-///
-/// # Safety
-/// `op` a live handle; `value` writable.
-#[no_mangle]
-pub unsafe extern "system" fn ystpay_op_number(
-    op: *const ystpay_op,
-    field: i32,
-    value: *mut i64,
-) -> i32 {
-    guard(|| {
-        // SAFETY: caller contract.
-        let op = unsafe { op_ref(op)? };
-        let value = non_null!(value);
-        let settled = settled(op)?;
-        let s = &settled.settlement;
-        let v = match field {
-            YSTPAY_FIELD_OUTCOME => i64::from(outcome_code(s.outcome)),
-            YSTPAY_FIELD_STATE => i64::from(state_code(s.state)),
-            YSTPAY_FIELD_KIND => i64::from(kind_code(s.kind)),
-            YSTPAY_FIELD_TOTAL_FEE => s.total_fee,
-            YSTPAY_FIELD_JOURNAL_FAILED => {
-                i64::from(s.journal_error.is_some() || settled.journal_failed)
-            }
-            YSTPAY_FIELD_RECEIPT_COUNT => s.receipts.len() as i64,
-            other => return Err(bad_field(other, "a number")),
-        };
-        // SAFETY: caller contract.
-        unsafe { value.write_unaligned(v) };
-        Ok(())
-    })
-}
-
-fn bad_field(field: i32, what: &str) -> Failure {
-    Failure::new(
-        YSTPAY_ERR_INVALID_ARGUMENT,
-        format!("field {field} is not {what} of a started operation's end"),
-    )
-}
-
-/// **Method.** A text of the ended operation's settlement, whole (never
-/// cut, unlike the record's fixed fields), in the client's encoding:
-/// `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
-/// `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
-/// settlement has none). Buffer as for `ystpay_last_error`.
-///
-/// Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
-/// (with `*needed`). Thread-safe.
-///
-/// # Safety
-/// `op` a live handle; `buf` `buf_size` writable bytes; `needed` NULL or
-/// writable.
-#[no_mangle]
-pub unsafe extern "system" fn ystpay_op_text(
-    op: *const ystpay_op,
-    field: i32,
-    buf: *mut c_char,
-    buf_size: i32,
-    needed: *mut i32,
-) -> i32 {
-    guard(|| {
-        // SAFETY: caller contract.
-        let op = unsafe { op_ref(op)? };
-        let settled = settled(op)?;
-        let s = &settled.settlement;
-        let t: &str = match field {
-            YSTPAY_FIELD_REQ_SEQ => &s.req_seq,
-            YSTPAY_FIELD_TRANS_SEQ => s.trans_seq.as_deref().unwrap_or(""),
-            YSTPAY_FIELD_REFUND_SEQ => s.refund_seq.as_deref().unwrap_or(""),
-            YSTPAY_FIELD_PAY_TIME => s.pay_time.as_deref().unwrap_or(""),
-            YSTPAY_FIELD_CHANNEL => s.channel.as_deref().unwrap_or(""),
-            YSTPAY_FIELD_CODE => s.code.as_deref().unwrap_or(""),
-            YSTPAY_FIELD_DETAIL => &s.detail,
-            other => return Err(bad_field(other, "a text")),
-        };
-        let bytes = text::encode(op.shared.enc, t);
-        // SAFETY: caller contract.
-        unsafe { text::copy_out(&bytes, buf, buf_size, needed) }
-    })
-}
-
-/// **Method.** Receipt line `index` of the ended operation (from 0 to
-/// `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
-/// encoding. Buffer as for `ystpay_last_error`. Returns as
-/// `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
-/// range. Thread-safe.
-///
-/// # Safety
-/// As for `ystpay_op_text`.
-#[no_mangle]
-pub unsafe extern "system" fn ystpay_op_receipt_line(
-    op: *const ystpay_op,
-    index: i32,
-    buf: *mut c_char,
-    buf_size: i32,
-    needed: *mut i32,
-) -> i32 {
-    guard(|| {
-        // SAFETY: caller contract.
-        let op = unsafe { op_ref(op)? };
-        let settled = settled(op)?;
-        let line = usize::try_from(index)
-            .ok()
-            .and_then(|i| settled.settlement.receipts.get(i))
-            .ok_or_else(|| {
-                Failure::new(
-                    YSTPAY_ERR_INDEX,
-                    format!(
-                        "receipt line {index} of {}",
-                        settled.settlement.receipts.len()
-                    ),
-                )
-            })?;
-        let bytes = text::encode(op.shared.enc, line);
-        // SAFETY: caller contract.
-        unsafe { text::copy_out(&bytes, buf, buf_size, needed) }
-    })
 }
 
 /// **Destructor.** Releases the handle. NULL is a no-op. **The operation
