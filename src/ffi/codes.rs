@@ -52,6 +52,10 @@ pub const YSTPAY_ERR_INVALID_HANDLE: i32 = 106;
 /// The text does not fit in a QR code (about 2300 bytes at error
 /// correction level M), or the code does not fit in the printer width.
 pub const YSTPAY_ERR_QR_TOO_BIG: i32 = 107;
+/// Not available on this platform: the payment window and window messages
+/// (`ystpay_window_pay`, `ystpay_window_order`, `ystpay_op_notify`) exist
+/// on Windows only.
+pub const YSTPAY_ERR_NOT_SUPPORTED: i32 = 108;
 
 /// The client configuration is unusable (bad URL, key length, missing
 /// password and dsn, unknown configuration key, ...). Nothing was sent.
@@ -123,6 +127,10 @@ pub const YSTPAY_ERR_INTERNAL: i32 = 500;
 /// constructor opens) cannot be written: directory missing, no permission,
 /// disk full. The file is left as it was.
 pub const YSTPAY_ERR_FILE_WRITE: i32 = 600;
+
+/// The started operation has not ended yet (`ystpay_op_wait` timed out; a
+/// getter called before the end).
+pub const YSTPAY_ERR_STILL_RUNNING: i32 = 700;
 
 /// The outcome is not known: no status came (or one the API document does
 /// not define), the platform refused without saying whether money moved,
@@ -332,6 +340,8 @@ pub(crate) fn describe(code: i32) -> &'static str {
         }
         YSTPAY_ERR_INTERNAL => "internal error in ystpay\0",
         YSTPAY_ERR_FILE_WRITE => "the output file cannot be written\0",
+        YSTPAY_ERR_NOT_SUPPORTED => "not available on this platform\0",
+        YSTPAY_ERR_STILL_RUNNING => "the operation has not ended yet\0",
         _ => "unknown result code\0",
     }
 }

@@ -78,5 +78,6 @@ pub mod qr;
 pub mod records;
 pub mod recovery;
 pub mod settle;
+pub mod started;
 pub mod text;
 pub mod version;

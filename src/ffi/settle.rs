@@ -102,7 +102,7 @@ fn why(r: RevokeReason) -> &'static str {
 }
 
 /// The stage, message and elapsed time of a progress event.
-fn describe(p: &Progress, started: Instant) -> (i32, String, Duration) {
+pub(super) fn describe(p: &Progress, started: Instant) -> (i32, String, Duration) {
     let since = started.elapsed();
     match p {
         Progress::Sending { req_seq, .. } => (YSTPAY_STAGE_SENDING, req_seq.clone(), since),
@@ -413,7 +413,7 @@ fn settle(
 /// flow ran, when only `YSTPAY_OK` may come back. A text that does not fit
 /// its field, an identifier too (one the journal kept from an older
 /// version), is cut at a character boundary and `truncated` says so.
-fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settlement> {
+pub(super) fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settlement> {
     let mut r = blank::<ystpay_settlement>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
@@ -442,7 +442,7 @@ fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settlement> {
     r
 }
 
-fn deliver_settlement(enc: Enc, out: *mut ystpay_settlement, s: &Settlement) {
+pub(super) fn deliver_settlement(enc: Enc, out: *mut ystpay_settlement, s: &Settlement) {
     let rec = settlement_record(enc, s);
     // SAFETY: `out` was checked by `out_record!`.
     unsafe { deliver(out, &rec) };
