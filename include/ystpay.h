@@ -123,6 +123,13 @@
 #define YSTPAY_ERR_QR_TOO_BIG 107
 
 /**
+ * Not available on this platform: the payment window and window messages
+ * (`ystpay_window_pay`, `ystpay_window_order`, `ystpay_op_notify`) exist
+ * on Windows only.
+ */
+#define YSTPAY_ERR_NOT_SUPPORTED 108
+
+/**
  * The client configuration is unusable (bad URL, key length, missing
  * password and dsn, unknown configuration key, ...). Nothing was sent.
  */
@@ -244,6 +251,12 @@
  * disk full. The file is left as it was.
  */
 #define YSTPAY_ERR_FILE_WRITE 600
+
+/**
+ * The started operation has not ended yet (`ystpay_op_wait` timed out; a
+ * getter called before the end).
+ */
+#define YSTPAY_ERR_STILL_RUNNING 700
 
 /**
  * The outcome is not known: no status came (or one the API document does
@@ -687,6 +700,12 @@
 #define YSTPAY_HEADER_VERSION 300
 
 /**
+ * `ystpay_window_pay` / `ystpay_window_order` flag: English words
+ * instead of Chinese.
+ */
+#define YSTPAY_WINDOW_ENGLISH 1
+
+/**
  * A cancel switch for one settle call (opaque), e.g. bound to the
  * cashier's Esc key.
  *
@@ -709,6 +728,12 @@ typedef struct ystpay_cancel ystpay_cancel;
  * be freed while another thread is still using it.
  */
 typedef struct ystpay_client ystpay_client;
+
+/**
+ * A started operation (opaque): made by `ystpay_start_pay`, released by
+ * `ystpay_op_free`.
+ */
+typedef struct ystpay_op ystpay_op;
 
 /**
  * Answer to a QR-code, JS or H5 order (`ystpay_native_pay` 5.1,
@@ -1055,6 +1080,89 @@ typedef struct ystpay_notice {
 } ystpay_notice;
 
 /**
+ * The final answer of a settle call (`ystpay_settle_pay`,
+ * `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+ * Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+ * (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+ */
+typedef struct ystpay_settlement {
+    /**
+     * In: `sizeof(ystpay_settlement)`. Left unchanged.
+     */
+    uint32_t struct_size;
+    /**
+     * `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+     * (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+     * never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
+     * platform: nothing charged, the journal closed it) or
+     * `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
+     * the deadline; the journal keeps it open, `ystpay_recover` settles it).
+     */
+    int32_t outcome;
+    /**
+     * Amount in fen (a refund: the refund's amount).
+     */
+    int64_t total_fee;
+    /**
+     * `YSTPAY_KIND_*`: what the operation is.
+     */
+    int32_t kind;
+    /**
+     * `YSTPAY_STATE_*`: its state in the journal now.
+     */
+    int32_t state;
+    /**
+     * 1 when a field or the receipt was cut to fit, else 0. A platform
+     * number is at most 20 digits and always fits; one cut here was kept
+     * by an older version's journal, and names no order: ask the platform
+     * by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
+     */
+    int32_t truncated;
+    /**
+     * Number of lines used in `receipt_lines`.
+     */
+    int32_t receipt_count;
+    /**
+     * Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+     */
+    char channel[YSTPAY_FLAG_SIZE];
+    /**
+     * 1 when the journal could not be updated at the end (the outcome is
+     * still true; the operation stays open there and recovery settles it).
+     */
+    int32_t journal_failed;
+    /**
+     * The operation's `req_seq` (its key in the journal).
+     */
+    char req_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * The platform's order number once known (a refund: the refunded
+     * order's); refunds need it.
+     */
+    char trans_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * A refund: the platform's refund number, else `""`.
+     */
+    char refund_seq[YSTPAY_SEQ_SIZE];
+    /**
+     * `pay_time` from the platform when paid, else `""`.
+     */
+    char pay_time[YSTPAY_TIME_SIZE];
+    /**
+     * The platform's code of the deciding answer, if any.
+     */
+    char code[YSTPAY_CODE_SIZE];
+    /**
+     * In words: the platform's message, or why the flow ended.
+     */
+    char detail[YSTPAY_DETAIL_SIZE];
+    /**
+     * Receipt lines to print, when the platform sent them.
+     */
+    char receipt_lines[YSTPAY_RECEIPT_LINES][YSTPAY_RECEIPT_LINE_SIZE];
+} ystpay_settlement;
+
+/**
  * One product line of a payment (`prod_details`, 4.1), filled by the
  * caller and passed to `ystpay_pay` as an array. Set `struct_size` to
  * `sizeof(ystpay_prod_item)` (`YSTPAY_PROD_ITEM_SIZE`) in every element;
@@ -1383,89 +1491,6 @@ typedef struct ystpay_revoke_result {
      */
     int32_t reserved;
 } ystpay_revoke_result;
-
-/**
- * The final answer of a settle call (`ystpay_settle_pay`,
- * `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
- * Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
- * (`YSTPAY_SETTLEMENT_SIZE`) before the call.
- */
-typedef struct ystpay_settlement {
-    /**
-     * In: `sizeof(ystpay_settlement)`. Left unchanged.
-     */
-    uint32_t struct_size;
-    /**
-     * `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
-     * (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
-     * never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
-     * platform: nothing charged, the journal closed it) or
-     * `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
-     * the deadline; the journal keeps it open, `ystpay_recover` settles it).
-     */
-    int32_t outcome;
-    /**
-     * Amount in fen (a refund: the refund's amount).
-     */
-    int64_t total_fee;
-    /**
-     * `YSTPAY_KIND_*`: what the operation is.
-     */
-    int32_t kind;
-    /**
-     * `YSTPAY_STATE_*`: its state in the journal now.
-     */
-    int32_t state;
-    /**
-     * 1 when a field or the receipt was cut to fit, else 0. A platform
-     * number is at most 20 digits and always fits; one cut here was kept
-     * by an older version's journal, and names no order: ask the platform
-     * by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
-     */
-    int32_t truncated;
-    /**
-     * Number of lines used in `receipt_lines`.
-     */
-    int32_t receipt_count;
-    /**
-     * Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
-     */
-    char channel[YSTPAY_FLAG_SIZE];
-    /**
-     * 1 when the journal could not be updated at the end (the outcome is
-     * still true; the operation stays open there and recovery settles it).
-     */
-    int32_t journal_failed;
-    /**
-     * The operation's `req_seq` (its key in the journal).
-     */
-    char req_seq[YSTPAY_SEQ_SIZE];
-    /**
-     * The platform's order number once known (a refund: the refunded
-     * order's); refunds need it.
-     */
-    char trans_seq[YSTPAY_SEQ_SIZE];
-    /**
-     * A refund: the platform's refund number, else `""`.
-     */
-    char refund_seq[YSTPAY_SEQ_SIZE];
-    /**
-     * `pay_time` from the platform when paid, else `""`.
-     */
-    char pay_time[YSTPAY_TIME_SIZE];
-    /**
-     * The platform's code of the deciding answer, if any.
-     */
-    char code[YSTPAY_CODE_SIZE];
-    /**
-     * In words: the platform's message, or why the flow ended.
-     */
-    char detail[YSTPAY_DETAIL_SIZE];
-    /**
-     * Receipt lines to print, when the platform sent them.
-     */
-    char receipt_lines[YSTPAY_RECEIPT_LINES][YSTPAY_RECEIPT_LINE_SIZE];
-} ystpay_settlement;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2080,6 +2105,54 @@ int32_t YSTPAY_CALL ystpay_notice_reply(const struct ystpay_client *client,
                             int32_t *needed);
 
 /**
+ * Cancels (stand-in).
+ *
+ * # Safety
+ * `op` live.
+ */
+int32_t YSTPAY_CALL ystpay_op_cancel(const struct ystpay_op *op);
+
+/**
+ * Frees the handle; a running operation runs on (stand-in).
+ *
+ * # Safety
+ * `op` NULL or live, freed once.
+ */
+void YSTPAY_CALL ystpay_op_free(struct ystpay_op *op);
+
+/**
+ * Posts `message` to `hwnd` at every stage change (stand-in).
+ *
+ * # Safety
+ * `op` live.
+ */
+int32_t YSTPAY_CALL ystpay_op_notify(const struct ystpay_op *op,
+                         void *hwnd,
+                         uint32_t message,
+                         ptrdiff_t wparam);
+
+/**
+ * A number of the ended operation's settlement (stand-in: OUTCOME=1,
+ * TOTAL_FEE=4).
+ *
+ * # Safety
+ * `op` live; `value` writable.
+ */
+int32_t YSTPAY_CALL ystpay_op_number(const struct ystpay_op *op,
+                         int32_t field,
+                         int64_t *value);
+
+/**
+ * Waits up to `timeout_ms` for the end (stand-in).
+ *
+ * # Safety
+ * `op` live; `out` NULL or a writable `ystpay_settlement`.
+ */
+int32_t YSTPAY_CALL ystpay_op_wait(const struct ystpay_op *op,
+                       int32_t timeout_ms,
+                       struct ystpay_settlement *out);
+
+/**
  * **Method.** 4.1 提交支付 — barcode payment: the customer shows a payment
  * code (`auth_code`) and the register charges `total_fee` fen. One
  * attempt: on `YSTPAY_OUTCOME_WAITING` (customer entering a password) call
@@ -2675,6 +2748,22 @@ int32_t YSTPAY_CALL ystpay_settle_revoke(const struct ystpay_client *client,
                              struct ystpay_settlement *out);
 
 /**
+ * Starts a barcode payment (stand-in of issue 19 part 1).
+ *
+ * # Safety
+ * As `ystpay_settle_pay`; `out` receives the handle.
+ */
+int32_t YSTPAY_CALL ystpay_start_pay(const struct ystpay_client *client,
+                         const char *req_seq,
+                         int64_t total_fee,
+                         const char *auth_code,
+                         const char *channel,
+                         const struct ystpay_prod_item *items,
+                         int32_t item_count,
+                         int32_t deadline_ms,
+                         struct ystpay_op **out);
+
+/**
  * Returns a static, NUL-terminated English description of a result code
  * (`"unknown result code"` for a number this version does not know).
  *
@@ -2696,6 +2785,85 @@ const char *YSTPAY_CALL ystpay_version(void);
  * (compare with `YSTPAY_HEADER_VERSION`). Thread-safe.
  */
 uint32_t YSTPAY_CALL ystpay_version_number(void);
+
+/**
+ * **Method (Windows).** Takes a payment by QR code (a native order, API
+ * §5.1) in the library's own window, modal over `owner_hwnd`, and returns
+ * when the window closes.
+ *
+ * The window shows the amount, the order's QR code (at least 240 × 240
+ * device pixels, whole pixels a module, with its quiet zone: a phone
+ * reads it at arm's length) and the time left. It closes when the order
+ * is paid ("✓ 已支付", 2 s), expired or cancelled (Esc, the Cancel
+ * button: the order is closed, as `ystpay_op_cancel`).
+ *
+ * - `channel`: `"W"` (WeChat Pay) or `"A"` (Alipay), in the client's
+ *   encoding.
+ * - `expire_seconds`: how long the code stays payable, 0 for the
+ *   platform's 300 s (API §5.1: 300–1800).
+ * - `owner_hwnd`, `total_fee`, `flags`, `out`, and the result codes: as
+ *   for `ystpay_window_pay` (`YSTPAY_ERR_NOT_SENT` does not come from a
+ *   closed window here: the order is created as the window opens).
+ *
+ * # Safety
+ * As `ystpay_window_pay`; `channel` NUL-terminated.
+ */
+int32_t YSTPAY_CALL ystpay_window_order(const struct ystpay_client *client,
+                            void *owner_hwnd,
+                            int64_t total_fee,
+                            const char *channel,
+                            int32_t expire_seconds,
+                            int32_t flags,
+                            struct ystpay_op **out);
+
+/**
+ * **Method (Windows).** Takes a barcode payment in the library's own
+ * window, modal over `owner_hwnd`, and returns when the window closes.
+ *
+ * The window shows the amount in large type and asks for the customer's
+ * payment code. Its edit box has the keyboard focus before the call reads
+ * its first message, so a keyboard-wedge scanner's digits and Enter typed
+ * right after the call are all caught; the input method is off for that
+ * box. A scan that is not a payment code (16–24 digits with a wallet's
+ * prefix) is refused in the window, nothing is sent, and the window waits
+ * for the next scan. Then the payment runs as `ystpay_start_pay` would
+ * run it ("等待顾客输入密码… N 秒"); Esc or the Cancel button cancels
+ * (revokes), as `ystpay_op_cancel`. The end is shown in large type
+ * ("✓ 已支付 ¥12.34", or why not); the window closes 2 s later or on
+ * Enter.
+ *
+ * - `client`: a client with a journal.
+ * - `owner_hwnd`: the program's window (`HWND`), disabled while the
+ *   payment window is open and activated again after; NULL for none. It
+ *   keeps painting: the call pumps the thread's messages the whole time
+ *   (a `WM_QUIT` it meets cancels the payment and is posted again once
+ *   the window has closed).
+ * - `total_fee`: fen, more than 0.
+ * - `deadline_ms`: as for `ystpay_settle_pay` (0: the client's setting).
+ * - `flags`: 0 (Chinese), or `YSTPAY_WINDOW_ENGLISH`.
+ * - `out`: receives the ended operation: read it with
+ *   `ystpay_op_wait(op, 0, &s)` or the `ystpay_op_*` getters, and free it
+ *   with `ystpay_op_free`. Written only on `YSTPAY_OK`.
+ *
+ * Returns `YSTPAY_OK` (the payment was taken and has ended: read its
+ * outcome), `YSTPAY_ERR_NOT_SENT` (the window was closed before a payment
+ * code was scanned: nothing sent), any code `ystpay_start_pay` returns
+ * (nothing sent; the window showed why), `YSTPAY_ERR_INVALID_ARGUMENT`,
+ * or `YSTPAY_ERR_NOT_SUPPORTED` outside Windows. Call it on the thread
+ * that owns `owner_hwnd`. The window's class is `ystpay_window`. Sizes
+ * follow the screen's DPI (96 to 144 and more) without changing the
+ * process's DPI awareness. Windows 7 SP1 and later.
+ *
+ * # Safety
+ * `client` a live handle; `owner_hwnd` NULL or a window that stays valid;
+ * `out` writable.
+ */
+int32_t YSTPAY_CALL ystpay_window_pay(const struct ystpay_client *client,
+                          void *owner_hwnd,
+                          int64_t total_fee,
+                          int32_t deadline_ms,
+                          int32_t flags,
+                          struct ystpay_op **out);
 
 #ifdef __cplusplus
 }  // extern "C"
