@@ -19,7 +19,8 @@
 # Explorer\Desktops), as Windows would, with its caption, in an X screen
 # that has no window manager; the Chinese font is WenQuanYi Micro Hei
 # (fonts-wqy-microhei), which Wine is told to use for "Microsoft YaHei",
-# the face the window asks for (Windows 7 has it).
+# the face the window asks for (Windows 7 has it), and to link to the
+# caption's fonts; fonts-wine has the Marlett of the caption's buttons.
 
 XVFB_PID=
 stop_xvfb() {
@@ -58,6 +59,13 @@ wine_screen() { # bits, dpi
     "${r[@]}" 'HKCU\Software\Wine\Explorer\Desktops' /v Default /t REG_SZ /d 1280x1024 /f
     "${r[@]}" 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\FontSubstitutes' \
         /v 'Microsoft YaHei' /t REG_SZ /d 'WenQuanYi Micro Hei' /f
+    # The caption's font (Tahoma and friends) falls back to it for Chinese,
+    # as on a Chinese Windows.
+    local face
+    for face in Tahoma 'MS Shell Dlg' 'MS Shell Dlg 2' 'Microsoft Sans Serif'; do
+        "${r[@]}" 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\FontLink\SystemLink' \
+            /v "$face" /t REG_MULTI_SZ /d 'wqy-microhei.ttc,WenQuanYi Micro Hei' /f
+    done
     # The settings are read when Wine starts.
     timeout 60 wineserver -k
 }

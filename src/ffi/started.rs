@@ -212,7 +212,10 @@ pub(crate) fn start_order(
 
 unsafe fn op_ref<'a>(p: *const ystpay_op) -> Result<&'a ystpay_op, Failure> {
     if p.is_null() {
-        return Err(Failure::new(YSTPAY_ERR_NULL_ARGUMENT, "argument 'op' is NULL"));
+        return Err(Failure::new(
+            YSTPAY_ERR_NULL_ARGUMENT,
+            "argument 'op' is NULL",
+        ));
     }
     // SAFETY: caller contract.
     let op = unsafe { &*p };
@@ -342,7 +345,10 @@ pub unsafe extern "system" fn ystpay_op_notify(
         #[cfg(not(windows))]
         {
             let _ = (op, hwnd, message, wparam);
-            Err(Failure::new(YSTPAY_ERR_NOT_SUPPORTED, "window messages: Windows only"))
+            Err(Failure::new(
+                YSTPAY_ERR_NOT_SUPPORTED,
+                "window messages: Windows only",
+            ))
         }
     })
 }

@@ -153,8 +153,14 @@ pub(crate) fn ended(
                 t(zh, "已撤销，未扣款", "Cancelled: nothing charged"),
                 Tone::Bad,
             ),
-            Outcome::Revoked => (t(zh, "已过期，未扣款", "Expired: nothing charged"), Tone::Bad),
-            Outcome::NotSent => (t(zh, "未发送，未扣款", "Not sent: nothing charged"), Tone::Bad),
+            Outcome::Revoked => (
+                t(zh, "已过期，未扣款", "Expired: nothing charged"),
+                Tone::Bad,
+            ),
+            Outcome::NotSent => (
+                t(zh, "未发送，未扣款", "Not sent: nothing charged"),
+                Tone::Bad,
+            ),
             Outcome::Failed => {
                 let why = s.detail.trim();
                 let line = match (zh, why.is_empty()) {
@@ -244,7 +250,12 @@ mod tests {
         assert_eq!(paid, ("✓ 已支付 ¥12.34".to_string(), Tone::Good));
         let r = ended(Lang::En, &Ok(settled(Outcome::Revoked, "")), 1234, true);
         assert_eq!(r.0, "Cancelled: nothing charged");
-        let f = ended(Lang::Zh, &Ok(settled(Outcome::Failed, "余额不足")), 1, false);
+        let f = ended(
+            Lang::Zh,
+            &Ok(settled(Outcome::Failed, "余额不足")),
+            1,
+            false,
+        );
         assert_eq!(f.0, "支付失败：余额不足");
     }
 }

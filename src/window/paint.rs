@@ -6,7 +6,7 @@ use windows_sys::Win32::Graphics::Gdi::*;
 
 use super::model::Tone;
 use super::win32::wide;
-use crate::qr::QrImage;
+use crate::qr::{QrImage, QUIET_ZONE};
 
 /// The screen's pixels per inch over 96: 1.0 at 96 DPI, 1.5 at 144. A
 /// program Windows scales for DPI (not DPI-aware) is told 96 and its
@@ -143,15 +143,17 @@ pub(super) struct QrBitmap {
 }
 
 impl QrBitmap {
-    /// At least `min_side` pixels a side; `None` when the URL does not fit
-    /// a QR code or GDI has no memory.
+    /// The code itself (its quiet zone aside) at least `min_side` pixels a
+    /// side; `None` when the URL does not fit a QR code or GDI has no
+    /// memory.
     ///
     /// # Safety
     /// `hwnd` is a window of this thread.
     pub(super) unsafe fn new(hwnd: HWND, url: &str, min_side: i32) -> Option<QrBitmap> {
         let img = QrImage::encode(url).ok()?;
         let n = img.size() as i32;
-        let module = (min_side + n - 1) / n;
+        let inner = n - 2 * QUIET_ZONE as i32;
+        let module = (min_side + inner - 1) / inner;
         let side = n * module;
         // SAFETY: GDI objects made here are freed in Drop (or below).
         unsafe {

@@ -189,7 +189,8 @@ impl Win {
                 unsafe { SetTimer(self.hwnd.get(), TIMER_TICK, 250, None) };
             }
             Err(f) => {
-                let (line, tone) = model::ended(self.lang, &Err(f.message.clone()), self.fee, false);
+                let (line, tone) =
+                    model::ended(self.lang, &Err(f.message.clone()), self.fee, false);
                 *self.failure.borrow_mut() = Some(f);
                 self.end(line, tone);
             }
@@ -214,17 +215,22 @@ impl Win {
             return;
         }
         if self.qr_mode() && self.qr.borrow().is_none() {
-            let url = self.pay_url.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let url = self
+                .pay_url
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if let Some(url) = url {
                 self.shown_at.set(Some(Instant::now()));
                 // SAFETY: our window.
-                *self.qr.borrow_mut() = unsafe { QrBitmap::new(self.hwnd.get(), &url, self.px(240)) };
+                *self.qr.borrow_mut() =
+                    unsafe { QrBitmap::new(self.hwnd.get(), &url, self.px(240)) };
             }
         }
-        let left = self.shown_at.get().map(|at| {
-            self.expire_secs
-                .saturating_sub(at.elapsed().as_secs())
-        });
+        let left = self
+            .shown_at
+            .get()
+            .map(|at| self.expire_secs.saturating_sub(at.elapsed().as_secs()));
         *self.phase.borrow_mut() = Phase::Running {
             stage: look.stage,
             secs: look.elapsed.as_secs(),
@@ -269,16 +275,28 @@ impl Win {
         unsafe {
             paint::background(hdc, &rc);
             let amount = model::money(self.fee);
-            paint::text(hdc, self.fonts.big, Tone::Plain, &amount, self.band(0, 16, w, 70));
+            paint::text(
+                hdc,
+                self.fonts.big,
+                Tone::Plain,
+                &amount,
+                self.band(0, 16, w, 70),
+            );
             if let Phase::Ended { line, tone } = &phase {
                 let top = if qr { 110 } else { 96 };
-                paint::text(hdc, self.fonts.result, *tone, line, self.band(12, top, w, 90));
+                paint::text(
+                    hdc,
+                    self.fonts.result,
+                    *tone,
+                    line,
+                    self.band(12, top, w, 90),
+                );
                 let hint = self.band(0, top + 100, w, 26);
                 paint::text(hdc, self.fonts.small, Tone::Plain, &prompt, hint);
                 return;
             }
             if qr {
-                let side = self.px(300);
+                let side = self.px(340);
                 let top = self.px(92);
                 let rect = RECT {
                     left: (w - side) / 2,
@@ -290,7 +308,7 @@ impl Win {
                     Some(b) => b.draw(hdc, &rect),
                     None => paint::frame(hdc, &rect),
                 }
-                let y = 92 + 300 + 8;
+                let y = 92 + 340 + 8;
                 paint::text(hdc, self.fonts.mid, tone, &prompt, self.band(8, y, w, 30));
             } else {
                 paint::text(hdc, self.fonts.mid, tone, &prompt, self.band(8, 96, w, 30));
@@ -317,7 +335,8 @@ unsafe extern "system" fn wndproc(hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM) 
     unsafe {
         if msg == WM_NCCREATE {
             let cs = lp as *const CREATESTRUCTW;
-            SetWindowLongPtrW(hwnd, GWLP_USERDATA, (*cs).lpCreateParams as isize);
+            // `as _`: the pointer-sized LONG_PTR (a 32-bit LONG on x86).
+            SetWindowLongPtrW(hwnd, GWLP_USERDATA, (*cs).lpCreateParams as _);
         }
         let p = GetWindowLongPtrW(hwnd, GWLP_USERDATA) as *const Win;
         if p.is_null() {
@@ -450,7 +469,7 @@ pub(crate) unsafe fn run(
             qr: RefCell::new(None),
         });
 
-        let (cw, ch) = if qr { (420, 500) } else { (460, 300) };
+        let (cw, ch) = if qr { (420, 540) } else { (460, 300) };
         let style = WS_POPUP | WS_CAPTION | WS_SYSMENU | WS_CLIPCHILDREN;
         let ex = WS_EX_DLGMODALFRAME | WS_EX_TOPMOST;
         let mut r = RECT {
