@@ -105,7 +105,7 @@ wine_window() { # bits, dll
     summary=$(tr -d '\r' <"$out/window.log" | grep -E '^[0-9]+ passed, 0 failed$' | tail -n 1)
     gap=$(tr -d '\r' <"$out/window.log" | sed -n 's/^gap: //p' | head -n 1)
     [ $rc -eq 0 ] && [ -z "$summary" ] && rc=1
-    tr -d '\r' <"$out/window.log" | grep -E '^FAIL|^gap|simulator requests|customer pays' | sed 's/^/  /'
+    tr -d '\r' <"$out/window.log" | grep -E '^FAIL|^gap|^ +simulator requests|^ +customer pays' | sed 's/^/  /'
     if [ $rc -eq 0 ]; then
         pass "wine-$bits-window" "$summary; $gap ($(($(date +%s) - t)) s)"
     else
