@@ -18,8 +18,9 @@
  *   sizeof the record first) and caller-owned buffers (always passed with
  *   their size; too small -> YSTPAY_ERR_BUFFER_TOO_SMALL and the size
  *   needed). The only library-owned objects are the client handle
- *   (ystpay_client_* constructors, ystpay_client_free) and the cancel
- *   switch (ystpay_cancel_new, ystpay_cancel_free).
+ *   (ystpay_client_* constructors, ystpay_client_free), the cancel
+ *   switch (ystpay_cancel_new, ystpay_cancel_free) and the started
+ *   operation (ystpay_start_*, ystpay_op_free).
  *   Returned `const char *` strings are static: never free them.
  * - Outputs are written only when a call returns YSTPAY_OK.
  * - NULL: a NULL pointer where a value is required is
@@ -124,8 +125,7 @@
 
 /**
  * Not available on this platform: the payment window and window messages
- * (`ystpay_window_pay`, `ystpay_window_order`, `ystpay_op_notify`) exist
- * on Windows only.
+ * (`ystpay_window_*`, `ystpay_op_notify`) exist only on Windows.
  */
 #define YSTPAY_ERR_NOT_SUPPORTED 108
 
@@ -253,10 +253,81 @@
 #define YSTPAY_ERR_FILE_WRITE 600
 
 /**
- * The started operation has not ended yet (`ystpay_op_wait` timed out; a
- * getter called before the end).
+ * A started operation (`ystpay_op`) has not ended yet: `ystpay_op_wait`
+ * timed out, or a getter of its end was called too early. Not a failure:
+ * look again later. Nothing about the operation changed.
  */
 #define YSTPAY_ERR_STILL_RUNNING 700
+
+/**
+ * `ystpay_op_number` field: the outcome, `YSTPAY_OUTCOME_*`.
+ */
+#define YSTPAY_FIELD_OUTCOME 1
+
+/**
+ * `ystpay_op_number` field: the journal state, `YSTPAY_STATE_*`.
+ */
+#define YSTPAY_FIELD_STATE 2
+
+/**
+ * `ystpay_op_number` field: the operation kind, `YSTPAY_KIND_*`.
+ */
+#define YSTPAY_FIELD_KIND 3
+
+/**
+ * `ystpay_op_number` field: the amount in fen.
+ */
+#define YSTPAY_FIELD_TOTAL_FEE 4
+
+/**
+ * `ystpay_op_number` field: 1 when the journal could not be updated at
+ * the end (the outcome is still true; recovery settles the journal).
+ */
+#define YSTPAY_FIELD_JOURNAL_FAILED 5
+
+/**
+ * `ystpay_op_number` field: how many receipt lines
+ * `ystpay_op_receipt_line` gives.
+ */
+#define YSTPAY_FIELD_RECEIPT_COUNT 7
+
+/**
+ * `ystpay_op_text` field: the operation's serial (`req_seq`).
+ */
+#define YSTPAY_FIELD_REQ_SEQ 20
+
+/**
+ * `ystpay_op_text` field: the platform's order number (`""` when none).
+ */
+#define YSTPAY_FIELD_TRANS_SEQ 21
+
+/**
+ * `ystpay_op_text` field: the platform's refund number (`""` when none).
+ */
+#define YSTPAY_FIELD_REFUND_SEQ 22
+
+/**
+ * `ystpay_op_text` field: when it was paid, as the platform says
+ * (`""` when not paid).
+ */
+#define YSTPAY_FIELD_PAY_TIME 23
+
+/**
+ * `ystpay_op_text` field: the channel, `"W"`, `"A"`, `"Q"` (`""` when
+ * not known).
+ */
+#define YSTPAY_FIELD_CHANNEL 24
+
+/**
+ * `ystpay_op_text` field: the platform's error code of a refusal
+ * (`""` when none).
+ */
+#define YSTPAY_FIELD_CODE 25
+
+/**
+ * `ystpay_op_text` field: what happened, in words for a person.
+ */
+#define YSTPAY_FIELD_DETAIL 26
 
 /**
  * The outcome is not known: no status came (or one the API document does
@@ -725,13 +796,21 @@ typedef struct ystpay_cancel ystpay_cancel;
  * `ystpay_client_from_config_file`; released by `ystpay_client_free`.
  * **Thread safety:** one handle may be used by several threads at once
  * (every call only reads it; connections are pooled inside). It must not
- * be freed while another thread is still using it.
+ * be freed while another thread is still using it; its started operations
+ * (`ystpay_start_*`) are waited for by `ystpay_client_free`.
  */
 typedef struct ystpay_client ystpay_client;
 
 /**
- * A started operation (opaque): made by `ystpay_start_pay`, released by
- * `ystpay_op_free`.
+ * A started operation (opaque): a payment, refund, revoke or order that
+ * runs on a library thread while the caller's thread goes on.
+ *
+ * Made by `ystpay_start_pay`, `_refund`, `_revoke`, `_order` (and the
+ * payment window); looked at with `ystpay_op_wait`, `ystpay_op_stage` and
+ * the getters; stopped with `ystpay_op_cancel`; released with
+ * `ystpay_op_free`, which never stops the operation.
+ * **Thread safety:** every call but `ystpay_op_free` may run on any
+ * thread at once; free it once, when no other thread uses the handle.
  */
 typedef struct ystpay_op ystpay_op;
 
@@ -1543,6 +1622,12 @@ int32_t YSTPAY_CALL ystpay_cancel_trigger(const struct ystpay_cancel *cancel);
  * **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
  * must not be used afterwards, nor by any other thread while this runs.
  *
+ * **Waits** until the client's started operations (`ystpay_start_*`) have
+ * ended, since they use it: a payment whose customer is typing a password
+ * may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+ * a short wait. Their handles stay valid to read and free afterwards.
+ * Free every client this way before unloading the library.
+ *
  * # Safety
  * `client` is NULL or a live handle from a ystpay constructor, freed once.
  */
@@ -2105,48 +2190,156 @@ int32_t YSTPAY_CALL ystpay_notice_reply(const struct ystpay_client *client,
                             int32_t *needed);
 
 /**
- * Cancels (stand-in).
+ * **Method.** Cancels the operation: the same meaning as
+ * `ystpay_cancel_trigger` for the blocking call (stop waiting and revoke
+ * a payment or order that may have arrived; never resend a refund; a
+ * revoke under way is finished). Returns at once; the operation ends on
+ * its own thread (watch it with `ystpay_op_wait`). Any number of times,
+ * also after the end (then it does nothing). Returns `YSTPAY_OK`,
+ * `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
  *
  * # Safety
- * `op` live.
+ * `op` a live handle.
  */
 int32_t YSTPAY_CALL ystpay_op_cancel(const struct ystpay_op *op);
 
 /**
- * Frees the handle; a running operation runs on (stand-in).
+ * **Destructor.** Releases the handle. NULL is a no-op. **The operation
+ * is not stopped**: a running one runs to its end on its thread and the
+ * journal records that end (read it later with `ystpay_journal_*`, or
+ * cancel first with `ystpay_op_cancel`). No window message is posted for
+ * it after this returns. Once per handle, when no other thread uses it.
  *
  * # Safety
- * `op` NULL or live, freed once.
+ * `op` NULL or a live handle, freed once.
  */
 void YSTPAY_CALL ystpay_op_free(struct ystpay_op *op);
 
 /**
- * Posts `message` to `hwnd` at every stage change (stand-in).
+ * **Method (Windows).** Has the library post `message` to the window
+ * `hwnd` (`PostMessage`, never `SendMessage`: the operation never waits
+ * for the window) at every stage change and at the end, so that a
+ * PowerBuilder (`pbm_customNN`, i.e. `WM_USER + NN - 1`) or Delphi
+ * program reacts without polling: `wParam` is the caller's `wparam` as
+ * given, zero-extended (e.g. a sale number; never a pointer), `lParam`
+ * the new `YSTPAY_STAGE_*`; the end is `YSTPAY_STAGE_FINISHED`, after
+ * which `ystpay_op_wait(op, 0, ...)` gives the end. One message is posted
+ * at once with the current stage, so nothing between the start and this
+ * call is missed. Several windows may be registered. After
+ * `ystpay_op_free` returns, no more messages are posted for it.
+ *
+ * Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT` (`op` or `hwnd`),
+ * `YSTPAY_ERR_INVALID_HANDLE`, or `YSTPAY_ERR_NOT_SUPPORTED` on every
+ * other platform. Thread-safe.
  *
  * # Safety
- * `op` live.
+ * `op` a live handle; `hwnd` a window handle (a closed window only makes
+ * the posts fail, silently).
  */
 int32_t YSTPAY_CALL ystpay_op_notify(const struct ystpay_op *op,
                          void *hwnd,
                          uint32_t message,
-                         ptrdiff_t wparam);
+                         int32_t wparam);
 
 /**
- * A number of the ended operation's settlement (stand-in: OUTCOME=1,
- * TOTAL_FEE=4).
+ * **Method.** A number of the ended operation's settlement, for languages
+ * without C structs (VB6, PowerBuilder): `field` is `YSTPAY_FIELD_OUTCOME`,
+ * `_STATE`, `_KIND`, `_TOTAL_FEE` (fen), `_JOURNAL_FAILED` or
+ * `_RECEIPT_COUNT`; `*value` receives it.
+ *
+ * Returns `YSTPAY_OK`; `YSTPAY_ERR_STILL_RUNNING` before the end; after
+ * an end without a settlement (nothing was sent), that end's code;
+ * `YSTPAY_ERR_INVALID_ARGUMENT` for another `field`;
+ * `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
  *
  * # Safety
- * `op` live; `value` writable.
+ * `op` a live handle; `value` writable.
  */
 int32_t YSTPAY_CALL ystpay_op_number(const struct ystpay_op *op,
                          int32_t field,
                          int64_t *value);
 
 /**
- * Waits up to `timeout_ms` for the end (stand-in).
+ * **Method.** Receipt line `index` of the ended operation (from 0 to
+ * `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+ * encoding. Buffer as for `ystpay_last_error`. Returns as
+ * `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+ * range. Thread-safe.
  *
  * # Safety
- * `op` live; `out` NULL or a writable `ystpay_settlement`.
+ * As for `ystpay_op_text`.
+ */
+int32_t YSTPAY_CALL ystpay_op_receipt_line(const struct ystpay_op *op,
+                               int32_t index,
+                               char *buf,
+                               int32_t buf_size,
+                               int32_t *needed);
+
+/**
+ * **Method.** What the operation is doing now: the latest stage
+ * (`YSTPAY_STAGE_*`; `YSTPAY_STAGE_FINISHED` once it ended), the
+ * milliseconds as the progress callback counts them (counted on to now),
+ * and the words for the cashier in the client's encoding — the same as
+ * the progress callback's message (e.g. "等待顾客付款（输入密码），还剩
+ * 42 秒"; for `SHOW_CODE` the URL to show as a QR code; at the end the
+ * outcome's name, or why nothing was sent).
+ *
+ * - `stage`, `elapsed_ms`: NULL or receive the values.
+ * - `words`, `words_size`, `needed`: NULL/0 when the words are not
+ *   wanted; otherwise as for `ystpay_last_error` (a buffer too small is
+ *   `YSTPAY_ERR_BUFFER_TOO_SMALL` with `*needed` set, and nothing else is
+ *   written).
+ *
+ * Returns `YSTPAY_OK` (also while it runs), `YSTPAY_ERR_NULL_ARGUMENT`,
+ * `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_BUFFER_TOO_SMALL` or
+ * `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe; never blocks.
+ *
+ * # Safety
+ * `op` a live handle; the other pointers NULL or writable as described.
+ */
+int32_t YSTPAY_CALL ystpay_op_stage(const struct ystpay_op *op,
+                        int32_t *stage,
+                        int32_t *elapsed_ms,
+                        char *words,
+                        int32_t words_size,
+                        int32_t *needed);
+
+/**
+ * **Method.** A text of the ended operation's settlement, whole (never
+ * cut, unlike the record's fixed fields), in the client's encoding:
+ * `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
+ * `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
+ * settlement has none). Buffer as for `ystpay_last_error`.
+ *
+ * Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
+ * (with `*needed`). Thread-safe.
+ *
+ * # Safety
+ * `op` a live handle; `buf` `buf_size` writable bytes; `needed` NULL or
+ * writable.
+ */
+int32_t YSTPAY_CALL ystpay_op_text(const struct ystpay_op *op,
+                       int32_t field,
+                       char *buf,
+                       int32_t buf_size,
+                       int32_t *needed);
+
+/**
+ * **Method.** Waits up to `timeout_ms` for the operation's end; 0 only
+ * looks. Returns `YSTPAY_ERR_STILL_RUNNING` while it runs; after the end,
+ * the code the blocking `ystpay_settle_*` call would have returned:
+ * `YSTPAY_OK` with the same settlement record in `out` (when not NULL;
+ * `out->outcome` says what happened to the money), or a failure that
+ * means nothing was sent (`ystpay_last_error` says why). Any number of
+ * times, from any thread; the end never changes.
+ *
+ * Also `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`,
+ * `YSTPAY_ERR_INVALID_ARGUMENT` (negative timeout),
+ * `YSTPAY_ERR_STRUCT_SIZE`. On a UI thread, wait 0 from a timer: a
+ * longer wait stops the window from painting.
+ *
+ * # Safety
+ * `op` a live handle; `out` NULL or a writable `ystpay_settlement`.
  */
 int32_t YSTPAY_CALL ystpay_op_wait(const struct ystpay_op *op,
                        int32_t timeout_ms,
@@ -2748,10 +2941,50 @@ int32_t YSTPAY_CALL ystpay_settle_revoke(const struct ystpay_client *client,
                              struct ystpay_settlement *out);
 
 /**
- * Starts a barcode payment (stand-in of issue 19 part 1).
+ * **Constructor (started operation).** Starts the QR-code, JS or H5 order
+ * that `ystpay_settle_order` creates and waits for, on a library thread,
+ * and returns once it is in the journal, before the create request
+ * leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
+ * with the URL as its words (`ystpay_op_stage`). Arguments and result
+ * codes as for `ystpay_settle_order` (without cancel and progress);
+ * `out` as for `ystpay_start_pay`. Thread-safe.
  *
  * # Safety
- * As `ystpay_settle_pay`; `out` receives the handle.
+ * As for `ystpay_settle_order`; `out` writable.
+ */
+int32_t YSTPAY_CALL ystpay_start_order(const struct ystpay_client *client,
+                           int32_t kind,
+                           int64_t total_fee,
+                           const char *channel,
+                           int32_t expire_seconds,
+                           const char *subopen_id,
+                           const char *ip,
+                           const char *redirect_url,
+                           int32_t deadline_ms,
+                           struct ystpay_op **out);
+
+/**
+ * **Constructor (started operation).** Starts the payment that
+ * `ystpay_settle_pay` takes, on a library thread, and returns at once:
+ * as soon as the payment is in the journal, before its first request
+ * leaves. The calling thread (a UI thread) goes on; look at the
+ * operation with `ystpay_op_wait` / `ystpay_op_stage` (e.g. from a
+ * 100 ms timer), cancel it with `ystpay_op_cancel` (the Esc key), or, on
+ * Windows, have a message posted at every stage (`ystpay_op_notify`).
+ *
+ * Arguments as for `ystpay_settle_pay`, without cancel and progress: the
+ * operation has its own. `out` receives the handle (caller-owned; release
+ * it with `ystpay_op_free`), written only on `YSTPAY_OK`.
+ *
+ * `YSTPAY_OK`: the payment runs (or already ended). **Any other code
+ * means nothing was sent** and no handle was made — the same codes, for
+ * the same reasons, as `ystpay_settle_pay`'s (also `YSTPAY_ERR_INTERNAL`
+ * when no thread can be started). Several operations may run at once on
+ * one client. Thread-safe.
+ *
+ * # Safety
+ * As for `ystpay_settle_pay`; `out` points to writable storage for one
+ * pointer.
  */
 int32_t YSTPAY_CALL ystpay_start_pay(const struct ystpay_client *client,
                          const char *req_seq,
@@ -2762,6 +2995,41 @@ int32_t YSTPAY_CALL ystpay_start_pay(const struct ystpay_client *client,
                          int32_t item_count,
                          int32_t deadline_ms,
                          struct ystpay_op **out);
+
+/**
+ * **Constructor (started operation).** Starts the refund that
+ * `ystpay_settle_refund` makes, on a library thread, and returns once it
+ * is in the journal, before its first request leaves. Arguments and
+ * result codes as for `ystpay_settle_refund` (without cancel and
+ * progress) and `ystpay_start_pay` (`out`). `ystpay_op_cancel` means "do
+ * not refund", as the cancel switch does. Thread-safe.
+ *
+ * # Safety
+ * As for `ystpay_settle_refund`; `out` writable.
+ */
+int32_t YSTPAY_CALL ystpay_start_refund(const struct ystpay_client *client,
+                            const char *req_seq,
+                            const char *pay_req_seq,
+                            int64_t refund_fee,
+                            const char *reason,
+                            int32_t deadline_ms,
+                            struct ystpay_op **out);
+
+/**
+ * **Constructor (started operation).** Starts the revoke that
+ * `ystpay_settle_revoke` makes, on a library thread, and returns before
+ * its first request leaves (at once with an ended operation when there is
+ * nothing to send: see `ystpay_settle_revoke` for what it then holds).
+ * Result codes as for `ystpay_settle_revoke`; `out` as for
+ * `ystpay_start_pay`. A revoke cannot be cancelled
+ * (`ystpay_op_cancel` does nothing to it). Thread-safe.
+ *
+ * # Safety
+ * `req_seq` NUL-terminated; `out` writable.
+ */
+int32_t YSTPAY_CALL ystpay_start_revoke(const struct ystpay_client *client,
+                            const char *req_seq,
+                            struct ystpay_op **out);
 
 /**
  * Returns a static, NUL-terminated English description of a result code

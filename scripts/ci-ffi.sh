@@ -64,76 +64,68 @@ build_c() { # source, output, extra flags...
     gcc "${CFLAGS_STRICT[@]}" "$@" "$src" -o "$out" \
         -L"$HOST_LIB" -lystpay -lpthread -Wl,-rpath,"$HOST_LIB"
 }
-build_harness() { # output, extra flags...
-    build_c examples-c/harness.c "$@"
-}
 
-say "valgrind: 0 errors, no leaks"
-if apt_install valgrind; then
-    if build_harness "$WORK/harness" && start_sim; then
+# The C programs under the memory checkers, each against its own simulator:
+#   harness   every interface (examples-c/harness.c)
+#   settle    the settle flow: settle pay, cancel from another thread, the
+#             progress callback, the journal listing, recovery after a
+#             SIGKILLed child (a plain exec of the same program, not traced)
+#   started   the started operations: three payments at once polled to their
+#             ends, a cancel after 1 s, a handle freed while its payment runs
+#             (the simulator at time scale 1: a password takes real seconds)
+# name:source:simulator time scale:extra arguments
+C_PROGRAMS=(
+    "harness:examples-c/harness.c:20:"
+    "settle:examples-c/settle.c:20:."
+    "started:examples-c/started.c:1:."
+)
+
+# valgrind: 0 errors, no leaks.
+if apt_install valgrind; then HAVE_VALGRIND=1; else HAVE_VALGRIND=0; fi
+for entry in "${C_PROGRAMS[@]}"; do
+    IFS=: read -r name src scale extra <<<"$entry"
+    check=valgrind-$name
+    [ "$name" = harness ] && check=valgrind
+    say "valgrind: $src"
+    if [ $HAVE_VALGRIND = 0 ]; then
+        skip "$check" "apt-get cannot install valgrind"
+        continue
+    fi
+    if build_c "$src" "$WORK/$name" && start_sim "$scale"; then
+        # shellcheck disable=SC2086 # $extra is one optional word
         (cd "$WORK" && valgrind --suppressions="$ROOT/scripts/valgrind.supp" --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-            ./harness "$SIM_URL") >"$WORK/valgrind.log" 2>&1
+            ./"$name" "$SIM_URL" $extra) >"$WORK/valgrind-$name.log" 2>&1
         rc=$?
-        grep -E 'passed, [0-9]+ failed|ERROR SUMMARY|lost:|still reachable' "$WORK/valgrind.log"
-        if [ $rc -eq 0 ]; then pass valgrind; else tail -n 60 "$WORK/valgrind.log"; fail valgrind "exit $rc"; fi
+        grep -E 'passed, [0-9]+ failed|ERROR SUMMARY|lost:|still reachable' "$WORK/valgrind-$name.log"
+        if [ $rc -eq 0 ]; then pass "$check"; else tail -n 60 "$WORK/valgrind-$name.log"; fail "$check" "exit $rc"; fi
     else
-        fail valgrind "cannot build the harness or start the simulator"
+        fail "$check" "cannot build $src or start the simulator"
     fi
-else
-    skip valgrind "apt-get cannot install valgrind"
-fi
+done
 
-# The settle-flow harness (settle pay, cancel from another thread, progress
-# callback, journal listing, recovery after a SIGKILLed child). The killed
-# child is a plain exec of the same program (not traced by valgrind).
-say "valgrind: settle flow (examples-c/settle.c)"
-if command -v valgrind >/dev/null; then
-    if build_c examples-c/settle.c "$WORK/settle" && start_sim; then
-        (cd "$WORK" && valgrind --suppressions="$ROOT/scripts/valgrind.supp" --leak-check=full --show-leak-kinds=definite,indirect,possible \
-            --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-            ./settle "$SIM_URL" .) >"$WORK/valgrind-settle.log" 2>&1
-        rc=$?
-        grep -E 'passed, [0-9]+ failed|ERROR SUMMARY|lost:|still reachable' "$WORK/valgrind-settle.log"
-        if [ $rc -eq 0 ]; then pass valgrind-settle; else tail -n 60 "$WORK/valgrind-settle.log"; fail valgrind-settle "exit $rc"; fi
-    else
-        fail valgrind-settle "cannot build settle.c or start the simulator"
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+for entry in "${C_PROGRAMS[@]}"; do
+    IFS=: read -r name src scale extra <<<"$entry"
+    check=sanitizers-$name
+    [ "$name" = harness ] && check=sanitizers
+    say "AddressSanitizer + UndefinedBehaviorSanitizer: $src"
+    if ! build_c "$src" "$WORK/$name-asan" -fsanitize=address,undefined -fno-omit-frame-pointer \
+        -fno-sanitize-recover=all; then
+        skip "$check" "gcc cannot build with -fsanitize=address,undefined (libasan/libubsan missing)"
+        continue
     fi
-else
-    skip valgrind-settle "valgrind is not installed"
-fi
-
-say "AddressSanitizer + UndefinedBehaviorSanitizer"
-if build_harness "$WORK/harness-asan" -fsanitize=address,undefined -fno-omit-frame-pointer \
-    -fno-sanitize-recover=all; then
-    if start_sim; then
-        (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ./harness-asan "$SIM_URL") \
-            >"$WORK/asan.log" 2>&1
+    if start_sim "$scale"; then
+        # shellcheck disable=SC2086 # $extra is one optional word
+        (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ./"$name-asan" "$SIM_URL" $extra) \
+            >"$WORK/asan-$name.log" 2>&1
         rc=$?
-        grep -E 'passed, [0-9]+ failed|ERROR|runtime error' "$WORK/asan.log"
-        if [ $rc -eq 0 ]; then pass sanitizers; else tail -n 60 "$WORK/asan.log"; fail sanitizers "exit $rc"; fi
+        grep -E 'passed, [0-9]+ failed|ERROR|runtime error' "$WORK/asan-$name.log"
+        if [ $rc -eq 0 ]; then pass "$check"; else tail -n 60 "$WORK/asan-$name.log"; fail "$check" "exit $rc"; fi
     else
-        fail sanitizers "cannot start the simulator"
+        fail "$check" "cannot start the simulator"
     fi
-else
-    skip sanitizers "gcc cannot build with -fsanitize=address,undefined (libasan/libubsan missing)"
-fi
-
-say "AddressSanitizer + UndefinedBehaviorSanitizer: settle flow"
-if build_c examples-c/settle.c "$WORK/settle-asan" -fsanitize=address,undefined \
-    -fno-omit-frame-pointer -fno-sanitize-recover=all; then
-    if start_sim; then
-        (cd "$WORK" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ./settle-asan "$SIM_URL" .) \
-            >"$WORK/asan-settle.log" 2>&1
-        rc=$?
-        grep -E 'passed, [0-9]+ failed|ERROR|runtime error' "$WORK/asan-settle.log"
-        if [ $rc -eq 0 ]; then pass sanitizers-settle; else tail -n 60 "$WORK/asan-settle.log"; fail sanitizers-settle "exit $rc"; fi
-    else
-        fail sanitizers-settle "cannot start the simulator"
-    fi
-else
-    skip sanitizers-settle "gcc cannot build with -fsanitize=address,undefined"
-fi
+done
 
 # ------------------------------------------------------------ Free Pascal
 say "Delphi unit under Free Pascal ({\$mode delphi})"

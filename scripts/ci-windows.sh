@@ -12,8 +12,8 @@
 #                              is refused (the check can fail)
 #   windows-version-resource   VERSIONINFO of both DLLs = Cargo.toml's version
 #   windows-32-*-stdcall       the header declares __stdcall; every export pops its arguments
-#   wine-{32,64}-{harness,pos,settle}
-#                              examples-c/harness.c, pos_example.c and settle.c built with
+#   wine-{32,64}-{harness,pos,settle,started}
+#                              examples-c/harness.c, pos_example.c, settle.c and started.c built with
 #                              MinGW against the kit's DLL and import library, run under
 #                              32-bit and 64-bit Wine against the simulator on 127.0.0.1
 #   wine-{32,64}-protect       the kit's ystpay.exe protects a configuration's secrets with
@@ -240,20 +240,23 @@ run_wine() { # bits, folder, log, program, args...
 
 for bits in 32 64; do
     case $bits in 32) arch=x86 tool=i686-w64-mingw32 ;; 64) arch=x64 tool=x86_64-w64-mingw32 ;; esac
-    say "Wine $bits-bit: harness.c, pos_example.c, settle.c against the simulator"
+    say "Wine $bits-bit: harness.c, pos_example.c, settle.c, started.c against the simulator"
     out=$WORK/win$bits
     mkdir -p "$out"
     cp "$KIT/$arch/ystpay.dll" "$out/"
     wine_env $bits
     timeout 300 wineboot --init >/dev/null 2>&1
-    for prog in harness pos_example settle; do
+    for prog in harness pos_example settle started; do
         if ! $tool-gcc "${CFLAGS_STRICT[@]}" "examples-c/$prog.c" -o "$out/$prog.exe" \
             -L"$KIT/$arch" -lystpay -lws2_32 2>"$out/$prog-build.log"; then
             cat "$out/$prog-build.log"
             fail "wine-$bits-$prog" "does not compile with $tool-gcc"
             continue
         fi
-        if ! start_sim; then
+        # started.c needs real seconds: a customer's password at time scale 1.
+        scale=20
+        [ $prog = started ] && scale=1
+        if ! start_sim $scale; then
             fail "wine-$bits-$prog" "cannot start the simulator"
             continue
         fi
@@ -261,6 +264,7 @@ for bits in 32 64; do
         case $prog in
         harness) run_wine $bits "$out" $prog.log harness.exe "$SIM_URL" ;;
         settle) run_wine $bits "$out" $prog.log settle.exe "$SIM_URL" . ;;
+        started) run_wine $bits "$out" $prog.log started.exe "$SIM_URL" . ;;
         pos_example) run_wine $bits "$out" $prog.log pos_example.exe "$SIM_URL" 1234 134567890123456752 ;;
         esac
         rc=$?
@@ -316,7 +320,8 @@ kit=$fresh/ystpay-$VERSION-windows
 (cd "$kit" && sha256sum --quiet -c SHA256SUMS) || { echo "SHA256SUMS do not hold"; ok=0; }
 for f in x86/ystpay.dll x64/ystpay.dll x86/libystpay.dll.a x64/libystpay.dll.a x86/ystpay.def \
     x64/ystpay.def x86/ystpay.exe x86/ystpay-sim.exe x64/ystpay.exe x64/ystpay-sim.exe \
-    include/ystpay.h delphi/ystpay.pas csharp/Ystpay.cs example/pos.c example/pos-window.c ystpay.ini \
+    include/ystpay.h delphi/ystpay.pas csharp/Ystpay.cs vb6/ystpay.bas powerbuilder/n_ystpay.sru \
+    example/pos.c example/pos-window.c ystpay.ini \
     README-windows.txt CHANGELOG.md SHA256SUMS; do
     [ -s "$kit/$f" ] || { echo "the kit lacks $f"; ok=0; }
 done

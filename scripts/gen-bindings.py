@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates the Delphi unit and the C# P/Invoke file from include/ystpay.h.
+"""Generates the Delphi unit, the C# P/Invoke file, the VB6 module and the
+PowerBuilder declarations from include/ystpay.h.
 
     python3 scripts/gen-bindings.py          # rewrite the bindings
     python3 scripts/gen-bindings.py --check  # exit 1 when they are stale
@@ -206,9 +207,17 @@ def pas_type(ctype):
     return {"int32_t": "Integer", "uint32_t": "Cardinal", "int64_t": "Int64", "char": "AnsiChar"}[ctype]
 
 
-def pas_arg(ctype, name):
+def pas_arg(ctype, name, opaque=()):
     name = {"out": "res", "type": "type_"}.get(name, name)
     t = ctype.replace("const ", "").replace("struct ", "").strip()
+    base = t.replace(" *", "")
+    if base in opaque and base not in ("ystpay_client", "ystpay_cancel"):
+        # Any other opaque handle (ystpay_op...): a Pointer like the client.
+        return f"out {name}: Pointer" if t.endswith("* *") else f"{name}: Pointer"
+    if t == "int64_t *":
+        return f"out {name}: Int64"
+    if t == "intptr_t":
+        return f"{name}: TYstpayIntPtr"
     if t == "ystpay_client * *":
         return f"out {name}: PYstpayClient"
     if t == "ystpay_client *":
@@ -237,7 +246,7 @@ def pas_ret(ctype):
         " ".join(ctype.replace("*", " *").split())]
 
 
-def gen_pascal(consts, structs, funcs):
+def gen_pascal(consts, structs, funcs, opaque=()):
     out = [PAS_HEAD]
     for name, value, doc in consts:
         if name in ("YSTPAY_H", "YSTPAY_CALL"):
@@ -248,6 +257,9 @@ def gen_pascal(consts, structs, funcs):
     out.append("\ntype\n")
     out.append("  { An opaque client handle (ystpay_client *). }\n  PYstpayClient = Pointer;\n")
     out.append("  { An opaque cancel switch (ystpay_cancel *). }\n  PYstpayCancel = Pointer;\n")
+    out.append("  { intptr_t: as wide as a pointer (Delphi 7 has no NativeInt). }\n"
+               "{$IF Defined(CPU64) or Defined(CPUX64)}\n  TYstpayIntPtr = Int64;\n"
+               "{$ELSE}\n  TYstpayIntPtr = Integer;\n{$IFEND}\n")
     out.append("  { The settle calls' progress callback (ystpay_progress_fn): runs on the\n"
                "    calling thread; must not raise exceptions out of it nor call back into\n"
                "    the same operation. msg is valid only during the call. }\n"
@@ -274,7 +286,7 @@ def gen_pascal(consts, structs, funcs):
     out.append("\n")
     for fname, ret, args, doc in funcs:
         out.append(pas_comment(doc, ""))
-        params = "; ".join(pas_arg(t, n) for t, n in args)
+        params = "; ".join(pas_arg(t, n, opaque) for t, n in args)
         params = f"({params})" if params else ""
         conv = "{$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}"
         if ret == "void":
@@ -324,9 +336,17 @@ def cs_type(ctype):
     return {"int32_t": "int", "uint32_t": "uint", "int64_t": "long"}[ctype]
 
 
-def cs_arg(ctype, name):
+def cs_arg(ctype, name, opaque=()):
     name = {"out": "result", "string": "string_"}.get(name, name)
     t = ctype.replace("const ", "").replace("struct ", "").strip()
+    base = t.replace(" *", "")
+    if base in opaque:
+        # Every opaque handle (client, cancel, op...) is an IntPtr.
+        return f"out IntPtr {name}" if t.endswith("* *") else f"IntPtr {name}"
+    if t == "int64_t *":
+        return f"out long {name}"
+    if t == "intptr_t":
+        return f"IntPtr {name}"
     if t == "ystpay_client * *":
         return f"out IntPtr {name}"
     if t == "ystpay_client *":
@@ -348,7 +368,7 @@ def cs_arg(ctype, name):
     return f"{cs_type(t)} {name}"
 
 
-def gen_csharp(consts, structs, funcs):
+def gen_csharp(consts, structs, funcs, opaque=()):
     out = [CS_HEAD]
     out.append("    /// <summary>Constants of include/ystpay.h.</summary>\n")
     out.append("    public static class YstpayConst\n    {\n")
@@ -388,7 +408,7 @@ def gen_csharp(consts, structs, funcs):
         out.append(cs_comment(doc, "        "))
         out.append("        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]\n")
         r = {"int32_t": "int", "uint32_t": "uint", "void": "void"}.get(ret, "IntPtr")
-        params = ", ".join(cs_arg(t, n) for t, n in args)
+        params = ", ".join(cs_arg(t, n, opaque) for t, n in args)
         out.append(f"        public static extern {r} {fname}({params});\n\n")
     # helpers
     out.append("""        /// <summary>A NUL-terminated UTF-8 (or given encoding) copy of s; null stays null.</summary>
@@ -452,18 +472,482 @@ def gen_csharp(consts, structs, funcs):
     return "".join(out)
 
 
+# ------------------------------------------------------ VB6 and PowerBuilder
+#
+# Neither language has C structs that match the header's records (VB6 pads
+# user-defined types to 4 bytes and converts their strings; PowerBuilder's
+# structures are its own), and neither has a way to point at a record it
+# built. So every argument is translated to a scalar of the same width on
+# 32-bit Windows, and a function that needs a record the caller must
+# provide is left out with its reason (the list is part of both files, and
+# tests/bindings_vb6_pb.rs checks it). The started operations and their
+# scalar getters (ystpay_start_*, ystpay_op_*) are what these programs use.
+
+BAS = ROOT / "bindings" / "vb6" / "ystpay.bas"
+SRU = ROOT / "bindings" / "powerbuilder" / "n_ystpay.sru"
+
+# Record pointers the header lets the caller pass as NULL: declared as an
+# address (pass 0), so the function stays callable.
+OPTIONAL_RECORDS = {
+    ("ystpay_start_pay", "items"): "product lines: pass 0 (NULL) and item_count 0",
+    ("ystpay_op_wait", "out"): "pass 0 (NULL) and read the end with the getters",
+}
+
+# Byte blocks rather than text: ESC/POS output (binary, no NUL at the end)
+# and receipt lines (fixed-size lines, NULs inside). A String would be cut
+# at the first NUL (PowerBuilder) or mangled by the ANSI conversion (VB6),
+# so these are VB6 Byte arrays (pass b(0)) and PowerBuilder blobs.
+BYTE_ARGS = {
+    ("ystpay_qr_escpos", "buf"),
+    ("ystpay_receipt_escpos", "lines"),
+    ("ystpay_receipt_escpos", "buf"),
+    ("ystpay_receipt_text", "lines"),
+}
+
+# Why a function that needs a record is left out, by the record's type.
+SKIP_REASON = {
+    "ystpay_payment_result": "fills a ystpay_payment_result record; use ystpay_start_pay and the ystpay_op_* getters",
+    "ystpay_refund_result": "fills a ystpay_refund_result record; use ystpay_start_refund and the ystpay_op_* getters",
+    "ystpay_revoke_result": "fills a ystpay_revoke_result record; use ystpay_start_revoke and the ystpay_op_* getters",
+    "ystpay_order_result": "fills a ystpay_order_result record; use ystpay_start_order and the ystpay_op_* getters",
+    "ystpay_settlement": "fills a ystpay_settlement record and blocks the UI thread; use ystpay_start_* and the ystpay_op_* getters",
+    "ystpay_prod_item": "takes ystpay_prod_item records",
+    "ystpay_journal_entry": "fills a ystpay_journal_entry record; ystpay_journal_count and ystpay_journal_export_csv read the journal without records",
+    "ystpay_total_line": "fills a ystpay_total_line record; ystpay_journal_export_csv writes the day's lines to a file",
+    "ystpay_day_totals": "fills a ystpay_day_totals record; ystpay_journal_export_csv writes the day's lines to a file",
+    "ystpay_recovery_report": "fills a ystpay_recovery_report record; client creation already recovers what a crash left open",
+    "ystpay_recovery_entry": "fills a ystpay_recovery_entry record; client creation already recovers what a crash left open",
+    "ystpay_notice": "fills a ystpay_notice record; notifications reach a web server, not a register",
+}
+
+# Argument names the languages reserve (or use for statements and global
+# objects): renamed with a trailing underscore.
+VB6_RESERVED = {"scale", "line", "type", "string", "date", "error", "name", "len", "time", "step",
+                "to", "print", "open", "close", "input", "output", "get", "put", "lock", "binary",
+                "random", "seek", "stop", "end", "me", "is", "like", "mod", "not", "and", "or",
+                "xor", "new", "nothing", "set", "let", "call", "width", "event", "property",
+                "object", "option", "optional", "resume", "on", "then", "each", "in", "friend"}
+PB_RESERVED = {"message", "system", "type", "step", "open", "close", "prepare", "parent", "this",
+               "super", "ref", "event", "function", "library", "to", "from", "on", "of", "is",
+               "first", "last", "next", "prior", "post", "create", "destroy", "end", "update",
+               "select", "insert", "delete", "call", "return", "shared", "static", "global",
+               "constant", "readonly", "commit", "connect", "cursor", "declare", "describe",
+               "execute", "fetch", "halt", "immediate", "into", "loop", "native", "not", "and",
+               "or", "release", "rollback", "subroutine", "then", "throw", "true", "false",
+               "try", "until", "using", "while", "with", "within", "exit", "continue", "do",
+               "else", "for", "goto", "if", "case", "choose", "external", "forward", "private",
+               "protected", "public", "procedure", "dynamic", "intrinsic", "namespace"}
+
+
+def c_kinds(text):
+    """The header's record types, opaque handles and callback types."""
+    records = set(re.findall(r"typedef struct (ystpay_\w+) \{", text))
+    opaque = set(re.findall(r"typedef struct (ystpay_\w+) \1;", text))
+    callbacks = set(re.findall(r"typedef \w+ \(YSTPAY_CALL \*(ystpay_\w+)\)", text))
+    return records, opaque, callbacks
+
+
+def scalar_kind(fname, ctype, name, kinds):
+    """What a C argument is on 32-bit Windows, or ("record", type) when it
+    needs a record the caller must provide."""
+    records, opaque, callbacks = kinds
+    const = ctype.startswith("const ")
+    t = ctype.replace("const ", "").replace("struct ", "").strip()
+    simple = {"int32_t": "i32", "uint32_t": "u32", "int64_t": "i64", "intptr_t": "iptr",
+              "int32_t *": "i32_out", "int64_t *": "i64_out", "void *": "address"}
+    if t in simple:
+        return simple[t]
+    if t == "char *" and (fname, name) in BYTE_ARGS:
+        return "bytes_in" if const else "bytes_out"
+    if t == "char *":
+        return "str_in" if const else "str_out"
+    if t in callbacks:
+        return "callback"
+    base = t.replace(" *", "")
+    if base in opaque and t.endswith("* *"):
+        return "handle_out"
+    if base in opaque:
+        return "handle"
+    if base in records:
+        if (fname, name) in OPTIONAL_RECORDS:
+            return "record_optional"
+        return ("record", base)
+    # A type this generator does not know must not be guessed at.
+    raise SystemExit(f"gen-bindings: {fname}: no VB6/PowerBuilder translation for '{ctype} {name}'")
+
+
+def vb_pb_plan(funcs, kinds):
+    """[(name, ret, [(kind, argname)], skip_reason or None)]"""
+    plan = []
+    for fname, ret, args, doc in funcs:
+        ks = [(scalar_kind(fname, t, n, kinds), n) for t, n in args]
+        need = [k[1] for k, _ in ks if isinstance(k, tuple)]
+        reason = None
+        if need:
+            reason = SKIP_REASON.get(need[0], f"needs a {need[0]} record")
+        plan.append((fname, ret, ks, reason))
+    return plan
+
+
+VB_ARG = {
+    "i32": "ByVal {} As Long", "u32": "ByVal {} As Long", "iptr": "ByVal {} As Long",
+    "i64": "ByVal {} As Currency", "str_in": "ByVal {} As String", "str_out": "ByVal {} As String",
+    "i32_out": "ByRef {} As Long", "i64_out": "ByRef {} As Currency",
+    "handle": "ByVal {} As Long", "handle_out": "ByRef {} As Long",
+    "address": "ByVal {} As Long", "record_optional": "ByVal {} As Long",
+    "callback": "ByVal {} As Long", "bytes_in": "ByRef {} As Byte", "bytes_out": "ByRef {} As Byte",
+}
+VB_RET = {"int32_t": " As Long", "uint32_t": " As Long", "const char *": " As Long"}
+
+PB_ARG = {
+    "i32": "long {}", "u32": "ulong {}", "iptr": "long {}", "i64": "longlong {}",
+    "str_in": "string {}", "str_out": "ref string {}", "i32_out": "ref long {}",
+    "i64_out": "ref longlong {}", "handle": "long {}", "handle_out": "ref long {}",
+    "address": "long {}", "record_optional": "long {}", "callback": "long {}",
+    "bytes_in": "ref blob {}", "bytes_out": "ref blob {}",
+}
+PB_RET = {"int32_t": "long", "uint32_t": "ulong", "const char *": "string"}
+
+
+def norm_ret(ret):
+    return " ".join(ret.replace("*", " *").split())
+
+
+BAS_HEAD = """Attribute VB_Name = "ystpay"
+' ystpay.bas - Visual Basic 6 declarations of the ystpay payment library.
+'
+' GENERATED by scripts/gen-bindings.py from include/ystpay.h: do not edit,
+' change the Rust source, rebuild, and run the script again. The contract of
+' every function is in include/ystpay.h (the kit's include folder).
+'
+' Add this module to the project (Project > Add Module > Existing) and put
+' x86\\ystpay.dll beside the program's .exe. In the IDE, VB6 looks for the
+' DLL beside VB6.EXE and in the current folder: ChDir App.Path first.
+'
+' Calling convention: Declare calls __stdcall functions (its CDecl keyword
+' is for the Macintosh), and every function of the 32-bit DLL is __stdcall.
+'
+' Types (32-bit):
+'   int32_t, uint32_t, handles, window handles, addresses -> ByVal Long
+'   int32_t * (an answer)   -> ByRef Long
+'   const char * (text in)  -> ByVal String; vbNullString passes NULL
+'   char * (a buffer out)   -> ByVal String made with String$(n, vbNullChar),
+'                              with n as the size; the text ends at the first
+'                              vbNullChar (the Ystpay* helpers below do this)
+'   bytes (ESC/POS output, receipt lines) -> ByRef Byte: pass b(0) of a Byte
+'                              array of the size passed
+'   const char * returned   -> Long, an address: YstpayPtrStr reads it
+'   int64_t (amounts in fen) -> ByVal Currency. VB6 has no 64-bit integer;
+'       Currency is one, scaled by 10,000, so the DLL sees the Currency's
+'       value times 10,000. Pass YstpayI64(fen): YstpayI64(1250) is 12.50
+'       yuan. int64_t * -> ByRef Currency: YstpayI64Value(c) is the number
+'       the DLL wrote. Both are exact.
+'   callbacks               -> ByVal Long: 0, or AddressOf a Public Sub of a
+'       .bas module with the ystpay_progress_fn arguments (all ByVal Long)
+'       (safe only because ystpay runs callbacks on the calling thread)
+'
+' Strings: Declare converts String to the system's ANSI code page and back,
+' which is GBK (936) on Chinese Windows: create the client with
+' YSTPAY_ENCODING_GBK (or encoding = gbk in ystpay.ini).
+'
+' Paying without freezing the form: ystpay_start_pay returns at once with an
+' operation handle; a Timer polls YstpayOpNumber(op, YSTPAY_FIELD_OUTCOME, v)
+' until it stops answering YSTPAY_ERR_STILL_RUNNING (README-windows.txt).
+'
+' Left out (they need C records, which VB6 types cannot match):
+"""
+
+
+def vb_name(n):
+    return n + "_" if n.lower() in VB6_RESERVED else n
+
+
+def pb_name(n):
+    return n + "_" if n.lower() in PB_RESERVED else n
+
+
+def const_items(consts):
+    for name, value, doc in consts:
+        if name in ("YSTPAY_H", "YSTPAY_CALL"):
+            continue
+        if not (value.startswith('"') or re.fullmatch(r"-?\d+", value)):
+            raise SystemExit(f"gen-bindings: {name} = {value}: no VB6/PowerBuilder constant for it")
+        yield name, value
+
+
+# Helpers written in VB6, each emitted only when the functions it calls are
+# declared (so the module compiles whatever the header holds).
+BAS_HELPERS = [
+    ((), """
+' A whole number (fen) as the Currency to pass where ystpay.h has int64_t.
+Public Function YstpayI64(ByVal whole As Currency) As Currency
+    YstpayI64 = whole * 0.0001@
+End Function
+
+' The whole number the DLL wrote into an int64_t (a ByRef Currency).
+Public Function YstpayI64Value(ByVal c As Currency) As Currency
+    YstpayI64Value = c * 10000@
+End Function
+
+' The text of a buffer the DLL filled: up to its first NUL.
+Private Function YstpayCut(ByVal s As String) As String
+    Dim n As Long
+    n = InStr(s, vbNullChar)
+    If n > 0 Then YstpayCut = Left$(s, n - 1) Else YstpayCut = s
+End Function
+
+' A NUL-terminated ANSI string at address p (ystpay_version, ystpay_strerror).
+Public Function YstpayPtrStr(ByVal p As Long) As String
+    Dim n As Long, s As String
+    If p = 0 Then Exit Function
+    n = lstrlenA(p)
+    If n = 0 Then Exit Function
+    s = String$(n, vbNullChar)
+    RtlMoveMemory s, p, n
+    YstpayPtrStr = s
+End Function
+"""),
+    (("ystpay_strerror",), """
+' The English description of a result code.
+Public Function YstpayStrError(ByVal code As Long) As String
+    YstpayStrError = YstpayPtrStr(ystpay_strerror(code))
+End Function
+"""),
+    (("ystpay_last_error",), """
+' The calling thread's message of its last failed call ("" when none).
+Public Function YstpayLastError() As String
+    Dim buf As String, needed As Long
+    buf = String$(512, vbNullChar)
+    If ystpay_last_error(buf, Len(buf), needed) = YSTPAY_ERR_BUFFER_TOO_SMALL Then
+        buf = String$(needed, vbNullChar)
+        If ystpay_last_error(buf, Len(buf), needed) <> YSTPAY_OK Then Exit Function
+    End If
+    YstpayLastError = YstpayCut(buf)
+End Function
+"""),
+    (("ystpay_op_number",), """
+' A number of an ended operation (YSTPAY_FIELD_OUTCOME, _TOTAL_FEE...) as a
+' whole number in value. Returns YSTPAY_OK, YSTPAY_ERR_STILL_RUNNING while
+' it runs, or the code the operation ended with.
+Public Function YstpayOpNumber(ByVal op As Long, ByVal field As Long, ByRef value As Currency) As Long
+    Dim c As Currency
+    YstpayOpNumber = ystpay_op_number(op, field, c)
+    If YstpayOpNumber = YSTPAY_OK Then value = YstpayI64Value(c)
+End Function
+"""),
+    (("ystpay_op_text",), """
+' A text of an ended operation (YSTPAY_FIELD_DETAIL, _TRANS_SEQ...); "" when
+' it is still running or ended with an error code.
+Public Function YstpayOpText(ByVal op As Long, ByVal field As Long) As String
+    Dim buf As String, needed As Long, rc As Long
+    buf = String$(256, vbNullChar)
+    rc = ystpay_op_text(op, field, buf, Len(buf), needed)
+    If rc = YSTPAY_ERR_BUFFER_TOO_SMALL Then
+        buf = String$(needed, vbNullChar)
+        rc = ystpay_op_text(op, field, buf, Len(buf), needed)
+    End If
+    If rc = YSTPAY_OK Then YstpayOpText = YstpayCut(buf)
+End Function
+"""),
+    (("ystpay_op_stage",), """
+' The cashier's words for a running operation's latest stage.
+Public Function YstpayOpWords(ByVal op As Long) As String
+    Dim buf As String, stage As Long, elapsed As Long, needed As Long, rc As Long
+    buf = String$(256, vbNullChar)
+    rc = ystpay_op_stage(op, stage, elapsed, buf, Len(buf), needed)
+    If rc = YSTPAY_ERR_BUFFER_TOO_SMALL Then
+        buf = String$(needed, vbNullChar)
+        rc = ystpay_op_stage(op, stage, elapsed, buf, Len(buf), needed)
+    End If
+    If rc = YSTPAY_OK Then YstpayOpWords = YstpayCut(buf)
+End Function
+"""),
+]
+
+
+def gen_vb6(consts, funcs, kinds):
+    plan = vb_pb_plan(funcs, kinds)
+    out = [BAS_HEAD]
+    for fname, ret, ks, reason in plan:
+        if reason:
+            out.append(f"' SKIPPED {fname}: {reason}\n")
+    out.append("\nOption Explicit\n\n")
+    for name, value in const_items(consts):
+        typ = "String" if value.startswith('"') else "Long"
+        out.append(f"Public Const {name} As {typ} = {value}\n")
+    out.append("\n' kernel32, for YstpayPtrStr.\n")
+    out.append('Private Declare Function lstrlenA Lib "kernel32" (ByVal p As Long) As Long\n')
+    out.append('Private Declare Sub RtlMoveMemory Lib "kernel32" '
+               '(ByVal dst As String, ByVal src As Long, ByVal n As Long)\n\n')
+    declared = set()
+    for fname, ret, ks, reason in plan:
+        if reason:
+            continue
+        declared.add(fname)
+        params = ", ".join(VB_ARG[k].format(vb_name(n)) for k, n in ks)
+        r = norm_ret(ret)
+        if r == "void":
+            out.append(f'Public Declare Sub {fname} Lib "ystpay.dll" ({params})\n')
+        else:
+            out.append(f'Public Declare Function {fname} Lib "ystpay.dll" ({params}){VB_RET[r]}\n')
+    for needs, code in BAS_HELPERS:
+        if all(n in declared for n in needs):
+            out.append(code)
+    return "".join(out)
+
+
+SRU_HEAD = """$PBExportHeader$n_ystpay.sru
+$PBExportComments$ystpay.dll (payments): generated from ystpay.h by scripts/gen-bindings.py
+forward
+global type n_ystpay from nonvisualobject
+end type
+end forward
+
+global type n_ystpay from nonvisualobject autoinstantiate
+end type
+
+type prototypes
+// n_ystpay - PowerBuilder declarations of the ystpay payment library.
+//
+// GENERATED by scripts/gen-bindings.py from include/ystpay.h: do not edit,
+// change the Rust source, rebuild, and run the script again. The contract
+// of every function is in include/ystpay.h (the kit's include folder).
+//
+// Import into a library (Library painter: Import), then declare an instance
+// where needed: n_ystpay yst (autoinstantiate: no CREATE), and call
+// yst.ystpay_start_pay(...); constants are yst.YSTPAY_OK and so on.
+// Put x86\\ystpay.dll beside the program's .exe (PowerBuilder programs are
+// 32-bit). External functions are __stdcall, which the DLL exports.
+//
+// Strings: ";ansi" (PowerBuilder 10 and later are Unicode) converts to the
+// system's ANSI code page and back, GBK (936) on Chinese Windows: create
+// the client with YSTPAY_ENCODING_GBK (or encoding = gbk in ystpay.ini).
+// For PowerBuilder 9 and older (ANSI): remove ";ansi". Buffers the DLL fills are
+// "ref string", made with Space(n) where n is the size passed; bytes
+// (ESC/POS output, receipt lines) are "ref blob", made with
+// Blob(Space(n), EncodingANSI!).
+// Types (32-bit): int32_t -> long, uint32_t -> ulong, int64_t (amounts in
+// fen) -> longlong, pointers and handles -> long, int32_t * -> ref long,
+// int64_t * -> ref longlong, callbacks -> long (pass 0: PowerBuilder cannot
+// make one).
+//
+// Paying without freezing the window: ystpay_start_pay returns at once with
+// an operation handle; ystpay_op_notify(op, Handle(w), 1024, 0) makes the
+// library post WM_USER (1024, the window's pbm_custom01 event) at every
+// stage change and at the end (lparam = YSTPAY_STAGE_FINISHED).
+//
+// Left out (they need C records, which PowerBuilder structures cannot match):
+"""
+
+SRU_HELPERS = [
+    (("ystpay_op_text",), "public function string of_op_text (long al_op, long al_field)", """
+long ll_rc, ll_needed, ll_size
+ls_buf = Space(256)
+ll_rc = ystpay_op_text(al_op, al_field, ls_buf, 256, ll_needed)
+if ll_rc = YSTPAY_ERR_BUFFER_TOO_SMALL then
+	ls_buf = Space(ll_needed)
+	ll_size = ll_needed
+	ll_rc = ystpay_op_text(al_op, al_field, ls_buf, ll_size, ll_needed)
+end if
+if ll_rc <> YSTPAY_OK then return ""
+return ls_buf
+"""),
+    (("ystpay_op_stage",), "public function string of_op_words (long al_op)", """
+long ll_rc, ll_stage, ll_elapsed, ll_needed, ll_size
+ls_buf = Space(256)
+ll_rc = ystpay_op_stage(al_op, ll_stage, ll_elapsed, ls_buf, 256, ll_needed)
+if ll_rc = YSTPAY_ERR_BUFFER_TOO_SMALL then
+	ls_buf = Space(ll_needed)
+	ll_size = ll_needed
+	ll_rc = ystpay_op_stage(al_op, ll_stage, ll_elapsed, ls_buf, ll_size, ll_needed)
+end if
+if ll_rc <> YSTPAY_OK then return ""
+return ls_buf
+"""),
+    (("ystpay_last_error",), "public function string of_last_error ()", """
+long ll_rc, ll_needed, ll_size
+ls_buf = Space(512)
+ll_rc = ystpay_last_error(ls_buf, 512, ll_needed)
+if ll_rc = YSTPAY_ERR_BUFFER_TOO_SMALL then
+	ls_buf = Space(ll_needed)
+	ll_size = ll_needed
+	ll_rc = ystpay_last_error(ls_buf, ll_size, ll_needed)
+end if
+if ll_rc <> YSTPAY_OK then return ""
+return ls_buf
+"""),
+]
+
+
+def gen_pb(consts, funcs, kinds):
+    plan = vb_pb_plan(funcs, kinds)
+    out = [SRU_HEAD]
+    for fname, ret, ks, reason in plan:
+        if reason:
+            out.append(f"// SKIPPED {fname}: {reason}\n")
+    out.append("\n")
+    declared = set()
+    for fname, ret, ks, reason in plan:
+        if reason:
+            continue
+        declared.add(fname)
+        params = ", ".join(PB_ARG[k].format(pb_name(n)) for k, n in ks)
+        r = norm_ret(ret)
+        head = "SUBROUTINE" if r == "void" else f"FUNCTION {PB_RET[r]}"
+        out.append(f'{head} {fname}({params}) LIBRARY "ystpay.dll" ALIAS FOR "{fname};ansi"\n')
+    out.append("end prototypes\n\ntype variables\n")
+    for name, value in const_items(consts):
+        typ = "string" if value.startswith('"') else "long"
+        out.append(f"constant {typ} {name} = {value}\n")
+    out.append("end variables\n")
+    helpers = [h for h in SRU_HELPERS if all(n in declared for n in h[0])]
+    if helpers:
+        out.append("\nforward prototypes\n")
+        out.extend(f"{sig}\n" for _, sig, _ in helpers)
+        out.append("end prototypes\n")
+        for _, sig, body in helpers:
+            # PowerBuilder's export format: the first local declaration
+            # follows the signature on its line, after a semicolon.
+            out.append(f"\n{sig};string ls_buf{body}end function\n")
+    out.append("""
+on n_ystpay.create
+call super::create
+TriggerEvent( this, "constructor" )
+end on
+
+on n_ystpay.destroy
+TriggerEvent( this, "destructor" )
+call super::destroy
+end on
+""")
+    return "".join(out)
+
+
+def windows_text(text):
+    """VB6 and PowerBuilder read CRLF ANSI files: keep them ASCII."""
+    text.encode("ascii")
+    return text.replace("\n", "\r\n")
+
+
 def main():
-    consts, structs, funcs = parse(HEADER.read_text(encoding="utf-8"))
+    text = HEADER.read_text(encoding="utf-8")
+    consts, structs, funcs = parse(text)
     assert len(funcs) >= 20 and len(structs) >= 6, (len(funcs), len(structs))
-    outputs = {PAS: gen_pascal(consts, structs, funcs), CS: gen_csharp(consts, structs, funcs)}
-    stale = [p for p, text in outputs.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    kinds = c_kinds(text)
+    outputs = {
+        PAS: gen_pascal(consts, structs, funcs, kinds[1]).encode("utf-8"),
+        CS: gen_csharp(consts, structs, funcs, kinds[1]).encode("utf-8"),
+        BAS: windows_text(gen_vb6(consts, funcs, kinds)).encode("ascii"),
+        SRU: windows_text(gen_pb(consts, funcs, kinds)).encode("ascii"),
+    }
+    stale = [p for p, data in outputs.items() if not p.exists() or p.read_bytes() != data]
     if "--check" in sys.argv:
         for p in stale:
             print(f"stale: {p.relative_to(ROOT)} (run python3 scripts/gen-bindings.py)")
         sys.exit(1 if stale else 0)
-    for p, text in outputs.items():
+    for p, data in outputs.items():
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
+        p.write_bytes(data)
     print(f"{len(funcs)} functions, {len(structs)} records, {len(consts)} constants")
 
 

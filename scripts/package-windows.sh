@@ -9,6 +9,9 @@
 #                   ystpay.exe and ystpay-sim.exe (tools for support staff)
 #   include/        ystpay.h
 #   delphi/ csharp/ ystpay.pas, Ystpay.cs
+#   vb6/ystpay.bas  VB6 Declare statements and helpers (CRLF, ASCII)
+#   powerbuilder/n_ystpay.sru  PowerBuilder external functions (;ansi) in an
+#                   autoinstantiated object to import into a library
 #   example/pos.c   the README's 5-minute C integration (the settle flow)
 #   example/pos-window.c  a payment in the library's own window
 #                   (examples-c/win/pos-window.c)
@@ -35,7 +38,7 @@ name=ystpay-$version-windows
 stage=$CARGO_TARGET_DIR/windows-kit
 kit=$stage/$name
 rm -rf "$stage"
-mkdir -p "$kit"/{x86,x64,include,delphi,csharp,example} dist
+mkdir -p "$kit"/{x86,x64,include,delphi,csharp,vb6,powerbuilder,example} dist
 
 # The header's functions: the .def's EXPORTS.
 functions=$(grep -o 'YSTPAY_CALL ystpay_[a-z0-9_]*' include/ystpay.h | sed 's/YSTPAY_CALL //' | sort -u)
@@ -96,6 +99,9 @@ EOF
 cp include/ystpay.h "$kit/include/"
 cp bindings/delphi/ystpay.pas "$kit/delphi/"
 cp bindings/csharp/Ystpay.cs "$kit/csharp/"
+# Already CRLF and ASCII as generated (VB6 and PowerBuilder read them so).
+cp bindings/vb6/ystpay.bas "$kit/vb6/"
+cp bindings/powerbuilder/n_ystpay.sru "$kit/powerbuilder/"
 to_windows packaging/windows/README-windows.txt "$kit/README-windows.txt" bom "$version"
 to_windows packaging/windows/ystpay.ini "$kit/ystpay.ini" bom
 to_windows CHANGELOG.md "$kit/CHANGELOG.md" nobom

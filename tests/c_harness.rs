@@ -112,6 +112,32 @@ fn c_settle_flow_passes_against_the_simulator() {
     assert!(last.ends_with(" 0 failed"), "unexpected summary: {last}");
 }
 
+/// The started operations through the C ABI (examples-c/started.c): three
+/// payments at once polled to their ends, a cancel after 1 s, a handle
+/// freed while its payment runs. The simulator runs at time scale 1: a
+/// customer's password takes real seconds.
+#[test]
+fn c_started_operations_pass_against_the_simulator() {
+    let started = build("started");
+    let sim = Simulator::start(SimConfig::default()).expect("start the simulator");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = program(&started)
+        .arg(sim.api_url())
+        .arg(dir)
+        .current_dir(dir)
+        .output()
+        .expect("run started");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the C started-operations harness failed"
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" 0 failed"), "unexpected summary: {last}");
+}
+
 #[test]
 fn pos_example_pays_and_reports_refusals() {
     let pos = build("pos_example");

@@ -14,8 +14,8 @@ use std::ptr;
 
 use ystpay::ffi::client::{ystpay_client, ystpay_client_free, ystpay_client_from_config};
 use ystpay::ffi::codes::*;
+use ystpay::ffi::progress::testing::panic_at_stage;
 use ystpay::ffi::records::{ystpay_settlement, YSTPAY_SEQ_SIZE};
-use ystpay::ffi::settle::testing::panic_at_stage;
 use ystpay::ffi::settle::{ystpay_settle_order, ystpay_settle_revoke};
 use ystpay::ffi::text::{from_array, Enc};
 use ystpay::journal::{Journal, OpUpdate};

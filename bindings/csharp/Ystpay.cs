@@ -71,6 +71,11 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_ERR_QR_TOO_BIG = 107;
         /// <summary>
+        /// Not available on this platform: the payment window and window messages
+        /// (`ystpay_window_*`, `ystpay_op_notify`) exist only on Windows.
+        /// </summary>
+        public const int YSTPAY_ERR_NOT_SUPPORTED = 108;
+        /// <summary>
         /// The client configuration is unusable (bad URL, key length, missing
         /// password and dsn, unknown configuration key, ...). Nothing was sent.
         /// </summary>
@@ -174,6 +179,69 @@ namespace YstpayInterop
         /// disk full. The file is left as it was.
         /// </summary>
         public const int YSTPAY_ERR_FILE_WRITE = 600;
+        /// <summary>
+        /// A started operation (`ystpay_op`) has not ended yet: `ystpay_op_wait`
+        /// timed out, or a getter of its end was called too early. Not a failure:
+        /// look again later. Nothing about the operation changed.
+        /// </summary>
+        public const int YSTPAY_ERR_STILL_RUNNING = 700;
+        /// <summary>
+        /// `ystpay_op_number` field: the outcome, `YSTPAY_OUTCOME_*`.
+        /// </summary>
+        public const int YSTPAY_FIELD_OUTCOME = 1;
+        /// <summary>
+        /// `ystpay_op_number` field: the journal state, `YSTPAY_STATE_*`.
+        /// </summary>
+        public const int YSTPAY_FIELD_STATE = 2;
+        /// <summary>
+        /// `ystpay_op_number` field: the operation kind, `YSTPAY_KIND_*`.
+        /// </summary>
+        public const int YSTPAY_FIELD_KIND = 3;
+        /// <summary>
+        /// `ystpay_op_number` field: the amount in fen.
+        /// </summary>
+        public const int YSTPAY_FIELD_TOTAL_FEE = 4;
+        /// <summary>
+        /// `ystpay_op_number` field: 1 when the journal could not be updated at
+        /// the end (the outcome is still true; recovery settles the journal).
+        /// </summary>
+        public const int YSTPAY_FIELD_JOURNAL_FAILED = 5;
+        /// <summary>
+        /// `ystpay_op_number` field: how many receipt lines
+        /// `ystpay_op_receipt_line` gives.
+        /// </summary>
+        public const int YSTPAY_FIELD_RECEIPT_COUNT = 7;
+        /// <summary>
+        /// `ystpay_op_text` field: the operation's serial (`req_seq`).
+        /// </summary>
+        public const int YSTPAY_FIELD_REQ_SEQ = 20;
+        /// <summary>
+        /// `ystpay_op_text` field: the platform's order number (`""` when none).
+        /// </summary>
+        public const int YSTPAY_FIELD_TRANS_SEQ = 21;
+        /// <summary>
+        /// `ystpay_op_text` field: the platform's refund number (`""` when none).
+        /// </summary>
+        public const int YSTPAY_FIELD_REFUND_SEQ = 22;
+        /// <summary>
+        /// `ystpay_op_text` field: when it was paid, as the platform says
+        /// (`""` when not paid).
+        /// </summary>
+        public const int YSTPAY_FIELD_PAY_TIME = 23;
+        /// <summary>
+        /// `ystpay_op_text` field: the channel, `"W"`, `"A"`, `"Q"` (`""` when
+        /// not known).
+        /// </summary>
+        public const int YSTPAY_FIELD_CHANNEL = 24;
+        /// <summary>
+        /// `ystpay_op_text` field: the platform's error code of a refusal
+        /// (`""` when none).
+        /// </summary>
+        public const int YSTPAY_FIELD_CODE = 25;
+        /// <summary>
+        /// `ystpay_op_text` field: what happened, in words for a person.
+        /// </summary>
+        public const int YSTPAY_FIELD_DETAIL = 26;
         /// <summary>
         /// The outcome is not known: no status came (or one the API document does
         /// not define), the platform refused without saying whether money moved,
@@ -926,6 +994,99 @@ namespace YstpayInterop
     }
 
     /// <summary>
+    /// The final answer of a settle call (`ystpay_settle_pay`,
+    /// `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+    /// Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+    /// (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct YstpaySettlement
+    {
+        /// <summary>
+        /// In: `sizeof(ystpay_settlement)`. Left unchanged.
+        /// </summary>
+        public uint struct_size;
+        /// <summary>
+        /// `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+        /// (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+        /// never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
+        /// platform: nothing charged, the journal closed it) or
+        /// `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
+        /// the deadline; the journal keeps it open, `ystpay_recover` settles it).
+        /// </summary>
+        public int outcome;
+        /// <summary>
+        /// Amount in fen (a refund: the refund's amount).
+        /// </summary>
+        public long total_fee;
+        /// <summary>
+        /// `YSTPAY_KIND_*`: what the operation is.
+        /// </summary>
+        public int kind;
+        /// <summary>
+        /// `YSTPAY_STATE_*`: its state in the journal now.
+        /// </summary>
+        public int state;
+        /// <summary>
+        /// 1 when a field or the receipt was cut to fit, else 0. A platform
+        /// number is at most 20 digits and always fits; one cut here was kept
+        /// by an older version's journal, and names no order: ask the platform
+        /// by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
+        /// </summary>
+        public int truncated;
+        /// <summary>
+        /// Number of lines used in `receipt_lines`.
+        /// </summary>
+        public int receipt_count;
+        /// <summary>
+        /// Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_FLAG_SIZE)]
+        public byte[] channel;
+        /// <summary>
+        /// 1 when the journal could not be updated at the end (the outcome is
+        /// still true; the operation stays open there and recovery settles it).
+        /// </summary>
+        public int journal_failed;
+        /// <summary>
+        /// The operation's `req_seq` (its key in the journal).
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] req_seq;
+        /// <summary>
+        /// The platform's order number once known (a refund: the refunded
+        /// order's); refunds need it.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] trans_seq;
+        /// <summary>
+        /// A refund: the platform's refund number, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
+        public byte[] refund_seq;
+        /// <summary>
+        /// `pay_time` from the platform when paid, else `""`.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_TIME_SIZE)]
+        public byte[] pay_time;
+        /// <summary>
+        /// The platform's code of the deciding answer, if any.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_CODE_SIZE)]
+        public byte[] code;
+        /// <summary>
+        /// In words: the platform's message, or why the flow ended.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DETAIL_SIZE)]
+        public byte[] detail;
+        /// <summary>
+        /// Receipt lines to print, when the platform sent them.
+        /// </summary>
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE)]
+        public byte[] receipt_lines;
+    }
+
+    /// <summary>
     /// One product line of a payment (`prod_details`, 4.1), filled by the
     /// caller and passed to `ystpay_pay` as an array. Set `struct_size` to
     /// `sizeof(ystpay_prod_item)` (`YSTPAY_PROD_ITEM_SIZE`) in every element;
@@ -1274,99 +1435,6 @@ namespace YstpayInterop
         public int reserved;
     }
 
-    /// <summary>
-    /// The final answer of a settle call (`ystpay_settle_pay`,
-    /// `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
-    /// Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
-    /// (`YSTPAY_SETTLEMENT_SIZE`) before the call.
-    /// </summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct YstpaySettlement
-    {
-        /// <summary>
-        /// In: `sizeof(ystpay_settlement)`. Left unchanged.
-        /// </summary>
-        public uint struct_size;
-        /// <summary>
-        /// `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
-        /// (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
-        /// never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
-        /// platform: nothing charged, the journal closed it) or
-        /// `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
-        /// the deadline; the journal keeps it open, `ystpay_recover` settles it).
-        /// </summary>
-        public int outcome;
-        /// <summary>
-        /// Amount in fen (a refund: the refund's amount).
-        /// </summary>
-        public long total_fee;
-        /// <summary>
-        /// `YSTPAY_KIND_*`: what the operation is.
-        /// </summary>
-        public int kind;
-        /// <summary>
-        /// `YSTPAY_STATE_*`: its state in the journal now.
-        /// </summary>
-        public int state;
-        /// <summary>
-        /// 1 when a field or the receipt was cut to fit, else 0. A platform
-        /// number is at most 20 digits and always fits; one cut here was kept
-        /// by an older version's journal, and names no order: ask the platform
-        /// by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
-        /// </summary>
-        public int truncated;
-        /// <summary>
-        /// Number of lines used in `receipt_lines`.
-        /// </summary>
-        public int receipt_count;
-        /// <summary>
-        /// Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_FLAG_SIZE)]
-        public byte[] channel;
-        /// <summary>
-        /// 1 when the journal could not be updated at the end (the outcome is
-        /// still true; the operation stays open there and recovery settles it).
-        /// </summary>
-        public int journal_failed;
-        /// <summary>
-        /// The operation's `req_seq` (its key in the journal).
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
-        public byte[] req_seq;
-        /// <summary>
-        /// The platform's order number once known (a refund: the refunded
-        /// order's); refunds need it.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
-        public byte[] trans_seq;
-        /// <summary>
-        /// A refund: the platform's refund number, else `""`.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_SEQ_SIZE)]
-        public byte[] refund_seq;
-        /// <summary>
-        /// `pay_time` from the platform when paid, else `""`.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_TIME_SIZE)]
-        public byte[] pay_time;
-        /// <summary>
-        /// The platform's code of the deciding answer, if any.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_CODE_SIZE)]
-        public byte[] code;
-        /// <summary>
-        /// In words: the platform's message, or why the flow ended.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_DETAIL_SIZE)]
-        public byte[] detail;
-        /// <summary>
-        /// Receipt lines to print, when the platform sent them.
-        /// </summary>
-        [MarshalAs(UnmanagedType.ByValArray, SizeConst = YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE)]
-        public byte[] receipt_lines;
-    }
-
     /// <summary>The settle calls' progress callback (ystpay_progress_fn): runs on the calling
     /// thread; keep the delegate alive for the whole call and do not throw out of it.
     /// message is a NUL-terminated string in the client's encoding.</summary>
@@ -1419,6 +1487,12 @@ namespace YstpayInterop
         /// <summary>
         /// **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
         /// must not be used afterwards, nor by any other thread while this runs.
+        /// 
+        /// **Waits** until the client's started operations (`ystpay_start_*`) have
+        /// ended, since they use it: a payment whose customer is typing a password
+        /// may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+        /// a short wait. Their handles stay valid to read and free afterwards.
+        /// Free every client this way before unloading the library.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern void ystpay_client_free(IntPtr client);
@@ -1848,6 +1922,124 @@ namespace YstpayInterop
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern int ystpay_notice_reply(IntPtr client, int accepted, byte[] message, byte[] buf, int buf_size, out int needed);
+
+        /// <summary>
+        /// **Method.** Cancels the operation: the same meaning as
+        /// `ystpay_cancel_trigger` for the blocking call (stop waiting and revoke
+        /// a payment or order that may have arrived; never resend a refund; a
+        /// revoke under way is finished). Returns at once; the operation ends on
+        /// its own thread (watch it with `ystpay_op_wait`). Any number of times,
+        /// also after the end (then it does nothing). Returns `YSTPAY_OK`,
+        /// `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_cancel(IntPtr op);
+
+        /// <summary>
+        /// **Destructor.** Releases the handle. NULL is a no-op. **The operation
+        /// is not stopped**: a running one runs to its end on its thread and the
+        /// journal records that end (read it later with `ystpay_journal_*`, or
+        /// cancel first with `ystpay_op_cancel`). No window message is posted for
+        /// it after this returns. Once per handle, when no other thread uses it.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern void ystpay_op_free(IntPtr op);
+
+        /// <summary>
+        /// **Method (Windows).** Has the library post `message` to the window
+        /// `hwnd` (`PostMessage`, never `SendMessage`: the operation never waits
+        /// for the window) at every stage change and at the end, so that a
+        /// PowerBuilder (`pbm_customNN`, i.e. `WM_USER + NN - 1`) or Delphi
+        /// program reacts without polling: `wParam` is the caller's `wparam` as
+        /// given, zero-extended (e.g. a sale number; never a pointer), `lParam`
+        /// the new `YSTPAY_STAGE_*`; the end is `YSTPAY_STAGE_FINISHED`, after
+        /// which `ystpay_op_wait(op, 0, ...)` gives the end. One message is posted
+        /// at once with the current stage, so nothing between the start and this
+        /// call is missed. Several windows may be registered. After
+        /// `ystpay_op_free` returns, no more messages are posted for it.
+        /// 
+        /// Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT` (`op` or `hwnd`),
+        /// `YSTPAY_ERR_INVALID_HANDLE`, or `YSTPAY_ERR_NOT_SUPPORTED` on every
+        /// other platform. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_notify(IntPtr op, IntPtr hwnd, uint message, int wparam);
+
+        /// <summary>
+        /// **Method.** A number of the ended operation's settlement, for languages
+        /// without C structs (VB6, PowerBuilder): `field` is `YSTPAY_FIELD_OUTCOME`,
+        /// `_STATE`, `_KIND`, `_TOTAL_FEE` (fen), `_JOURNAL_FAILED` or
+        /// `_RECEIPT_COUNT`; `*value` receives it.
+        /// 
+        /// Returns `YSTPAY_OK`; `YSTPAY_ERR_STILL_RUNNING` before the end; after
+        /// an end without a settlement (nothing was sent), that end's code;
+        /// `YSTPAY_ERR_INVALID_ARGUMENT` for another `field`;
+        /// `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_number(IntPtr op, int field, out long value);
+
+        /// <summary>
+        /// **Method.** Receipt line `index` of the ended operation (from 0 to
+        /// `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+        /// encoding. Buffer as for `ystpay_last_error`. Returns as
+        /// `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+        /// range. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_receipt_line(IntPtr op, int index, byte[] buf, int buf_size, out int needed);
+
+        /// <summary>
+        /// **Method.** What the operation is doing now: the latest stage
+        /// (`YSTPAY_STAGE_*`; `YSTPAY_STAGE_FINISHED` once it ended), the
+        /// milliseconds as the progress callback counts them (counted on to now),
+        /// and the words for the cashier in the client's encoding — the same as
+        /// the progress callback's message (e.g. "等待顾客付款（输入密码），还剩
+        /// 42 秒"; for `SHOW_CODE` the URL to show as a QR code; at the end the
+        /// outcome's name, or why nothing was sent).
+        /// 
+        /// - `stage`, `elapsed_ms`: NULL or receive the values.
+        /// - `words`, `words_size`, `needed`: NULL/0 when the words are not
+        ///   wanted; otherwise as for `ystpay_last_error` (a buffer too small is
+        ///   `YSTPAY_ERR_BUFFER_TOO_SMALL` with `*needed` set, and nothing else is
+        ///   written).
+        /// 
+        /// Returns `YSTPAY_OK` (also while it runs), `YSTPAY_ERR_NULL_ARGUMENT`,
+        /// `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_BUFFER_TOO_SMALL` or
+        /// `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe; never blocks.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_stage(IntPtr op, out int stage, out int elapsed_ms, byte[] words, int words_size, out int needed);
+
+        /// <summary>
+        /// **Method.** A text of the ended operation's settlement, whole (never
+        /// cut, unlike the record's fixed fields), in the client's encoding:
+        /// `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
+        /// `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
+        /// settlement has none). Buffer as for `ystpay_last_error`.
+        /// 
+        /// Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
+        /// (with `*needed`). Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_text(IntPtr op, int field, byte[] buf, int buf_size, out int needed);
+
+        /// <summary>
+        /// **Method.** Waits up to `timeout_ms` for the operation's end; 0 only
+        /// looks. Returns `YSTPAY_ERR_STILL_RUNNING` while it runs; after the end,
+        /// the code the blocking `ystpay_settle_*` call would have returned:
+        /// `YSTPAY_OK` with the same settlement record in `out` (when not NULL;
+        /// `out-&gt;outcome` says what happened to the money), or a failure that
+        /// means nothing was sent (`ystpay_last_error` says why). Any number of
+        /// times, from any thread; the end never changes.
+        /// 
+        /// Also `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`,
+        /// `YSTPAY_ERR_INVALID_ARGUMENT` (negative timeout),
+        /// `YSTPAY_ERR_STRUCT_SIZE`. On a UI thread, wait 0 from a timer: a
+        /// longer wait stops the window from painting.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_op_wait(IntPtr op, int timeout_ms, ref YstpaySettlement result);
 
         /// <summary>
         /// **Method.** 4.1 提交支付 — barcode payment: the customer shows a payment
@@ -2296,6 +2488,63 @@ namespace YstpayInterop
         public static extern int ystpay_settle_revoke(IntPtr client, byte[] req_seq, YstpayProgressFn progress, IntPtr user_data, ref YstpaySettlement result);
 
         /// <summary>
+        /// **Constructor (started operation).** Starts the QR-code, JS or H5 order
+        /// that `ystpay_settle_order` creates and waits for, on a library thread,
+        /// and returns once it is in the journal, before the create request
+        /// leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
+        /// with the URL as its words (`ystpay_op_stage`). Arguments and result
+        /// codes as for `ystpay_settle_order` (without cancel and progress);
+        /// `out` as for `ystpay_start_pay`. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_start_order(IntPtr client, int kind, long total_fee, byte[] channel, int expire_seconds, byte[] subopen_id, byte[] ip, byte[] redirect_url, int deadline_ms, out IntPtr result);
+
+        /// <summary>
+        /// **Constructor (started operation).** Starts the payment that
+        /// `ystpay_settle_pay` takes, on a library thread, and returns at once:
+        /// as soon as the payment is in the journal, before its first request
+        /// leaves. The calling thread (a UI thread) goes on; look at the
+        /// operation with `ystpay_op_wait` / `ystpay_op_stage` (e.g. from a
+        /// 100 ms timer), cancel it with `ystpay_op_cancel` (the Esc key), or, on
+        /// Windows, have a message posted at every stage (`ystpay_op_notify`).
+        /// 
+        /// Arguments as for `ystpay_settle_pay`, without cancel and progress: the
+        /// operation has its own. `out` receives the handle (caller-owned; release
+        /// it with `ystpay_op_free`), written only on `YSTPAY_OK`.
+        /// 
+        /// `YSTPAY_OK`: the payment runs (or already ended). **Any other code
+        /// means nothing was sent** and no handle was made — the same codes, for
+        /// the same reasons, as `ystpay_settle_pay`'s (also `YSTPAY_ERR_INTERNAL`
+        /// when no thread can be started). Several operations may run at once on
+        /// one client. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_start_pay(IntPtr client, byte[] req_seq, long total_fee, byte[] auth_code, byte[] channel, [In] YstpayProdItem[] items, int item_count, int deadline_ms, out IntPtr result);
+
+        /// <summary>
+        /// **Constructor (started operation).** Starts the refund that
+        /// `ystpay_settle_refund` makes, on a library thread, and returns once it
+        /// is in the journal, before its first request leaves. Arguments and
+        /// result codes as for `ystpay_settle_refund` (without cancel and
+        /// progress) and `ystpay_start_pay` (`out`). `ystpay_op_cancel` means "do
+        /// not refund", as the cancel switch does. Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_start_refund(IntPtr client, byte[] req_seq, byte[] pay_req_seq, long refund_fee, byte[] reason, int deadline_ms, out IntPtr result);
+
+        /// <summary>
+        /// **Constructor (started operation).** Starts the revoke that
+        /// `ystpay_settle_revoke` makes, on a library thread, and returns before
+        /// its first request leaves (at once with an ended operation when there is
+        /// nothing to send: see `ystpay_settle_revoke` for what it then holds).
+        /// Result codes as for `ystpay_settle_revoke`; `out` as for
+        /// `ystpay_start_pay`. A revoke cannot be cancelled
+        /// (`ystpay_op_cancel` does nothing to it). Thread-safe.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_start_revoke(IntPtr client, byte[] req_seq, out IntPtr result);
+
+        /// <summary>
         /// Returns a static, NUL-terminated English description of a result code
         /// (`"unknown result code"` for a number this version does not know).
         /// 
@@ -2446,6 +2695,22 @@ namespace YstpayInterop
             return r;
         }
 
+        /// <summary>A new YstpaySettlement: struct_size set, arrays allocated.</summary>
+        public static YstpaySettlement NewSettlement()
+        {
+            var r = new YstpaySettlement();
+            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpaySettlement));
+            r.channel = new byte[YstpayConst.YSTPAY_FLAG_SIZE];
+            r.req_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.trans_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.refund_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
+            r.pay_time = new byte[YstpayConst.YSTPAY_TIME_SIZE];
+            r.code = new byte[YstpayConst.YSTPAY_CODE_SIZE];
+            r.detail = new byte[YstpayConst.YSTPAY_DETAIL_SIZE];
+            r.receipt_lines = new byte[YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE];
+            return r;
+        }
+
         /// <summary>A new YstpayProdItem: struct_size set, arrays allocated.</summary>
         public static YstpayProdItem NewProdItem()
         {
@@ -2518,22 +2783,6 @@ namespace YstpayInterop
             r.channel_name = new byte[YstpayConst.YSTPAY_CHANNEL_NAME_SIZE];
             r.server_time = new byte[YstpayConst.YSTPAY_TIME_SIZE];
             r.msg = new byte[YstpayConst.YSTPAY_MSG_SIZE];
-            return r;
-        }
-
-        /// <summary>A new YstpaySettlement: struct_size set, arrays allocated.</summary>
-        public static YstpaySettlement NewSettlement()
-        {
-            var r = new YstpaySettlement();
-            r.struct_size = (uint)Marshal.SizeOf(typeof(YstpaySettlement));
-            r.channel = new byte[YstpayConst.YSTPAY_FLAG_SIZE];
-            r.req_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
-            r.trans_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
-            r.refund_seq = new byte[YstpayConst.YSTPAY_SEQ_SIZE];
-            r.pay_time = new byte[YstpayConst.YSTPAY_TIME_SIZE];
-            r.code = new byte[YstpayConst.YSTPAY_CODE_SIZE];
-            r.detail = new byte[YstpayConst.YSTPAY_DETAIL_SIZE];
-            r.receipt_lines = new byte[YstpayConst.YSTPAY_RECEIPT_LINES * YstpayConst.YSTPAY_RECEIPT_LINE_SIZE];
             return r;
         }
     }

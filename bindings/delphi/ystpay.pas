@@ -94,6 +94,11 @@ const
   }
   YSTPAY_ERR_QR_TOO_BIG = 107;
   {
+    Not available on this platform: the payment window and window messages
+    (`ystpay_window_*`, `ystpay_op_notify`) exist only on Windows.
+  }
+  YSTPAY_ERR_NOT_SUPPORTED = 108;
+  {
     The client configuration is unusable (bad URL, key length, missing
     password and dsn, unknown configuration key, ...). Nothing was sent.
   }
@@ -197,6 +202,69 @@ const
     disk full. The file is left as it was.
   }
   YSTPAY_ERR_FILE_WRITE = 600;
+  {
+    A started operation (`ystpay_op`) has not ended yet: `ystpay_op_wait`
+    timed out, or a getter of its end was called too early. Not a failure:
+    look again later. Nothing about the operation changed.
+  }
+  YSTPAY_ERR_STILL_RUNNING = 700;
+  {
+    `ystpay_op_number` field: the outcome, `YSTPAY_OUTCOME_*`.
+  }
+  YSTPAY_FIELD_OUTCOME = 1;
+  {
+    `ystpay_op_number` field: the journal state, `YSTPAY_STATE_*`.
+  }
+  YSTPAY_FIELD_STATE = 2;
+  {
+    `ystpay_op_number` field: the operation kind, `YSTPAY_KIND_*`.
+  }
+  YSTPAY_FIELD_KIND = 3;
+  {
+    `ystpay_op_number` field: the amount in fen.
+  }
+  YSTPAY_FIELD_TOTAL_FEE = 4;
+  {
+    `ystpay_op_number` field: 1 when the journal could not be updated at
+    the end (the outcome is still true; recovery settles the journal).
+  }
+  YSTPAY_FIELD_JOURNAL_FAILED = 5;
+  {
+    `ystpay_op_number` field: how many receipt lines
+    `ystpay_op_receipt_line` gives.
+  }
+  YSTPAY_FIELD_RECEIPT_COUNT = 7;
+  {
+    `ystpay_op_text` field: the operation's serial (`req_seq`).
+  }
+  YSTPAY_FIELD_REQ_SEQ = 20;
+  {
+    `ystpay_op_text` field: the platform's order number (`""` when none).
+  }
+  YSTPAY_FIELD_TRANS_SEQ = 21;
+  {
+    `ystpay_op_text` field: the platform's refund number (`""` when none).
+  }
+  YSTPAY_FIELD_REFUND_SEQ = 22;
+  {
+    `ystpay_op_text` field: when it was paid, as the platform says
+    (`""` when not paid).
+  }
+  YSTPAY_FIELD_PAY_TIME = 23;
+  {
+    `ystpay_op_text` field: the channel, `"W"`, `"A"`, `"Q"` (`""` when
+    not known).
+  }
+  YSTPAY_FIELD_CHANNEL = 24;
+  {
+    `ystpay_op_text` field: the platform's error code of a refusal
+    (`""` when none).
+  }
+  YSTPAY_FIELD_CODE = 25;
+  {
+    `ystpay_op_text` field: what happened, in words for a person.
+  }
+  YSTPAY_FIELD_DETAIL = 26;
   {
     The outcome is not known: no status came (or one the API document does
     not define), the platform refused without saying whether money moved,
@@ -565,6 +633,12 @@ type
   PYstpayClient = Pointer;
   { An opaque cancel switch (ystpay_cancel *). }
   PYstpayCancel = Pointer;
+  { intptr_t: as wide as a pointer (Delphi 7 has no NativeInt). }
+{$IF Defined(CPU64) or Defined(CPUX64)}
+  TYstpayIntPtr = Int64;
+{$ELSE}
+  TYstpayIntPtr = Integer;
+{$IFEND}
   { The settle calls' progress callback (ystpay_progress_fn): runs on the
     calling thread; must not raise exceptions out of it nor call back into
     the same operation. msg is valid only during the call. }
@@ -923,6 +997,90 @@ type
   PYstpayNotice = ^TYstpayNotice;
 
   {
+    The final answer of a settle call (`ystpay_settle_pay`,
+    `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
+    Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
+    (`YSTPAY_SETTLEMENT_SIZE`) before the call.
+  }
+  TYstpaySettlement = record
+    {
+      In: `sizeof(ystpay_settlement)`. Left unchanged.
+    }
+    struct_size: Cardinal;
+    {
+      `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
+      (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
+      never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
+      platform: nothing charged, the journal closed it) or
+      `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
+      the deadline; the journal keeps it open, `ystpay_recover` settles it).
+    }
+    outcome: Integer;
+    {
+      Amount in fen (a refund: the refund's amount).
+    }
+    total_fee: Int64;
+    {
+      `YSTPAY_KIND_*`: what the operation is.
+    }
+    kind: Integer;
+    {
+      `YSTPAY_STATE_*`: its state in the journal now.
+    }
+    state: Integer;
+    {
+      1 when a field or the receipt was cut to fit, else 0. A platform
+      number is at most 20 digits and always fits; one cut here was kept
+      by an older version's journal, and names no order: ask the platform
+      by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
+    }
+    truncated: Integer;
+    {
+      Number of lines used in `receipt_lines`.
+    }
+    receipt_count: Integer;
+    {
+      Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
+    }
+    channel: array[0..YSTPAY_FLAG_SIZE - 1] of AnsiChar;
+    {
+      1 when the journal could not be updated at the end (the outcome is
+      still true; the operation stays open there and recovery settles it).
+    }
+    journal_failed: Integer;
+    {
+      The operation's `req_seq` (its key in the journal).
+    }
+    req_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      The platform's order number once known (a refund: the refunded
+      order's); refunds need it.
+    }
+    trans_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      A refund: the platform's refund number, else `""`.
+    }
+    refund_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
+    {
+      `pay_time` from the platform when paid, else `""`.
+    }
+    pay_time: array[0..YSTPAY_TIME_SIZE - 1] of AnsiChar;
+    {
+      The platform's code of the deciding answer, if any.
+    }
+    code: array[0..YSTPAY_CODE_SIZE - 1] of AnsiChar;
+    {
+      In words: the platform's message, or why the flow ended.
+    }
+    detail: array[0..YSTPAY_DETAIL_SIZE - 1] of AnsiChar;
+    {
+      Receipt lines to print, when the platform sent them.
+    }
+    receipt_lines: TYstpayReceiptLines;
+  end;
+  PYstpaySettlement = ^TYstpaySettlement;
+
+  {
     One product line of a payment (`prod_details`, 4.1), filled by the
     caller and passed to `ystpay_pay` as an array. Set `struct_size` to
     `sizeof(ystpay_prod_item)` (`YSTPAY_PROD_ITEM_SIZE`) in every element;
@@ -1231,90 +1389,6 @@ type
   end;
   PYstpayRevokeResult = ^TYstpayRevokeResult;
 
-  {
-    The final answer of a settle call (`ystpay_settle_pay`,
-    `ystpay_settle_refund`, `ystpay_settle_revoke`, `ystpay_settle_order`).
-    Caller-owned; set `struct_size` to `sizeof(ystpay_settlement)`
-    (`YSTPAY_SETTLEMENT_SIZE`) before the call.
-  }
-  TYstpaySettlement = record
-    {
-      In: `sizeof(ystpay_settlement)`. Left unchanged.
-    }
-    struct_size: Cardinal;
-    {
-      `YSTPAY_OUTCOME_PAID` (a refund: refunded), `YSTPAY_OUTCOME_FAILED`
-      (the platform said so), `YSTPAY_OUTCOME_REVOKED` (money returned or
-      never taken), `YSTPAY_OUTCOME_NOT_SENT` (nothing reached the
-      platform: nothing charged, the journal closed it) or
-      `YSTPAY_OUTCOME_UNKNOWN` (it may have arrived and no answer came by
-      the deadline; the journal keeps it open, `ystpay_recover` settles it).
-    }
-    outcome: Integer;
-    {
-      Amount in fen (a refund: the refund's amount).
-    }
-    total_fee: Int64;
-    {
-      `YSTPAY_KIND_*`: what the operation is.
-    }
-    kind: Integer;
-    {
-      `YSTPAY_STATE_*`: its state in the journal now.
-    }
-    state: Integer;
-    {
-      1 when a field or the receipt was cut to fit, else 0. A platform
-      number is at most 20 digits and always fits; one cut here was kept
-      by an older version's journal, and names no order: ask the platform
-      by `req_seq` (`ystpay_query_pay`, `ystpay_query_refund`).
-    }
-    truncated: Integer;
-    {
-      Number of lines used in `receipt_lines`.
-    }
-    receipt_count: Integer;
-    {
-      Channel letter (`"W"`, `"A"`, ...) once known, else `""`.
-    }
-    channel: array[0..YSTPAY_FLAG_SIZE - 1] of AnsiChar;
-    {
-      1 when the journal could not be updated at the end (the outcome is
-      still true; the operation stays open there and recovery settles it).
-    }
-    journal_failed: Integer;
-    {
-      The operation's `req_seq` (its key in the journal).
-    }
-    req_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
-    {
-      The platform's order number once known (a refund: the refunded
-      order's); refunds need it.
-    }
-    trans_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
-    {
-      A refund: the platform's refund number, else `""`.
-    }
-    refund_seq: array[0..YSTPAY_SEQ_SIZE - 1] of AnsiChar;
-    {
-      `pay_time` from the platform when paid, else `""`.
-    }
-    pay_time: array[0..YSTPAY_TIME_SIZE - 1] of AnsiChar;
-    {
-      The platform's code of the deciding answer, if any.
-    }
-    code: array[0..YSTPAY_CODE_SIZE - 1] of AnsiChar;
-    {
-      In words: the platform's message, or why the flow ended.
-    }
-    detail: array[0..YSTPAY_DETAIL_SIZE - 1] of AnsiChar;
-    {
-      Receipt lines to print, when the platform sent them.
-    }
-    receipt_lines: TYstpayReceiptLines;
-  end;
-  PYstpaySettlement = ^TYstpaySettlement;
-
 
 {
   **Destructor.** Releases a cancel switch. NULL is a no-op. Only after
@@ -1353,6 +1427,12 @@ function ystpay_cancel_trigger(cancel: PYstpayCancel): Integer; {$IFDEF WIN32}st
 {
   **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
   must not be used afterwards, nor by any other thread while this runs.
+
+  **Waits** until the client's started operations (`ystpay_start_*`) have
+  ended, since they use it: a payment whose customer is typing a password
+  may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+  a short wait. Their handles stay valid to read and free afterwards.
+  Free every client this way before unloading the library.
 }
 procedure ystpay_client_free(client: PYstpayClient); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
@@ -1759,6 +1839,116 @@ function ystpay_notice_read(client: PYstpayClient; body: PAnsiChar; body_len: In
   Nothing is sent. Thread-safe.
 }
 function ystpay_notice_reply(client: PYstpayClient; accepted: Integer; message: PAnsiChar; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** Cancels the operation: the same meaning as
+  `ystpay_cancel_trigger` for the blocking call (stop waiting and revoke
+  a payment or order that may have arrived; never resend a refund; a
+  revoke under way is finished). Returns at once; the operation ends on
+  its own thread (watch it with `ystpay_op_wait`). Any number of times,
+  also after the end (then it does nothing). Returns `YSTPAY_OK`,
+  `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+}
+function ystpay_op_cancel(op: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Destructor.** Releases the handle. NULL is a no-op. **The operation
+  is not stopped**: a running one runs to its end on its thread and the
+  journal records that end (read it later with `ystpay_journal_*`, or
+  cancel first with `ystpay_op_cancel`). No window message is posted for
+  it after this returns. Once per handle, when no other thread uses it.
+}
+procedure ystpay_op_free(op: Pointer); {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method (Windows).** Has the library post `message` to the window
+  `hwnd` (`PostMessage`, never `SendMessage`: the operation never waits
+  for the window) at every stage change and at the end, so that a
+  PowerBuilder (`pbm_customNN`, i.e. `WM_USER + NN - 1`) or Delphi
+  program reacts without polling: `wParam` is the caller's `wparam` as
+  given, zero-extended (e.g. a sale number; never a pointer), `lParam`
+  the new `YSTPAY_STAGE_*`; the end is `YSTPAY_STAGE_FINISHED`, after
+  which `ystpay_op_wait(op, 0, ...)` gives the end. One message is posted
+  at once with the current stage, so nothing between the start and this
+  call is missed. Several windows may be registered. After
+  `ystpay_op_free` returns, no more messages are posted for it.
+
+  Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT` (`op` or `hwnd`),
+  `YSTPAY_ERR_INVALID_HANDLE`, or `YSTPAY_ERR_NOT_SUPPORTED` on every
+  other platform. Thread-safe.
+}
+function ystpay_op_notify(op: Pointer; hwnd: Pointer; message: Cardinal; wparam: Integer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** A number of the ended operation's settlement, for languages
+  without C structs (VB6, PowerBuilder): `field` is `YSTPAY_FIELD_OUTCOME`,
+  `_STATE`, `_KIND`, `_TOTAL_FEE` (fen), `_JOURNAL_FAILED` or
+  `_RECEIPT_COUNT`; `*value` receives it.
+
+  Returns `YSTPAY_OK`; `YSTPAY_ERR_STILL_RUNNING` before the end; after
+  an end without a settlement (nothing was sent), that end's code;
+  `YSTPAY_ERR_INVALID_ARGUMENT` for another `field`;
+  `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+}
+function ystpay_op_number(op: Pointer; field: Integer; out value: Int64): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** Receipt line `index` of the ended operation (from 0 to
+  `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+  encoding. Buffer as for `ystpay_last_error`. Returns as
+  `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+  range. Thread-safe.
+}
+function ystpay_op_receipt_line(op: Pointer; index: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** What the operation is doing now: the latest stage
+  (`YSTPAY_STAGE_*`; `YSTPAY_STAGE_FINISHED` once it ended), the
+  milliseconds as the progress callback counts them (counted on to now),
+  and the words for the cashier in the client's encoding — the same as
+  the progress callback's message (e.g. "等待顾客付款（输入密码），还剩
+  42 秒"; for `SHOW_CODE` the URL to show as a QR code; at the end the
+  outcome's name, or why nothing was sent).
+
+  - `stage`, `elapsed_ms`: NULL or receive the values.
+  - `words`, `words_size`, `needed`: NULL/0 when the words are not
+    wanted; otherwise as for `ystpay_last_error` (a buffer too small is
+    `YSTPAY_ERR_BUFFER_TOO_SMALL` with `*needed` set, and nothing else is
+    written).
+
+  Returns `YSTPAY_OK` (also while it runs), `YSTPAY_ERR_NULL_ARGUMENT`,
+  `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_BUFFER_TOO_SMALL` or
+  `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe; never blocks.
+}
+function ystpay_op_stage(op: Pointer; stage: PInteger; elapsed_ms: PInteger; words: PAnsiChar; words_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** A text of the ended operation's settlement, whole (never
+  cut, unlike the record's fixed fields), in the client's encoding:
+  `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
+  `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
+  settlement has none). Buffer as for `ystpay_last_error`.
+
+  Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
+  (with `*needed`). Thread-safe.
+}
+function ystpay_op_text(op: Pointer; field: Integer; buf: PAnsiChar; buf_size: Integer; needed: PInteger): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Method.** Waits up to `timeout_ms` for the operation's end; 0 only
+  looks. Returns `YSTPAY_ERR_STILL_RUNNING` while it runs; after the end,
+  the code the blocking `ystpay_settle_*` call would have returned:
+  `YSTPAY_OK` with the same settlement record in `out` (when not NULL;
+  `out->outcome` says what happened to the money), or a failure that
+  means nothing was sent (`ystpay_last_error` says why). Any number of
+  times, from any thread; the end never changes.
+
+  Also `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`,
+  `YSTPAY_ERR_INVALID_ARGUMENT` (negative timeout),
+  `YSTPAY_ERR_STRUCT_SIZE`. On a UI thread, wait 0 from a timer: a
+  longer wait stops the window from painting.
+}
+function ystpay_op_wait(op: Pointer; timeout_ms: Integer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   **Method.** 4.1 提交支付 — barcode payment: the customer shows a payment
@@ -2186,6 +2376,59 @@ function ystpay_settle_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req
   `ystpay_settle_pay`. Thread-safe.
 }
 function ystpay_settle_revoke(client: PYstpayClient; req_seq: PAnsiChar; progress: TYstpayProgressFn; user_data: Pointer; var res: TYstpaySettlement): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Constructor (started operation).** Starts the QR-code, JS or H5 order
+  that `ystpay_settle_order` creates and waits for, on a library thread,
+  and returns once it is in the journal, before the create request
+  leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
+  with the URL as its words (`ystpay_op_stage`). Arguments and result
+  codes as for `ystpay_settle_order` (without cancel and progress);
+  `out` as for `ystpay_start_pay`. Thread-safe.
+}
+function ystpay_start_order(client: PYstpayClient; kind: Integer; total_fee: Int64; channel: PAnsiChar; expire_seconds: Integer; subopen_id: PAnsiChar; ip: PAnsiChar; redirect_url: PAnsiChar; deadline_ms: Integer; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Constructor (started operation).** Starts the payment that
+  `ystpay_settle_pay` takes, on a library thread, and returns at once:
+  as soon as the payment is in the journal, before its first request
+  leaves. The calling thread (a UI thread) goes on; look at the
+  operation with `ystpay_op_wait` / `ystpay_op_stage` (e.g. from a
+  100 ms timer), cancel it with `ystpay_op_cancel` (the Esc key), or, on
+  Windows, have a message posted at every stage (`ystpay_op_notify`).
+
+  Arguments as for `ystpay_settle_pay`, without cancel and progress: the
+  operation has its own. `out` receives the handle (caller-owned; release
+  it with `ystpay_op_free`), written only on `YSTPAY_OK`.
+
+  `YSTPAY_OK`: the payment runs (or already ended). **Any other code
+  means nothing was sent** and no handle was made — the same codes, for
+  the same reasons, as `ystpay_settle_pay`'s (also `YSTPAY_ERR_INTERNAL`
+  when no thread can be started). Several operations may run at once on
+  one client. Thread-safe.
+}
+function ystpay_start_pay(client: PYstpayClient; req_seq: PAnsiChar; total_fee: Int64; auth_code: PAnsiChar; channel: PAnsiChar; items: PYstpayProdItem; item_count: Integer; deadline_ms: Integer; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Constructor (started operation).** Starts the refund that
+  `ystpay_settle_refund` makes, on a library thread, and returns once it
+  is in the journal, before its first request leaves. Arguments and
+  result codes as for `ystpay_settle_refund` (without cancel and
+  progress) and `ystpay_start_pay` (`out`). `ystpay_op_cancel` means "do
+  not refund", as the cancel switch does. Thread-safe.
+}
+function ystpay_start_refund(client: PYstpayClient; req_seq: PAnsiChar; pay_req_seq: PAnsiChar; refund_fee: Int64; reason: PAnsiChar; deadline_ms: Integer; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
+
+{
+  **Constructor (started operation).** Starts the revoke that
+  `ystpay_settle_revoke` makes, on a library thread, and returns before
+  its first request leaves (at once with an ended operation when there is
+  nothing to send: see `ystpay_settle_revoke` for what it then holds).
+  Result codes as for `ystpay_settle_revoke`; `out` as for
+  `ystpay_start_pay`. A revoke cannot be cancelled
+  (`ystpay_op_cancel` does nothing to it). Thread-safe.
+}
+function ystpay_start_revoke(client: PYstpayClient; req_seq: PAnsiChar; out res: Pointer): Integer; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;
 
 {
   Returns a static, NUL-terminated English description of a result code

@@ -39,16 +39,14 @@ stop_sim() {
 trap stop_sim EXIT
 
 # Starts $CARGO_TARGET_DIR/debug/ystpay-sim on a free port; sets SIM_URL.
-# Time scale 20 (a "5 s" password wait takes 0.25 s), or $SIM_TIME_SCALE
-# (the payment window's checks in ci-windows.sh need real seconds).
-start_sim() {
+start_sim() { # [time scale, default 20]
     stop_sim
     # The last simulator's URL must not be read as this one's: the shell
     # truncates sim.out in the child, which may run after the loop below
     # first reads it (seen: the ASan harness sent every request to the
     # port of the simulator just stopped, connection refused).
     rm -f "$WORK/sim.out" "$WORK/sim.err"
-    "$CARGO_TARGET_DIR/debug/ystpay-sim" --listen 127.0.0.1:0 --time-scale "${SIM_TIME_SCALE:-20}" --quiet \
+    "$CARGO_TARGET_DIR/debug/ystpay-sim" --listen 127.0.0.1:0 --time-scale "${1:-20}" --quiet \
         >"$WORK/sim.out" 2>"$WORK/sim.err" &
     SIM_PID=$!
     local i

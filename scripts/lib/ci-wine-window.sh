@@ -94,7 +94,7 @@ wine_window() { # bits, dll
     wine_env "$bits"
     timeout 300 wineboot --init >/dev/null 2>&1
     wine_screen "$bits" 96 >/dev/null 2>&1
-    if ! SIM_TIME_SCALE=1 start_sim; then
+    if ! start_sim 1; then
         fail "wine-$bits-window" "cannot start the simulator"
         stop_xvfb
         return
@@ -153,7 +153,7 @@ window_shots() { # bits, dll, dest
     timeout 300 wineboot --init >/dev/null 2>&1
     for dpi in 96 144; do
         wine_screen "$bits" "$dpi" >/dev/null 2>&1
-        SIM_TIME_SCALE=1 start_sim || ok=0
+        start_sim 1 || ok=0
         rm -f "$out"/shot-*
         (cd "$out" && exec timeout 300 wine window_test.exe "$SIM_URL" shots) \
             >"$out/shots-$dpi.log" 2>"$out/shots-$dpi.log.err" &

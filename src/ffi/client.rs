@@ -1,10 +1,12 @@
 //! The opaque client handle: constructors, destructor, and `req_seq`.
 
 use std::os::raw::c_char;
+use std::sync::Arc;
 
 use super::codes::*;
 use super::config::{self, Settings};
 use super::error::{guard, guard_void, set_call_encoding, CallResult, Failure};
+use super::started::Running;
 use super::text::{self, Enc};
 use crate::client::{Client, ClientConfig};
 use crate::flow::{Payments, SettleOptions};
@@ -18,7 +20,8 @@ const TAG: u64 = 0x5953_5450_4159_4331; // "YSTPAYC1"
 /// `ystpay_client_from_config_file`; released by `ystpay_client_free`.
 /// **Thread safety:** one handle may be used by several threads at once
 /// (every call only reads it; connections are pooled inside). It must not
-/// be freed while another thread is still using it.
+/// be freed while another thread is still using it; its started operations
+/// (`ystpay_start_*`) are waited for by `ystpay_client_free`.
 pub struct ystpay_client {
     tag: u64,
     /// The register: client, log, journal and settle flows.
@@ -27,6 +30,8 @@ pub struct ystpay_client {
     pub(crate) enc: Enc,
     /// The settings it was made from (`ystpay_doctor` checks them).
     pub(crate) settings: crate::config::Settings,
+    /// Its started operations that still run (`ystpay_start_*`).
+    pub(crate) ops: Arc<Running>,
 }
 
 impl ystpay_client {
@@ -90,6 +95,7 @@ fn build(settings: Settings, out: *mut *mut ystpay_client) -> CallResult {
         register,
         enc: settings.enc(),
         settings: settings.shared.clone(),
+        ops: Arc::default(),
     });
     // SAFETY: `out` was checked non-NULL by the caller of `build`.
     unsafe { out.write_unaligned(Box::into_raw(handle)) };
@@ -365,6 +371,12 @@ fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf, Failure> {
 /// **Destructor.** Releases a client handle. `NULL` is a no-op. The handle
 /// must not be used afterwards, nor by any other thread while this runs.
 ///
+/// **Waits** until the client's started operations (`ystpay_start_*`) have
+/// ended, since they use it: a payment whose customer is typing a password
+/// may take up to its deadline; cancel them first (`ystpay_op_cancel`) for
+/// a short wait. Their handles stay valid to read and free afterwards.
+/// Free every client this way before unloading the library.
+///
 /// # Safety
 /// `client` is NULL or a live handle from a ystpay constructor, freed once.
 #[no_mangle]
@@ -374,6 +386,8 @@ pub unsafe extern "system" fn ystpay_client_free(client: *mut ystpay_client) {
         if unsafe { deref(client, "client") }.is_ok() {
             // SAFETY: the pointer came from Box::into_raw in `build`.
             let mut b = unsafe { Box::from_raw(client) };
+            // Its started operations use it until they end.
+            b.ops.wait_idle();
             b.tag = 0;
             drop(b);
         }

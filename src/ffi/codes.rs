@@ -53,8 +53,7 @@ pub const YSTPAY_ERR_INVALID_HANDLE: i32 = 106;
 /// correction level M), or the code does not fit in the printer width.
 pub const YSTPAY_ERR_QR_TOO_BIG: i32 = 107;
 /// Not available on this platform: the payment window and window messages
-/// (`ystpay_window_pay`, `ystpay_window_order`, `ystpay_op_notify`) exist
-/// on Windows only.
+/// (`ystpay_window_*`, `ystpay_op_notify`) exist only on Windows.
 pub const YSTPAY_ERR_NOT_SUPPORTED: i32 = 108;
 
 /// The client configuration is unusable (bad URL, key length, missing
@@ -128,9 +127,42 @@ pub const YSTPAY_ERR_INTERNAL: i32 = 500;
 /// disk full. The file is left as it was.
 pub const YSTPAY_ERR_FILE_WRITE: i32 = 600;
 
-/// The started operation has not ended yet (`ystpay_op_wait` timed out; a
-/// getter called before the end).
+/// A started operation (`ystpay_op`) has not ended yet: `ystpay_op_wait`
+/// timed out, or a getter of its end was called too early. Not a failure:
+/// look again later. Nothing about the operation changed.
 pub const YSTPAY_ERR_STILL_RUNNING: i32 = 700;
+
+/// `ystpay_op_number` field: the outcome, `YSTPAY_OUTCOME_*`.
+pub const YSTPAY_FIELD_OUTCOME: i32 = 1;
+/// `ystpay_op_number` field: the journal state, `YSTPAY_STATE_*`.
+pub const YSTPAY_FIELD_STATE: i32 = 2;
+/// `ystpay_op_number` field: the operation kind, `YSTPAY_KIND_*`.
+pub const YSTPAY_FIELD_KIND: i32 = 3;
+/// `ystpay_op_number` field: the amount in fen.
+pub const YSTPAY_FIELD_TOTAL_FEE: i32 = 4;
+/// `ystpay_op_number` field: 1 when the journal could not be updated at
+/// the end (the outcome is still true; recovery settles the journal).
+pub const YSTPAY_FIELD_JOURNAL_FAILED: i32 = 5;
+/// `ystpay_op_number` field: how many receipt lines
+/// `ystpay_op_receipt_line` gives.
+pub const YSTPAY_FIELD_RECEIPT_COUNT: i32 = 7;
+/// `ystpay_op_text` field: the operation's serial (`req_seq`).
+pub const YSTPAY_FIELD_REQ_SEQ: i32 = 20;
+/// `ystpay_op_text` field: the platform's order number (`""` when none).
+pub const YSTPAY_FIELD_TRANS_SEQ: i32 = 21;
+/// `ystpay_op_text` field: the platform's refund number (`""` when none).
+pub const YSTPAY_FIELD_REFUND_SEQ: i32 = 22;
+/// `ystpay_op_text` field: when it was paid, as the platform says
+/// (`""` when not paid).
+pub const YSTPAY_FIELD_PAY_TIME: i32 = 23;
+/// `ystpay_op_text` field: the channel, `"W"`, `"A"`, `"Q"` (`""` when
+/// not known).
+pub const YSTPAY_FIELD_CHANNEL: i32 = 24;
+/// `ystpay_op_text` field: the platform's error code of a refusal
+/// (`""` when none).
+pub const YSTPAY_FIELD_CODE: i32 = 25;
+/// `ystpay_op_text` field: what happened, in words for a person.
+pub const YSTPAY_FIELD_DETAIL: i32 = 26;
 
 /// The outcome is not known: no status came (or one the API document does
 /// not define), the platform refused without saying whether money moved,
@@ -317,6 +349,7 @@ pub(crate) fn describe(code: i32) -> &'static str {
         YSTPAY_ERR_INVALID_ARGUMENT => "an argument is outside its documented values\0",
         YSTPAY_ERR_INVALID_HANDLE => "the handle is not a live ystpay_client\0",
         YSTPAY_ERR_QR_TOO_BIG => "the QR code does not fit (text too long or printer too narrow)\0",
+        YSTPAY_ERR_NOT_SUPPORTED => "not available on this platform\0",
         YSTPAY_ERR_CONFIG => "the client configuration is unusable\0",
         YSTPAY_ERR_CONFIG_FILE => "the configuration file cannot be read\0",
         YSTPAY_ERR_NOT_SENT => "the request was not sent (network); retrying is safe\0",
@@ -340,8 +373,7 @@ pub(crate) fn describe(code: i32) -> &'static str {
         }
         YSTPAY_ERR_INTERNAL => "internal error in ystpay\0",
         YSTPAY_ERR_FILE_WRITE => "the output file cannot be written\0",
-        YSTPAY_ERR_NOT_SUPPORTED => "not available on this platform\0",
-        YSTPAY_ERR_STILL_RUNNING => "the operation has not ended yet\0",
+        YSTPAY_ERR_STILL_RUNNING => "the operation is still running\0",
         _ => "unknown result code\0",
     }
 }

@@ -115,17 +115,7 @@ fn set_last(message: String) {
 pub fn guard(body: impl FnOnce() -> CallResult) -> i32 {
     CALL_ENC.with(|c| c.set(Enc::Utf8));
     set_last(String::new());
-    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(Failure::new(
-            YSTPAY_ERR_INTERNAL,
-            format!("internal error (panic caught at the C boundary): {what}"),
-        ))
-    });
+    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|p| Err(panicked(p)));
     match result {
         Ok(()) => YSTPAY_OK,
         Err(f) => {
@@ -134,6 +124,19 @@ pub fn guard(body: impl FnOnce() -> CallResult) -> i32 {
             f.code
         }
     }
+}
+
+/// The failure a caught panic is reported as.
+pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> Failure {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    Failure::new(
+        YSTPAY_ERR_INTERNAL,
+        format!("internal error (panic caught at the C boundary): {what}"),
+    )
 }
 
 /// Like [`guard`] for exports that return nothing (destructors).

@@ -67,6 +67,7 @@ macro_rules! out_record {
 
 pub mod answers;
 pub mod calls;
+pub mod cancel;
 pub mod client;
 pub mod codes;
 pub mod config;
@@ -74,6 +75,7 @@ pub mod doctor;
 pub mod error;
 pub mod journal;
 pub mod notice;
+pub mod progress;
 pub mod qr;
 pub mod records;
 pub mod recovery;

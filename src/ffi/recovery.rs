@@ -4,11 +4,12 @@
 
 use std::ffi::c_void;
 
+use super::cancel::{cancel_ref, ystpay_cancel};
 use super::client::ystpay_client;
 use super::codes::*;
 use super::error::{guard, Failure};
+use super::progress::{with_options, ystpay_progress_fn, Hear, Watch};
 use super::records::*;
-use super::settle::{cancel_ref, with_options, ystpay_cancel, ystpay_progress_fn, Watch};
 use super::text::Writer;
 use crate::flow::{Disposition, Outcome, RecoveryReport};
 
@@ -89,21 +90,19 @@ pub unsafe extern "system" fn ystpay_recover_ex(
         // SAFETY: caller contract.
         let cancel = unsafe { cancel_ref(cancel)? };
         let watch = Watch::default();
-        let report = with_options(
-            c.enc,
+        let hear = Hear {
             cancel,
             progress,
             user_data,
-            deadline_ms,
-            &watch,
-            |o| {
-                let mut o = *o;
-                if deadline_ms == 1 {
-                    o.deadline = Some(std::time::Duration::ZERO);
-                }
-                c.register.recover(&o)
-            },
-        )??;
+            also: None,
+        };
+        let report = with_options(c.enc, &hear, deadline_ms, &watch, |o| {
+            let mut o = *o;
+            if deadline_ms == 1 {
+                o.deadline = Some(std::time::Duration::ZERO);
+            }
+            c.register.recover(&o)
+        })??;
         let r = report_record(&report);
         // SAFETY: checked by out_record!.
         unsafe { deliver(out, &r) };

@@ -11,321 +11,162 @@
 use std::ffi::c_void;
 use std::os::raw::c_char;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use super::calls::{read_items, req_seq_arg};
+use super::cancel::{cancel_ref, ystpay_cancel};
 use super::client::ystpay_client;
 use super::codes::*;
-use super::error::{guard, guard_void, CallResult, Failure};
+use super::error::{guard, CallResult, Failure};
+use super::progress::{with_options, ystpay_progress_fn, Hear, Watch};
 use super::records::*;
 use super::text::{self, Enc, Writer};
 use crate::flow::{
-    settled_from, CancelToken, NewOrder, OrderSpec, Outcome, PayOrder, Progress, RevokeReason,
-    SettleOptions, Settlement,
+    settled_from, NewOrder, OrderSpec, Outcome, PayOrder, SettleOptions, Settlement,
 };
 use crate::journal::{OpKind, OpState};
 use crate::protocol::{Channel, PaymentCode};
 use crate::register::RegisterError;
 
-const CANCEL_TAG: u64 = 0x5953_5450_4159_434e; // "YSTPAYCN"
-
-/// A cancel switch for one settle call (opaque), e.g. bound to the
-/// cashier's Esc key.
-///
-/// Created by `ystpay_cancel_new`, pulled by `ystpay_cancel_trigger` (from
-/// any thread, any number of times), released by `ystpay_cancel_free`.
-/// Once pulled it stays pulled: use a new one for the next operation.
-/// **Thread safety:** `ystpay_cancel_trigger` may run on any thread while a
-/// settle call on another thread uses the handle; free it only after that
-/// call has returned and no thread will trigger it any more.
-pub struct ystpay_cancel {
-    tag: u64,
-    token: CancelToken,
-}
-
-/// The progress callback of the settle calls.
-///
-/// - `user_data`: the pointer the caller passed with the callback, as is.
-/// - `stage`: `YSTPAY_STAGE_*` (what the operation is doing now).
-/// - `elapsed_ms`: milliseconds since the call began (for
-///   `YSTPAY_STAGE_WAITING`: since the payment was first sent).
-/// - `message`: NUL-terminated text in the client's encoding, valid only
-///   during the callback (copy it to keep it): for `SENDING` the
-///   operation's `req_seq`, for `SHOW_CODE` the URL to show as a QR code,
-///   for `FINISHED` the outcome's name, otherwise words for the cashier
-///   (Chinese), e.g. "等待顾客输入密码…".
-///
-/// **Rules.** It runs on the thread that made the settle call, inside that
-/// call, and the operation waits for it: return quickly (post a message
-/// to the UI thread rather than drawing). It must not call back into the
-/// same operation, nor free the client or the cancel handle; it may call
-/// `ystpay_cancel_trigger`. It must not `longjmp` out or throw a C++ or
-/// Delphi exception across the library (that would skip the journal
-/// update); the library itself never lets a Rust panic reach it.
-pub type ystpay_progress_fn = Option<
-    unsafe extern "system" fn(
-        user_data: *mut c_void,
-        stage: i32,
-        elapsed_ms: i32,
-        message: *const c_char,
-    ),
->;
-
-/// The callback, its pointer and the call's encoding, callable from the
-/// flow (which runs on the caller's thread only).
-struct Reporter {
-    /// Never `None` (checked when the reporter is made).
-    f: ystpay_progress_fn,
-    user_data: *mut c_void,
-    enc: Enc,
-    started: Instant,
-}
-
-// SAFETY: the flow calls progress only on the thread that made the settle
-// call (the one the C caller expects); the pointer is never used elsewhere.
-unsafe impl Sync for Reporter {}
-
-fn millis_i32(d: Duration) -> i32 {
-    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
-}
-
-fn why(r: RevokeReason) -> &'static str {
-    match r {
-        RevokeReason::Deadline => "顾客未在时限内付款",
-        RevokeReason::Cancelled => "收银员取消",
-        RevokeReason::Refused => "平台拒绝",
-        RevokeReason::Recovery => "恢复未完成的交易",
-        RevokeReason::Requested => "按要求撤销",
-    }
-}
-
-/// The stage, message and elapsed time of a progress event.
-pub(super) fn describe(p: &Progress, started: Instant) -> (i32, String, Duration) {
-    let since = started.elapsed();
-    match p {
-        Progress::Sending { req_seq, .. } => (YSTPAY_STAGE_SENDING, req_seq.clone(), since),
-        Progress::WaitingForCustomer { elapsed, remaining } => (
-            YSTPAY_STAGE_WAITING,
-            format!(
-                "等待顾客付款（输入密码），还剩 {} 秒",
-                remaining.as_secs_f64().ceil() as u64
-            ),
-            *elapsed,
-        ),
-        Progress::ShowCode { pay_url } => (YSTPAY_STAGE_SHOW_CODE, pay_url.clone(), since),
-        Progress::Querying { attempt } => (
-            YSTPAY_STAGE_QUERYING,
-            format!("查询支付结果（第 {attempt} 次）"),
-            since,
-        ),
-        Progress::Resending { attempt } => (
-            YSTPAY_STAGE_RESENDING,
-            format!("重新发送（第 {attempt} 次）"),
-            since,
-        ),
-        Progress::Revoking { reason, attempt } => (
-            YSTPAY_STAGE_REVOKING,
-            format!("撤销交易：{}（第 {attempt} 次）", why(*reason)),
-            since,
-        ),
-        Progress::Finished { outcome } => {
-            (YSTPAY_STAGE_FINISHED, outcome.as_str().to_string(), since)
-        }
-    }
-}
-
-impl Reporter {
-    fn report(&self, p: &Progress) {
-        // Nothing in building the message may unwind into the flow.
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            let (stage, message, elapsed) = describe(p, self.started);
-            let mut bytes = text::encode(self.enc, &message).into_owned();
-            bytes.retain(|&b| b != 0);
-            bytes.push(0);
-            if let Some(f) = self.f {
-                // SAFETY: the caller's callback with its own user_data, on
-                // the calling thread; the message lives until it returns.
-                unsafe {
-                    f(
-                        self.user_data,
-                        stage,
-                        millis_i32(elapsed),
-                        bytes.as_ptr().cast(),
-                    )
-                };
-            }
-        }));
-    }
-}
-
-/// Dereferences an optional cancel handle.
-///
-/// # Safety
-/// `p` is NULL or a live handle from `ystpay_cancel_new`.
-pub(super) unsafe fn cancel_ref<'a>(
-    p: *const ystpay_cancel,
-) -> Result<Option<&'a CancelToken>, Failure> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    if !(p as usize).is_multiple_of(std::mem::align_of::<ystpay_cancel>()) {
-        return Err(not_cancel());
-    }
-    // SAFETY: caller contract.
-    let c = unsafe { &*p };
-    if c.tag != CANCEL_TAG {
-        return Err(not_cancel());
-    }
-    Ok(Some(&c.token))
-}
-
-fn not_cancel() -> Failure {
-    Failure::new(
-        YSTPAY_ERR_INVALID_HANDLE,
-        "argument 'cancel' is not a ystpay_cancel",
-    )
-}
-
-/// What a flow has reported of its requests, whether or not the caller
-/// passed a progress callback: the serial it announced before its first
-/// request (`Progress::Sending`), and whether any request may have left.
-#[derive(Debug, Default)]
-pub(super) struct Watch {
-    announced: Mutex<Option<String>>,
-    requests: AtomicBool,
-}
-
-impl Watch {
-    fn see(&self, p: &Progress) {
-        match p {
-            Progress::Sending { req_seq, .. } => {
-                let mut a = self.announced.lock().unwrap_or_else(|e| e.into_inner());
-                a.get_or_insert_with(|| req_seq.clone());
-                self.requests.store(true, Ordering::SeqCst);
-            }
-            Progress::Resending { .. }
-            | Progress::Querying { .. }
-            | Progress::Revoking { .. }
-            | Progress::WaitingForCustomer { .. }
-            | Progress::ShowCode { .. } => self.requests.store(true, Ordering::SeqCst),
-            Progress::Finished { .. } => {}
-        }
-    }
-
-    fn announced(&self) -> Option<String> {
-        self.announced
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn requests(&self) -> bool {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-#[cfg(feature = "crash-points")]
-pub mod testing {
-    //! Test-only: makes the next settle call on this thread panic inside
-    //! its flow when the flow reports a stage, as a bug would.
-    use std::cell::Cell;
-
-    thread_local! {
-        static PANIC_AT: Cell<Option<i32>> = const { Cell::new(None) };
-    }
-
-    /// Panics in the flow of the next settle call of this thread when it
-    /// reports `stage` (`YSTPAY_STAGE_*`); `None` clears it.
-    pub fn panic_at_stage(stage: Option<i32>) {
-        PANIC_AT.with(|p| p.set(stage));
-    }
-
-    pub(super) fn check(stage: i32) {
-        if PANIC_AT.with(|p| p.get()) == Some(stage) {
-            PANIC_AT.with(|p| p.set(None));
-            panic!("test panic in the flow at stage {stage}");
-        }
-    }
-}
-
-/// Runs `body` with the options built from the C arguments; the flow's
-/// progress also goes to `watch`.
-pub(super) fn with_options<T>(
-    enc: Enc,
-    cancel: Option<&CancelToken>,
-    progress: ystpay_progress_fn,
-    user_data: *mut c_void,
-    deadline_ms: i32,
-    watch: &Watch,
-    body: impl FnOnce(&SettleOptions<'_>) -> T,
-) -> Result<T, Failure> {
-    if deadline_ms < 0 {
-        return Err(Failure::new(
-            YSTPAY_ERR_INVALID_ARGUMENT,
-            "deadline_ms is negative",
-        ));
-    }
-    let reporter = progress.is_some().then(|| Reporter {
-        f: progress,
-        user_data,
-        enc,
-        started: Instant::now(),
-    });
-    let report = |p: &Progress| {
-        watch.see(p);
-        #[cfg(feature = "crash-points")]
-        testing::check(describe(p, Instant::now()).0);
-        if let Some(r) = &reporter {
-            r.report(p)
-        }
-    };
-    let opts = SettleOptions {
-        progress: Some(&report as &(dyn Fn(&Progress) + Sync)),
-        cancel,
-        deadline: (deadline_ms > 0).then(|| Duration::from_millis(deadline_ms as u64)),
-        poll: None,
-    };
-    Ok(body(&opts))
-}
-
 /// How a settle call knows its operation's serial before the flow runs.
-enum Serial<'a> {
+enum Serial {
     /// A new operation under this serial (given by the caller, or
-    /// generated here and passed to the flow).
-    New(&'a str),
+    /// generated when the call was read and passed to the flow).
+    New(String),
     /// An operation the journal already holds (a revoke).
-    Recorded(&'a str),
+    Recorded(String),
     /// A new operation whose serial the flow generates and announces.
     Announced,
+}
+
+/// What a settle call asks for.
+enum Work {
+    Pay(PayOrder),
+    Refund {
+        pay_seq: String,
+        refund_fee: i64,
+        reason: String,
+    },
+    Revoke,
+    Order(NewOrder),
+}
+
+/// A settle call with its arguments read and checked on the caller's
+/// thread (the C pointers are valid only there): ready to run there, or on
+/// a library thread for a started operation (`started`).
+pub(super) struct Job {
+    serial: Serial,
+    /// Kind and amount for the record should the journal not answer.
+    fallback: (OpKind, i64),
+    deadline_ms: i32,
+    work: Work,
+}
+
+impl Job {
+    /// A barcode payment; the serial is issued now when not given, so that
+    /// whatever happens in the flow the call knows which operation it began.
+    pub(super) fn pay(
+        c: &ystpay_client,
+        req_seq: String,
+        order: PayOrder,
+        deadline_ms: i32,
+    ) -> Result<Job, Failure> {
+        let seq = match req_seq.is_empty() {
+            true => c.payments()?.issue_req_seq()?,
+            false => req_seq,
+        };
+        Ok(Job {
+            serial: Serial::New(seq),
+            fallback: (OpKind::Pay, order.total_fee),
+            deadline_ms,
+            work: Work::Pay(order),
+        })
+    }
+
+    fn refund(
+        c: &ystpay_client,
+        req_seq: String,
+        pay_seq: String,
+        refund_fee: i64,
+        reason: String,
+        deadline_ms: i32,
+    ) -> Result<Job, Failure> {
+        let seq = match req_seq.is_empty() {
+            true => c.payments()?.issue_req_seq()?,
+            false => req_seq,
+        };
+        Ok(Job {
+            serial: Serial::New(seq),
+            fallback: (OpKind::Refund, refund_fee),
+            deadline_ms,
+            work: Work::Refund {
+                pay_seq,
+                refund_fee,
+                reason,
+            },
+        })
+    }
+
+    fn revoke(req_seq: String) -> Job {
+        Job {
+            serial: Serial::Recorded(req_seq),
+            fallback: (OpKind::Pay, 0),
+            deadline_ms: 0,
+            work: Work::Revoke,
+        }
+    }
+
+    /// A QR-code, JS or H5 order (its serial is the flow's).
+    pub(super) fn order(order: NewOrder, deadline_ms: i32) -> Job {
+        Job {
+            serial: Serial::Announced,
+            fallback: (order_kind(&order.spec), order.total_fee),
+            deadline_ms,
+            work: Work::Order(order),
+        }
+    }
+
+    fn flow(&self, c: &ystpay_client, o: &SettleOptions<'_>) -> Result<Settlement, RegisterError> {
+        let r = &c.register;
+        match (&self.work, &self.serial) {
+            (Work::Pay(order), Serial::New(seq)) => r.settle_pay(Some(seq), order, o),
+            (
+                Work::Refund {
+                    pay_seq,
+                    refund_fee,
+                    reason,
+                },
+                Serial::New(seq),
+            ) => r.settle_refund(Some(seq), pay_seq, *refund_fee, reason, o),
+            (Work::Revoke, Serial::Recorded(seq)) => r.revoke(seq, o),
+            (Work::Order(order), _) => r.settle_order(order, o),
+            // The constructors above pair each work with its serial.
+            _ => unreachable!("a settle job's work and serial do not match"),
+        }
+    }
+}
+
+/// The end of a settle call that returns `YSTPAY_OK`.
+#[derive(Debug, Clone)]
+pub(crate) struct Settled {
+    /// What the operation came to.
+    pub(crate) settlement: Settlement,
+    /// The journal could not say what it holds of the operation.
+    pub(crate) journal_failed: bool,
 }
 
 /// The words of a settle call's record when the library failed after a
 /// request may have left.
 const FAILED_AFTER_SENDING: &str = "the library failed after sending: query before concluding";
 
-/// Runs a settle flow and writes its settlement to `out`.
+/// Runs a settle job to its end.
 ///
 /// The settle calls promise that a code other than `YSTPAY_OK` means
 /// nothing was sent. So once a request of the operation may have left (it
 /// is in the journal, docs/DESIGN.md "Paying safely"), whatever happens
-/// after (an error, a panic) the call still returns `YSTPAY_OK`, with
-/// outcome UNKNOWN and the operation as the journal records it: recovery
-/// or a query settles it. Before that, the error (or the panic, through
-/// the guard) is returned as it is.
-#[allow(clippy::too_many_arguments)]
-fn settle(
-    c: &ystpay_client,
-    out: *mut ystpay_settlement,
-    serial: Serial<'_>,
-    fallback: (OpKind, i64),
-    cancel: Option<&CancelToken>,
-    progress: ystpay_progress_fn,
-    user_data: *mut c_void,
-    deadline_ms: i32,
-    flow: impl FnOnce(&SettleOptions<'_>) -> Result<Settlement, RegisterError>,
-) -> CallResult {
+/// after (an error, a panic) the end is `Ok`, with outcome UNKNOWN and the
+/// operation as the journal records it: recovery or a query settles it.
+/// Before that, the error is returned, and a panic resumed (for the guard).
+pub(super) fn run(c: &ystpay_client, job: &Job, hear: &Hear<'_>) -> Result<Settled, Failure> {
     let e = c.enc;
     let held = |seq: &str| {
         c.register
@@ -334,30 +175,32 @@ fn settle(
     };
     // A serial the journal may already hold (or cannot say) is not this
     // call's unless its flow announces a request under it.
-    let held_before = match serial {
+    let held_before = match &job.serial {
         Serial::New(seq) => !matches!(held(seq), Some(Ok(None))),
         Serial::Recorded(_) | Serial::Announced => false,
     };
     let watch = Watch::default();
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        with_options(e, cancel, progress, user_data, deadline_ms, &watch, flow)
+        with_options(e, hear, job.deadline_ms, &watch, |o| job.flow(c, o))
     }));
     let stopped = match ran {
-        Ok(Ok(Ok(s))) => {
-            deliver_settlement(e, out, &s);
-            return Ok(());
+        Ok(Ok(Ok(settlement))) => {
+            return Ok(Settled {
+                settlement,
+                journal_failed: false,
+            })
         }
         Ok(Err(f)) => return Err(f),
         Ok(Ok(Err(err))) => Ok(Failure::from(err)),
         Err(panic) => Err(panic),
     };
     // Did this call begin an operation (or, for a revoke, send for it)?
-    let seq = match serial {
+    let seq = match &job.serial {
         Serial::New(seq) => {
-            let announced = watch.announced().is_some_and(|a| a == seq);
-            (announced || !held_before).then(|| seq.to_string())
+            let announced = watch.announced().is_some_and(|a| &a == seq);
+            (announced || !held_before).then(|| seq.clone())
         }
-        Serial::Recorded(seq) => watch.requests().then(|| seq.to_string()),
+        Serial::Recorded(seq) => watch.requests().then(|| seq.clone()),
         Serial::Announced => watch.announced(),
     };
     let begun = seq.and_then(|seq| match held(&seq) {
@@ -379,16 +222,16 @@ fn settle(
         ),
         Err(_) => FAILED_AFTER_SENDING.to_string(),
     };
-    let (mut s, journal_failed) = match rec {
+    let (mut settlement, journal_failed) = match rec {
         Some(rec) => (settled_from(&rec), false),
         None => (
             Settlement {
                 outcome: Outcome::Unknown,
                 state: OpState::Unknown,
-                kind: fallback.0,
+                kind: job.fallback.0,
                 req_seq: seq,
                 trans_seq: None,
-                total_fee: fallback.1,
+                total_fee: job.fallback.1,
                 channel: None,
                 refund_seq: None,
                 pay_time: None,
@@ -400,10 +243,23 @@ fn settle(
             true,
         ),
     };
-    s.outcome = Outcome::Unknown;
-    s.detail = detail;
-    let mut rec = settlement_record(e, &s);
-    rec.journal_failed |= journal_failed as i32;
+    settlement.outcome = Outcome::Unknown;
+    settlement.detail = detail;
+    Ok(Settled {
+        settlement,
+        journal_failed,
+    })
+}
+
+/// Runs a settle job on the caller's thread and writes its end to `out`.
+fn settle(
+    c: &ystpay_client,
+    out: *mut ystpay_settlement,
+    job: Result<Job, Failure>,
+    hear: Hear<'_>,
+) -> CallResult {
+    let settled = run(c, &job?, &hear)?;
+    let rec = settlement_record(c.enc, &settled);
     // SAFETY: `out` was checked by `out_record!`.
     unsafe { deliver(out, &rec) };
     Ok(())
@@ -413,7 +269,8 @@ fn settle(
 /// flow ran, when only `YSTPAY_OK` may come back. A text that does not fit
 /// its field, an identifier too (one the journal kept from an older
 /// version), is cut at a character boundary and `truncated` says so.
-pub(super) fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settlement> {
+pub(super) fn settlement_record(enc: Enc, settled: &Settled) -> Box<ystpay_settlement> {
+    let s = &settled.settlement;
     let mut r = blank::<ystpay_settlement>();
     let mut w = Writer::new(enc);
     let rec = &mut *r;
@@ -421,7 +278,7 @@ pub(super) fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settleme
     rec.total_fee = s.total_fee;
     rec.kind = kind_code(s.kind);
     rec.state = state_code(s.state);
-    rec.journal_failed = s.journal_error.is_some() as i32;
+    rec.journal_failed = (s.journal_error.is_some() || settled.journal_failed) as i32;
     w.opt_text(&mut rec.channel, s.channel.as_deref());
     w.text(&mut rec.req_seq, &s.req_seq);
     w.opt_text(&mut rec.trans_seq, s.trans_seq.as_deref());
@@ -440,84 +297,6 @@ pub(super) fn settlement_record(enc: Enc, s: &Settlement) -> Box<ystpay_settleme
     rec.receipt_count = n;
     rec.truncated = w.truncated as i32;
     r
-}
-
-pub(super) fn deliver_settlement(enc: Enc, out: *mut ystpay_settlement, s: &Settlement) {
-    let rec = settlement_record(enc, s);
-    // SAFETY: `out` was checked by `out_record!`.
-    unsafe { deliver(out, &rec) };
-}
-
-// ------------------------------------------------------------------ cancel
-
-/// **Constructor.** Creates a cancel switch to pass to one settle call.
-///
-/// - `out`: receives the handle (caller-owned; release it with
-///   `ystpay_cancel_free` once the call it was passed to has returned).
-///   Written only on success.
-///
-/// Thread-safe.
-///
-/// # Safety
-/// `out` must point to writable storage for one pointer.
-#[no_mangle]
-pub unsafe extern "system" fn ystpay_cancel_new(out: *mut *mut ystpay_cancel) -> i32 {
-    guard(|| {
-        let out = non_null!(out);
-        let b = Box::new(ystpay_cancel {
-            tag: CANCEL_TAG,
-            token: CancelToken::new(),
-        });
-        // SAFETY: checked non-NULL.
-        unsafe { out.write_unaligned(Box::into_raw(b)) };
-        Ok(())
-    })
-}
-
-/// **Method.** Pulls the switch: "do not do it". For the settle call using
-/// it: pulled before the call, nothing is sent (`YSTPAY_OUTCOME_NOT_SENT`);
-/// while nothing could have reached the platform, nothing more is sent
-/// (`NOT_SENT`); once a payment or order may have arrived, the wait stops
-/// and it is revoked (a payment the platform already reported paid stays
-/// paid); a refund is never resent after a cancel, only settled by query;
-/// a revoke under way is finished; `ystpay_recover_ex` stops at its next
-/// pause. A request in flight is answered first. Returns at once.
-///
-/// May be called from any thread (the UI thread's Esc key), before or
-/// during the call, any number of times. Returns `YSTPAY_OK`,
-/// `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `cancel` is a live handle from `ystpay_cancel_new`.
-#[no_mangle]
-pub unsafe extern "system" fn ystpay_cancel_trigger(cancel: *const ystpay_cancel) -> i32 {
-    guard(|| {
-        let cancel = non_null!(cancel);
-        // SAFETY: caller contract.
-        if let Some(t) = unsafe { cancel_ref(cancel)? } {
-            t.cancel();
-        }
-        Ok(())
-    })
-}
-
-/// **Destructor.** Releases a cancel switch. NULL is a no-op. Only after
-/// the settle call it was passed to has returned, and when no other thread
-/// will trigger it any more.
-///
-/// # Safety
-/// `cancel` is NULL or a live handle from `ystpay_cancel_new`, freed once.
-#[no_mangle]
-pub unsafe extern "system" fn ystpay_cancel_free(cancel: *mut ystpay_cancel) {
-    guard_void(|| {
-        // SAFETY: caller contract.
-        if let Ok(Some(_)) = unsafe { cancel_ref(cancel) } {
-            // SAFETY: the pointer came from Box::into_raw in ystpay_cancel_new.
-            let mut b = unsafe { Box::from_raw(cancel) };
-            b.tag = 0;
-            drop(b);
-        }
-    })
 }
 
 // ------------------------------------------------------------------ settle calls
@@ -608,38 +387,28 @@ pub unsafe extern "system" fn ystpay_settle_pay(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let e = c.enc;
-        c.payments()?;
         // SAFETY: caller contract for every pointer argument.
-        let (seq, order, cancel) = unsafe {
-            let seq = req_seq_arg(e, req_seq)?;
-            let mut order = PayOrder::new(
+        let (cancel, job) = unsafe {
+            let cancel = cancel_ref(cancel)?;
+            let job = read_pay(
+                c,
+                req_seq,
                 total_fee,
-                PaymentCode::new(text::required(e, auth_code, "auth_code")?),
+                auth_code,
+                channel,
+                items,
+                item_count,
+                deadline_ms,
             );
-            order.channel = text::optional(e, channel, "channel")?.map(|s| Channel::from_code(&s));
-            order.prod_details = read_items(e, items, item_count)?;
-            (seq, order, cancel_ref(cancel)?)
+            (cancel, job)
         };
-        // The serial is fixed here, so that whatever happens in the flow
-        // this call knows which operation it began.
-        let seq = match seq.is_empty() {
-            true => c.payments()?.issue_req_seq()?,
-            false => seq,
-        };
-        let serial = Serial::New(&seq);
-        let fallback = (OpKind::Pay, total_fee);
-        settle(
-            c,
-            out,
-            serial,
-            fallback,
+        let hear = Hear {
             cancel,
             progress,
             user_data,
-            deadline_ms,
-            |o| c.register.settle_pay(Some(&seq), &order, o),
-        )
+            also: None,
+        };
+        settle(c, out, job, hear)
     })
 }
 
@@ -685,37 +454,19 @@ pub unsafe extern "system" fn ystpay_settle_refund(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let e = c.enc;
-        c.payments()?;
         // SAFETY: caller contract.
-        let (seq, pay_seq, reason, cancel) = unsafe {
-            (
-                req_seq_arg(e, req_seq)?,
-                text::required(e, pay_req_seq, "pay_req_seq")?,
-                text::required(e, reason, "reason")?,
-                cancel_ref(cancel)?,
-            )
+        let (cancel, job) = unsafe {
+            let cancel = cancel_ref(cancel)?;
+            let job = read_refund(c, req_seq, pay_req_seq, refund_fee, reason, deadline_ms);
+            (cancel, job)
         };
-        let seq = match seq.is_empty() {
-            true => c.payments()?.issue_req_seq()?,
-            false => seq,
-        };
-        let serial = Serial::New(&seq);
-        let fallback = (OpKind::Refund, refund_fee);
-        settle(
-            c,
-            out,
-            serial,
-            fallback,
+        let hear = Hear {
             cancel,
             progress,
             user_data,
-            deadline_ms,
-            |o| {
-                c.register
-                    .settle_refund(Some(&seq), &pay_seq, refund_fee, &reason, o)
-            },
-        )
+            also: None,
+        };
+        settle(c, out, job, hear)
     })
 }
 
@@ -746,23 +497,15 @@ pub unsafe extern "system" fn ystpay_settle_revoke(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let e = c.enc;
-        c.payments()?;
         // SAFETY: caller contract.
-        let seq = unsafe { text::required(e, req_seq, "req_seq")? };
-        let serial = Serial::Recorded(&seq);
-        let fallback = (OpKind::Pay, 0);
-        settle(
-            c,
-            out,
-            serial,
-            fallback,
-            None,
+        let job = unsafe { read_revoke(c, req_seq) };
+        let hear = Hear {
+            cancel: None,
             progress,
             user_data,
-            0,
-            |o| c.register.revoke(&seq, o),
-        )
+            also: None,
+        };
+        settle(c, out, job, hear)
     })
 }
 
@@ -818,49 +561,162 @@ pub unsafe extern "system" fn ystpay_settle_order(
     guard(|| {
         let c = client_ref!(client);
         let out = out_record!(out);
-        let e = c.enc;
-        c.payments()?;
         // SAFETY: caller contract.
-        let (order, cancel) = unsafe {
-            let spec = match kind {
-                YSTPAY_KIND_NATIVE => OrderSpec::Native {
-                    expire_secs: (expire_seconds != 0).then_some(i64::from(expire_seconds)),
-                },
-                YSTPAY_KIND_JS => OrderSpec::Js {
-                    subopen_id: text::required(e, subopen_id, "subopen_id")?,
-                },
-                YSTPAY_KIND_H5 => OrderSpec::H5 {
-                    ip: text::optional(e, ip, "ip")?,
-                    redirect_url: text::required(e, redirect_url, "redirect_url")?,
-                },
-                other => {
-                    return Err(Failure::new(
-                        YSTPAY_ERR_INVALID_ARGUMENT,
-                        format!("kind {other} is not YSTPAY_KIND_NATIVE, _JS or _H5"),
-                    ))
-                }
-            };
-            let order = NewOrder {
+        let (cancel, job) = unsafe {
+            let cancel = cancel_ref(cancel)?;
+            let job = read_order(
+                c,
+                kind,
                 total_fee,
-                channel: Channel::from_code(&text::required(e, channel, "channel")?),
-                spec,
-            };
-            (order, cancel_ref(cancel)?)
+                channel,
+                expire_seconds,
+                subopen_id,
+                ip,
+                redirect_url,
+                deadline_ms,
+            );
+            (cancel, job)
         };
-        let fallback = (order_kind(&order.spec), total_fee);
-        let serial = Serial::Announced;
-        settle(
-            c,
-            out,
-            serial,
-            fallback,
+        let hear = Hear {
             cancel,
             progress,
             user_data,
-            deadline_ms,
-            |o| c.register.settle_order(&order, o),
-        )
+            also: None,
+        };
+        settle(c, out, job, hear)
     })
+}
+
+// ------------------------------------------------------------------ reading the calls
+
+fn deadline_arg(deadline_ms: i32) -> Result<i32, Failure> {
+    match deadline_ms < 0 {
+        true => Err(Failure::new(
+            YSTPAY_ERR_INVALID_ARGUMENT,
+            "deadline_ms is negative",
+        )),
+        false => Ok(deadline_ms),
+    }
+}
+
+/// Reads the arguments of `ystpay_settle_pay` / `ystpay_start_pay`.
+///
+/// # Safety
+/// As for `ystpay_settle_pay`.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn read_pay(
+    c: &ystpay_client,
+    req_seq: *const c_char,
+    total_fee: i64,
+    auth_code: *const c_char,
+    channel: *const c_char,
+    items: *const ystpay_prod_item,
+    item_count: i32,
+    deadline_ms: i32,
+) -> Result<Job, Failure> {
+    let e = c.enc;
+    c.payments()?;
+    // SAFETY: caller contract for every pointer argument.
+    let (seq, order) = unsafe {
+        let seq = req_seq_arg(e, req_seq)?;
+        let mut order = PayOrder::new(
+            total_fee,
+            PaymentCode::new(text::required(e, auth_code, "auth_code")?),
+        );
+        order.channel = text::optional(e, channel, "channel")?.map(|s| Channel::from_code(&s));
+        order.prod_details = read_items(e, items, item_count)?;
+        (seq, order)
+    };
+    Job::pay(c, seq, order, deadline_arg(deadline_ms)?)
+}
+
+/// Reads the arguments of `ystpay_settle_refund` / `ystpay_start_refund`.
+///
+/// # Safety
+/// As for `ystpay_settle_refund`.
+pub(super) unsafe fn read_refund(
+    c: &ystpay_client,
+    req_seq: *const c_char,
+    pay_req_seq: *const c_char,
+    refund_fee: i64,
+    reason: *const c_char,
+    deadline_ms: i32,
+) -> Result<Job, Failure> {
+    let e = c.enc;
+    c.payments()?;
+    // SAFETY: caller contract.
+    let (seq, pay_seq, reason) = unsafe {
+        (
+            req_seq_arg(e, req_seq)?,
+            text::required(e, pay_req_seq, "pay_req_seq")?,
+            text::required(e, reason, "reason")?,
+        )
+    };
+    let deadline_ms = deadline_arg(deadline_ms)?;
+    Job::refund(c, seq, pay_seq, refund_fee, reason, deadline_ms)
+}
+
+/// Reads the arguments of `ystpay_settle_revoke` / `ystpay_start_revoke`.
+///
+/// # Safety
+/// `req_seq` NULL or NUL-terminated.
+pub(super) unsafe fn read_revoke(
+    c: &ystpay_client,
+    req_seq: *const c_char,
+) -> Result<Job, Failure> {
+    c.payments()?;
+    // SAFETY: caller contract.
+    let seq = unsafe { text::required(c.enc, req_seq, "req_seq")? };
+    Ok(Job::revoke(seq))
+}
+
+/// Reads the arguments of `ystpay_settle_order` / `ystpay_start_order`.
+///
+/// # Safety
+/// As for `ystpay_settle_order`.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn read_order(
+    c: &ystpay_client,
+    kind: i32,
+    total_fee: i64,
+    channel: *const c_char,
+    expire_seconds: i32,
+    subopen_id: *const c_char,
+    ip: *const c_char,
+    redirect_url: *const c_char,
+    deadline_ms: i32,
+) -> Result<Job, Failure> {
+    let e = c.enc;
+    c.payments()?;
+    // SAFETY: caller contract.
+    let spec = unsafe {
+        match kind {
+            YSTPAY_KIND_NATIVE => OrderSpec::Native {
+                expire_secs: (expire_seconds != 0).then_some(i64::from(expire_seconds)),
+            },
+            YSTPAY_KIND_JS => OrderSpec::Js {
+                subopen_id: text::required(e, subopen_id, "subopen_id")?,
+            },
+            YSTPAY_KIND_H5 => OrderSpec::H5 {
+                ip: text::optional(e, ip, "ip")?,
+                redirect_url: text::required(e, redirect_url, "redirect_url")?,
+            },
+            other => {
+                return Err(Failure::new(
+                    YSTPAY_ERR_INVALID_ARGUMENT,
+                    format!("kind {other} is not YSTPAY_KIND_NATIVE, _JS or _H5"),
+                ))
+            }
+        }
+    };
+    // SAFETY: caller contract.
+    let channel = unsafe { text::required(e, channel, "channel")? };
+    let order = NewOrder {
+        total_fee,
+        channel: Channel::from_code(&channel),
+        spec,
+    };
+    Ok(Job::order(order, deadline_arg(deadline_ms)?))
 }
 
 fn order_kind(spec: &OrderSpec) -> OpKind {
@@ -874,40 +730,6 @@ fn order_kind(spec: &OrderSpec) -> OpKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn progress_messages_carry_what_the_screen_needs() {
-        let t = Instant::now();
-        let (stage, msg, _) = describe(
-            &Progress::Sending {
-                kind: OpKind::Pay,
-                req_seq: "20240101000000000001".into(),
-            },
-            t,
-        );
-        assert_eq!(
-            (stage, msg.as_str()),
-            (YSTPAY_STAGE_SENDING, "20240101000000000001")
-        );
-        let (stage, msg, elapsed) = describe(
-            &Progress::WaitingForCustomer {
-                elapsed: Duration::from_millis(1500),
-                remaining: Duration::from_millis(10_200),
-            },
-            t,
-        );
-        assert_eq!(stage, YSTPAY_STAGE_WAITING);
-        assert!(msg.contains("11 秒"), "{msg}");
-        assert_eq!(elapsed, Duration::from_millis(1500));
-        let (stage, msg, _) = describe(
-            &Progress::Finished {
-                outcome: Outcome::Revoked,
-            },
-            t,
-        );
-        assert_eq!((stage, msg.as_str()), (YSTPAY_STAGE_FINISHED, "REVOKED"));
-    }
-
     #[test]
     fn a_settlement_record_cuts_what_does_not_fit_and_says_so() {
         let s = Settlement {
@@ -941,26 +763,5 @@ mod tests {
             ..s
         };
         assert_eq!(settlement_record(Enc::Gbk, &fits).truncated, 0);
-    }
-
-    #[test]
-    fn gbk_messages_reach_the_callback_with_their_stage() {
-        unsafe extern "system" fn cb(ud: *mut c_void, stage: i32, _: i32, m: *const c_char) {
-            // SAFETY: test callback: ud is a &mut Vec, m a C string.
-            unsafe {
-                let v = &mut *ud.cast::<Vec<(i32, String)>>();
-                v.push((stage, std::ffi::CStr::from_ptr(m).to_string_lossy().into()));
-            }
-        }
-        let mut seen: Vec<(i32, String)> = Vec::new();
-        let r = Reporter {
-            f: Some(cb),
-            user_data: (&mut seen as *mut Vec<(i32, String)>).cast(),
-            enc: Enc::Gbk,
-            started: Instant::now(),
-        };
-        r.report(&Progress::Querying { attempt: 2 });
-        assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].0, YSTPAY_STAGE_QUERYING);
     }
 }

@@ -1,243 +1,392 @@
-//! Started operations (issue 19 part 1): STAND-IN on branch `win19`.
+//! Started operations: each settle call's twin that returns at once with a
+//! handle (`ystpay_op`), for POS programs whose only thread is the UI
+//! thread (docs/C-ABI.md, "Started operations").
 //!
-//! The lead builds this module on `main`; this small stand-in has the
-//! Rust-internal API the payment window uses and the few C calls the
-//! window's Wine test needs (`ystpay_start_pay`, `_op_wait`, `_op_cancel`,
-//! `_op_notify`, `_op_number`, `_op_free`), so that the window can be built
-//! and tested before part 1 lands. When `main` has `src/ffi/started.rs`,
-//! its version replaces this file whole at the merge.
-#![cfg_attr(not(windows), allow(dead_code))]
-#![allow(missing_docs, clippy::missing_safety_doc)]
+//! The operation is the blocking call's, run on a library thread: the same
+//! job (`settle::Job`), the same flow, the same end. The twin returns once
+//! the flow has announced its first step — the operation is in the journal
+//! and nothing has left yet: the library thread waits at that step until
+//! the twin has returned its handle — or once it ended without sending.
+//! The handle is only a view: freeing it never stops the operation, and a
+//! client waits for its running operations before it is freed.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::os::raw::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::client::ystpay_client;
 use super::codes::*;
-use super::error::{guard, guard_void, Failure};
-use super::records::ystpay_settlement;
-use super::settle::{deliver_settlement, describe};
-use super::text;
-use crate::flow::{CancelToken, NewOrder, PayOrder, Progress, SettleOptions, Settlement};
-use crate::protocol::PaymentCode;
+use super::error::{guard, guard_void, panicked, set_call_encoding, CallResult, Failure};
+use super::progress::{describe, Hear};
+use super::records::*;
+use super::settle::{read_order, read_pay, read_refund, read_revoke, run, settlement_record};
+use super::settle::{Job, Settled};
+use super::text::{self, Enc};
+use crate::flow::{CancelToken, Progress};
 
 const OP_TAG: u64 = 0x5953_5450_4159_4f50; // "YSTPAYOP"
 
-type Listener = Box<dyn Fn(i32) + Send + Sync>;
-
-struct State {
-    stage: i32,
-    words: String,
-    end: Option<Result<Settlement, Failure>>,
-    listeners: Vec<Arc<Listener>>,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    ended: Condvar,
-    cancel: CancelToken,
-    started: Instant,
-    enc: text::Enc,
-}
-
-/// A started operation (opaque): made by `ystpay_start_pay`, released by
-/// `ystpay_op_free`.
+/// A started operation (opaque): a payment, refund, revoke or order that
+/// runs on a library thread while the caller's thread goes on.
+///
+/// Made by `ystpay_start_pay`, `_refund`, `_revoke`, `_order` (and the
+/// payment window); looked at with `ystpay_op_wait`, `ystpay_op_stage` and
+/// the getters; stopped with `ystpay_op_cancel`; released with
+/// `ystpay_op_free`, which never stops the operation.
+/// **Thread safety:** every call but `ystpay_op_free` may run on any
+/// thread at once; free it once, when no other thread uses the handle.
 pub struct ystpay_op {
     tag: u64,
     shared: Arc<Shared>,
 }
 
-/// What a started operation is doing now.
-#[derive(Debug, Clone)]
-#[allow(dead_code)]
+/// What the caller can see of a started operation right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Look {
-    /// The latest `YSTPAY_STAGE_*` (0 before the first).
-    pub stage: i32,
-    /// Since the operation started.
-    pub elapsed: Duration,
-    /// The cashier's words of the latest stage (UTF-8).
-    pub words: String,
-    /// Whether it has ended.
-    pub ended: bool,
+    /// The latest `YSTPAY_STAGE_*` (`YSTPAY_STAGE_FINISHED` once ended).
+    pub(crate) stage: i32,
+    /// As the progress callback's `elapsed_ms`, counted on to now.
+    pub(crate) elapsed: Duration,
+    /// The words for the cashier (UTF-8), as the progress callback's
+    /// message; at the end the outcome's name, or the failure's message.
+    pub(crate) words: String,
+    /// The operation has ended.
+    pub(crate) ended: bool,
+}
+
+type Listener = Box<dyn Fn(i32) + Send + Sync>;
+
+/// The state a started operation shares between its library thread and
+/// its handle.
+struct Shared {
+    enc: Enc,
+    cancel: CancelToken,
+    began: Instant,
+    state: Mutex<State>,
+    changed: Condvar,
+    /// Told the stage at every change and at the end. Locked while
+    /// telling, so that after `ystpay_op_free` nothing more is told.
+    listeners: Mutex<Vec<Listener>>,
+}
+
+#[derive(Default)]
+struct State {
+    stage: i32,
+    /// `elapsed` as of `at`.
+    elapsed: Duration,
+    at: Option<Instant>,
+    words: String,
+    /// The flow announced its first step.
+    seen: bool,
+    /// The twin has taken the handle: the flow may send.
+    handed: bool,
+    end: Option<Result<Settled, Failure>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn set(&self, stage: i32, words: String) {
-        let listeners = {
-            let mut s = self.lock();
-            s.stage = stage;
-            s.words = words;
-            s.listeners.clone()
-        };
-        for l in listeners {
-            l(stage);
+    fn new(enc: Enc) -> Shared {
+        Shared {
+            enc,
+            cancel: CancelToken::new(),
+            began: Instant::now(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            listeners: Mutex::new(Vec::new()),
         }
     }
 
-    fn finish(&self, end: Result<Settlement, Failure>) {
-        let listeners = {
-            let mut s = self.lock();
-            s.stage = YSTPAY_STAGE_FINISHED;
-            s.end = Some(end);
-            s.listeners.clone()
+    /// A progress event of the flow (on the library thread).
+    fn heard(&self, p: &Progress) {
+        // The end is told by `finish`, with the settlement in place.
+        if matches!(p, Progress::Finished { .. }) {
+            return;
+        }
+        let (stage, words, elapsed) = describe(p, self.began);
+        let mut s = lock(&self.state);
+        let first = !s.seen;
+        s.stage = stage;
+        s.words = words;
+        s.elapsed = elapsed;
+        s.at = Some(Instant::now());
+        s.seen = true;
+        self.changed.notify_all();
+        if first {
+            // Nothing leaves before the twin has returned its handle.
+            while !s.handed {
+                s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        drop(s);
+        self.tell(stage);
+    }
+
+    /// The end of the operation (on the library thread).
+    fn finish(&self, end: Result<Settled, Failure>) {
+        let mut s = lock(&self.state);
+        s.words = match &end {
+            Ok(settled) => settled.settlement.outcome.as_str().to_string(),
+            Err(f) => f.message.clone(),
         };
-        self.ended.notify_all();
-        for l in listeners {
-            l(YSTPAY_STAGE_FINISHED);
+        s.stage = YSTPAY_STAGE_FINISHED;
+        s.elapsed = self.began.elapsed();
+        s.at = None;
+        s.end = Some(end);
+        self.changed.notify_all();
+        drop(s);
+        self.tell(YSTPAY_STAGE_FINISHED);
+    }
+
+    fn tell(&self, stage: i32) {
+        let listeners = lock(&self.listeners);
+        for l in listeners.iter() {
+            // A listener's panic must not stop the operation's thread.
+            let _ = catch_unwind(AssertUnwindSafe(|| l(stage)));
         }
     }
-}
 
-impl ystpay_op {
-    pub(crate) fn look(&self) -> Look {
-        let s = self.shared.lock();
+    fn look(&self) -> Look {
+        let s = lock(&self.state);
+        let since = s.at.map_or(Duration::ZERO, |at| at.elapsed());
         Look {
             stage: s.stage,
-            elapsed: self.shared.started.elapsed(),
+            elapsed: s.elapsed + since,
             words: s.words.clone(),
             ended: s.end.is_some(),
         }
     }
 
-    pub(crate) fn wait_end(&self, timeout: Duration) -> bool {
-        let s = self.shared.lock();
+    /// Waits up to `timeout` for the end; `None` while it runs.
+    fn wait_end(&self, timeout: Duration) -> Option<Result<Settled, Failure>> {
+        let s = lock(&self.state);
         let (s, _) = self
-            .shared
-            .ended
+            .changed
             .wait_timeout_while(s, timeout, |s| s.end.is_none())
-            .unwrap_or_else(|e| e.into_inner());
-        s.end.is_some()
-    }
-
-    pub(crate) fn ended(&self) -> Option<Result<Settlement, Failure>> {
-        self.shared.lock().end.clone()
-    }
-
-    pub(crate) fn cancel(&self) {
-        self.shared.cancel.cancel();
-    }
-
-    pub(crate) fn on_change(&self, f: Box<dyn Fn(i32) + Send + Sync>) {
-        let f = Arc::new(f);
-        let stage = {
-            let mut s = self.shared.lock();
-            s.listeners.push(f.clone());
-            s.stage
-        };
-        f(stage);
+            .unwrap_or_else(|p| p.into_inner());
+        s.end.clone()
     }
 }
 
-fn start(
-    c: &ystpay_client,
-    deadline_ms: i32,
-    run: impl FnOnce(&'static ystpay_client, &SettleOptions<'_>) -> Result<Settlement, Failure>
-        + Send
-        + 'static,
-) -> Result<Box<ystpay_op>, Failure> {
-    if deadline_ms < 0 {
-        return Err(Failure::new(
-            YSTPAY_ERR_INVALID_ARGUMENT,
-            "deadline_ms is negative",
-        ));
+impl ystpay_op {
+    /// What the operation is doing now.
+    pub(crate) fn look(&self) -> Look {
+        self.shared.look()
     }
-    c.payments()?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            stage: 0,
-            words: String::new(),
-            end: None,
-            listeners: Vec::new(),
-        }),
-        ended: Condvar::new(),
-        cancel: CancelToken::new(),
-        started: Instant::now(),
-        enc: c.enc,
-    });
-    // SAFETY (stand-in): the caller keeps the client alive until the
-    // operation ends; part 1 on main makes `ystpay_client_free` wait.
-    let c: &'static ystpay_client = unsafe { &*(c as *const ystpay_client) };
-    let s = shared.clone();
-    std::thread::spawn(move || {
-        let report = |p: &Progress| {
-            let (stage, words, _) = describe(p, s.started);
-            if stage != YSTPAY_STAGE_FINISHED {
-                s.set(stage, words);
-            }
-        };
-        let opts = SettleOptions {
-            progress: Some(&report as &(dyn Fn(&Progress) + Sync)),
-            cancel: Some(&s.cancel),
-            deadline: (deadline_ms > 0).then(|| Duration::from_millis(deadline_ms as u64)),
-            poll: None,
-        };
-        let end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(c, &opts)))
-            .unwrap_or_else(|_| Err(Failure::new(YSTPAY_ERR_INTERNAL, "panic")));
-        s.finish(end);
-    });
+
+    /// Waits up to `timeout` for the end; true once ended.
+    // The payment window's (Windows only).
+    #[allow(dead_code)]
+    pub(crate) fn wait_end(&self, timeout: Duration) -> bool {
+        self.shared.wait_end(timeout).is_some()
+    }
+
+    /// The end, once there is one: the settlement (`YSTPAY_OK`), or the
+    /// failure the blocking call would have returned (nothing was sent).
+    // The payment window's (Windows only).
+    #[allow(dead_code)]
+    pub(crate) fn ended(&self) -> Option<Result<crate::flow::Settlement, Failure>> {
+        self.shared
+            .wait_end(Duration::ZERO)
+            .map(|e| e.map(|s| s.settlement))
+    }
+
+    /// Pulls the operation's cancel switch (as `ystpay_cancel_trigger`).
+    pub(crate) fn cancel(&self) {
+        self.shared.cancel.cancel()
+    }
+
+    /// Calls `f` with the stage at every change and at the end, on the
+    /// operation's thread; and once now, on this thread, with the current
+    /// stage (`YSTPAY_STAGE_FINISHED` when it already ended), so that no
+    /// change between the start and this call is missed. `f` must return
+    /// quickly and must not call back into this operation.
+    // The payment window's (Windows only).
+    #[allow(dead_code)]
+    pub(crate) fn on_change(&self, f: Box<dyn Fn(i32) + Send + Sync>) {
+        // Holding the listeners first: the end cannot be told between
+        // reading the stage and adding `f`.
+        let mut listeners = lock(&self.shared.listeners);
+        f(self.shared.look().stage);
+        listeners.push(f);
+    }
+}
+
+/// Counts a client's running operations, so that freeing the client
+/// waits for them (they use it until they end).
+#[derive(Debug, Default)]
+pub(crate) struct Running {
+    count: Mutex<usize>,
+    idle: Condvar,
+}
+
+/// One running operation of a client; dropped when it no longer uses it.
+struct Ticket(Arc<Running>);
+
+impl Running {
+    fn enter(self: &Arc<Self>) -> Ticket {
+        *lock(&self.count) += 1;
+        Ticket(self.clone())
+    }
+
+    /// Waits until no operation of the client runs.
+    pub(crate) fn wait_idle(&self) {
+        let n = lock(&self.count);
+        let _n = self
+            .idle
+            .wait_while(n, |n| *n > 0)
+            .unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut n = lock(&self.0.count);
+        *n -= 1;
+        if *n == 0 {
+            self.0.idle.notify_all();
+        }
+    }
+}
+
+/// The client, for the operation's thread: `ystpay_client_free` waits
+/// (through [`Running`]) until that thread's [`Ticket`] is dropped.
+struct ClientRef(*const ystpay_client);
+// SAFETY: the client is `Sync` in use (every settle call only reads it)
+// and outlives the thread, as said above.
+unsafe impl Send for ClientRef {}
+
+/// Starts `job` on a library thread and returns once it has announced its
+/// first step (journal written, nothing sent) or ended without sending.
+pub(super) fn start(c: &ystpay_client, job: Job) -> Result<Box<ystpay_op>, Failure> {
+    let shared = Arc::new(Shared::new(c.enc));
+    let ticket = c.ops.enter();
+    let client = ClientRef(c);
+    let sh = shared.clone();
+    std::thread::Builder::new()
+        .name("ystpay-op".into())
+        .spawn(move || {
+            let ticket = ticket;
+            let client = client;
+            // SAFETY: see `ClientRef`: the ticket keeps the client alive.
+            let c = unsafe { &*client.0 };
+            let hook = |p: &Progress| sh.heard(p);
+            let end = catch_unwind(AssertUnwindSafe(|| {
+                let hear = Hear {
+                    cancel: Some(&sh.cancel),
+                    progress: None,
+                    user_data: std::ptr::null_mut(),
+                    also: Some(&hook),
+                };
+                run(c, &job, &hear)
+            }))
+            .unwrap_or_else(|p| Err(panicked(p)));
+            sh.finish(end);
+            drop(ticket);
+        })
+        .map_err(|e| {
+            Failure::new(
+                YSTPAY_ERR_INTERNAL,
+                format!("cannot start the operation's thread: {e}"),
+            )
+        })?;
+    let s = lock(&shared.state);
+    let mut s = shared
+        .changed
+        .wait_while(s, |s| !s.seen && s.end.is_none())
+        .unwrap_or_else(|p| p.into_inner());
+    if !s.seen {
+        if let Some(Err(f)) = &s.end {
+            return Err(f.clone());
+        }
+    }
+    s.handed = true;
+    shared.changed.notify_all();
+    drop(s);
     Ok(Box::new(ystpay_op {
         tag: OP_TAG,
         shared,
     }))
 }
 
-pub(crate) fn start_pay(
-    c: &ystpay_client,
-    req_seq: Option<String>,
-    order: PayOrder,
-    deadline_ms: i32,
-) -> Result<Box<ystpay_op>, Failure> {
-    let seq = match req_seq {
-        Some(s) if !s.is_empty() => s,
-        _ => c.payments()?.issue_req_seq()?,
-    };
-    start(c, deadline_ms, move |c, o| {
-        Ok(c.register.settle_pay(Some(&seq), &order, o)?)
-    })
-}
-
-pub(crate) fn start_order(
-    c: &ystpay_client,
-    order: NewOrder,
-    deadline_ms: i32,
-) -> Result<Box<ystpay_op>, Failure> {
-    start(c, deadline_ms, move |c, o| {
-        Ok(c.register.settle_order(&order, o)?)
-    })
-}
-
+/// Dereferences an operation handle.
+///
+/// # Safety
+/// `p` is NULL or a live handle from a `ystpay_start_*` call.
 unsafe fn op_ref<'a>(p: *const ystpay_op) -> Result<&'a ystpay_op, Failure> {
-    if p.is_null() {
-        return Err(Failure::new(
-            YSTPAY_ERR_NULL_ARGUMENT,
-            "argument 'op' is NULL",
-        ));
+    let p = non_null!(p);
+    let foreign = || {
+        Failure::new(
+            YSTPAY_ERR_INVALID_HANDLE,
+            "argument 'op' is not a ystpay_op",
+        )
+    };
+    if !(p as usize).is_multiple_of(std::mem::align_of::<ystpay_op>()) {
+        return Err(foreign());
     }
-    // SAFETY: caller contract.
+    // SAFETY: caller contract: a live handle (aligned, checked above).
     let op = unsafe { &*p };
     if op.tag != OP_TAG {
-        return Err(Failure::new(YSTPAY_ERR_INVALID_HANDLE, "not a ystpay_op"));
+        return Err(foreign());
     }
+    set_call_encoding(op.shared.enc);
     Ok(op)
 }
 
-/// Starts a barcode payment (stand-in of issue 19 part 1).
+fn hand_out(job: Result<Job, Failure>, c: &ystpay_client, out: *mut *mut ystpay_op) -> CallResult {
+    let op = start(c, job?)?;
+    // SAFETY: `out` was checked non-NULL by the caller.
+    unsafe { out.write_unaligned(Box::into_raw(op)) };
+    Ok(())
+}
+
+/// The settlement of an ended operation, or why there is none.
+fn settled(op: &ystpay_op) -> Result<Settled, Failure> {
+    match op.shared.wait_end(Duration::ZERO) {
+        Some(end) => end,
+        None => Err(still_running()),
+    }
+}
+
+fn still_running() -> Failure {
+    Failure::new(YSTPAY_ERR_STILL_RUNNING, "the operation is still running")
+}
+
+// ------------------------------------------------------------------ starting
+
+/// **Constructor (started operation).** Starts the payment that
+/// `ystpay_settle_pay` takes, on a library thread, and returns at once:
+/// as soon as the payment is in the journal, before its first request
+/// leaves. The calling thread (a UI thread) goes on; look at the
+/// operation with `ystpay_op_wait` / `ystpay_op_stage` (e.g. from a
+/// 100 ms timer), cancel it with `ystpay_op_cancel` (the Esc key), or, on
+/// Windows, have a message posted at every stage (`ystpay_op_notify`).
+///
+/// Arguments as for `ystpay_settle_pay`, without cancel and progress: the
+/// operation has its own. `out` receives the handle (caller-owned; release
+/// it with `ystpay_op_free`), written only on `YSTPAY_OK`.
+///
+/// `YSTPAY_OK`: the payment runs (or already ended). **Any other code
+/// means nothing was sent** and no handle was made — the same codes, for
+/// the same reasons, as `ystpay_settle_pay`'s (also `YSTPAY_ERR_INTERNAL`
+/// when no thread can be started). Several operations may run at once on
+/// one client. Thread-safe.
 ///
 /// # Safety
-/// As `ystpay_settle_pay`; `out` receives the handle.
+/// As for `ystpay_settle_pay`; `out` points to writable storage for one
+/// pointer.
 #[allow(clippy::too_many_arguments)]
 #[no_mangle]
 pub unsafe extern "system" fn ystpay_start_pay(
     client: *const ystpay_client,
-    req_seq: *const std::os::raw::c_char,
+    req_seq: *const c_char,
     total_fee: i64,
-    auth_code: *const std::os::raw::c_char,
-    channel: *const std::os::raw::c_char,
-    items: *const super::records::ystpay_prod_item,
+    auth_code: *const c_char,
+    channel: *const c_char,
+    items: *const ystpay_prod_item,
     item_count: i32,
     deadline_ms: i32,
     out: *mut *mut ystpay_op,
@@ -245,30 +394,138 @@ pub unsafe extern "system" fn ystpay_start_pay(
     guard(|| {
         let c = client_ref!(client);
         let out = non_null!(out);
-        let e = c.enc;
         // SAFETY: caller contract.
-        let (seq, order) = unsafe {
-            let seq = super::calls::req_seq_arg(e, req_seq)?;
-            let mut order = PayOrder::new(
+        let job = unsafe {
+            read_pay(
+                c,
+                req_seq,
                 total_fee,
-                PaymentCode::new(text::required(e, auth_code, "auth_code")?),
-            );
-            order.channel = text::optional(e, channel, "channel")?
-                .map(|s| crate::protocol::Channel::from_code(&s));
-            order.prod_details = super::calls::read_items(e, items, item_count)?;
-            (seq, order)
+                auth_code,
+                channel,
+                items,
+                item_count,
+                deadline_ms,
+            )
         };
-        let op = start_pay(c, Some(seq), order, deadline_ms)?;
-        // SAFETY: checked non-NULL.
-        unsafe { out.write_unaligned(Box::into_raw(op)) };
-        Ok(())
+        hand_out(job, c, out)
     })
 }
 
-/// Waits up to `timeout_ms` for the end (stand-in).
+/// **Constructor (started operation).** Starts the refund that
+/// `ystpay_settle_refund` makes, on a library thread, and returns once it
+/// is in the journal, before its first request leaves. Arguments and
+/// result codes as for `ystpay_settle_refund` (without cancel and
+/// progress) and `ystpay_start_pay` (`out`). `ystpay_op_cancel` means "do
+/// not refund", as the cancel switch does. Thread-safe.
 ///
 /// # Safety
-/// `op` live; `out` NULL or a writable `ystpay_settlement`.
+/// As for `ystpay_settle_refund`; `out` writable.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_start_refund(
+    client: *const ystpay_client,
+    req_seq: *const c_char,
+    pay_req_seq: *const c_char,
+    refund_fee: i64,
+    reason: *const c_char,
+    deadline_ms: i32,
+    out: *mut *mut ystpay_op,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = non_null!(out);
+        // SAFETY: caller contract.
+        let job = unsafe { read_refund(c, req_seq, pay_req_seq, refund_fee, reason, deadline_ms) };
+        hand_out(job, c, out)
+    })
+}
+
+/// **Constructor (started operation).** Starts the revoke that
+/// `ystpay_settle_revoke` makes, on a library thread, and returns before
+/// its first request leaves (at once with an ended operation when there is
+/// nothing to send: see `ystpay_settle_revoke` for what it then holds).
+/// Result codes as for `ystpay_settle_revoke`; `out` as for
+/// `ystpay_start_pay`. A revoke cannot be cancelled
+/// (`ystpay_op_cancel` does nothing to it). Thread-safe.
+///
+/// # Safety
+/// `req_seq` NUL-terminated; `out` writable.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_start_revoke(
+    client: *const ystpay_client,
+    req_seq: *const c_char,
+    out: *mut *mut ystpay_op,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = non_null!(out);
+        // SAFETY: caller contract.
+        let job = unsafe { read_revoke(c, req_seq) };
+        hand_out(job, c, out)
+    })
+}
+
+/// **Constructor (started operation).** Starts the QR-code, JS or H5 order
+/// that `ystpay_settle_order` creates and waits for, on a library thread,
+/// and returns once it is in the journal, before the create request
+/// leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
+/// with the URL as its words (`ystpay_op_stage`). Arguments and result
+/// codes as for `ystpay_settle_order` (without cancel and progress);
+/// `out` as for `ystpay_start_pay`. Thread-safe.
+///
+/// # Safety
+/// As for `ystpay_settle_order`; `out` writable.
+#[allow(clippy::too_many_arguments)]
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_start_order(
+    client: *const ystpay_client,
+    kind: i32,
+    total_fee: i64,
+    channel: *const c_char,
+    expire_seconds: i32,
+    subopen_id: *const c_char,
+    ip: *const c_char,
+    redirect_url: *const c_char,
+    deadline_ms: i32,
+    out: *mut *mut ystpay_op,
+) -> i32 {
+    guard(|| {
+        let c = client_ref!(client);
+        let out = non_null!(out);
+        // SAFETY: caller contract.
+        let job = unsafe {
+            read_order(
+                c,
+                kind,
+                total_fee,
+                channel,
+                expire_seconds,
+                subopen_id,
+                ip,
+                redirect_url,
+                deadline_ms,
+            )
+        };
+        hand_out(job, c, out)
+    })
+}
+
+// ------------------------------------------------------------------ looking
+
+/// **Method.** Waits up to `timeout_ms` for the operation's end; 0 only
+/// looks. Returns `YSTPAY_ERR_STILL_RUNNING` while it runs; after the end,
+/// the code the blocking `ystpay_settle_*` call would have returned:
+/// `YSTPAY_OK` with the same settlement record in `out` (when not NULL;
+/// `out->outcome` says what happened to the money), or a failure that
+/// means nothing was sent (`ystpay_last_error` says why). Any number of
+/// times, from any thread; the end never changes.
+///
+/// Also `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`,
+/// `YSTPAY_ERR_INVALID_ARGUMENT` (negative timeout),
+/// `YSTPAY_ERR_STRUCT_SIZE`. On a UI thread, wait 0 from a timer: a
+/// longer wait stops the window from painting.
+///
+/// # Safety
+/// `op` a live handle; `out` NULL or a writable `ystpay_settlement`.
 #[no_mangle]
 pub unsafe extern "system" fn ystpay_op_wait(
     op: *const ystpay_op,
@@ -278,30 +535,92 @@ pub unsafe extern "system" fn ystpay_op_wait(
     guard(|| {
         // SAFETY: caller contract.
         let op = unsafe { op_ref(op)? };
+        if timeout_ms < 0 {
+            return Err(Failure::new(
+                YSTPAY_ERR_INVALID_ARGUMENT,
+                "timeout_ms is negative",
+            ));
+        }
         if !out.is_null() {
-            // SAFETY: caller contract.
-            unsafe { super::records::check_size(out)? };
+            // SAFETY: non-NULL; the caller passes a settlement record.
+            unsafe { check_size(out)? };
         }
-        if !op.wait_end(Duration::from_millis(timeout_ms.max(0) as u64)) {
-            return Err(Failure::new(YSTPAY_ERR_STILL_RUNNING, "still running"));
+        let wait = Duration::from_millis(timeout_ms as u64);
+        let settled = match op.shared.wait_end(wait) {
+            Some(end) => end?,
+            None => return Err(still_running()),
+        };
+        if !out.is_null() {
+            let rec = settlement_record(op.shared.enc, &settled);
+            // SAFETY: checked above.
+            unsafe { deliver(out, &rec) };
         }
-        match op.ended() {
-            Some(Ok(s)) => {
-                if !out.is_null() {
-                    deliver_settlement(op.shared.enc, out, &s);
-                }
-                Ok(())
-            }
-            Some(Err(f)) => Err(f),
-            None => Err(Failure::new(YSTPAY_ERR_STILL_RUNNING, "still running")),
-        }
+        Ok(())
     })
 }
 
-/// Cancels (stand-in).
+/// **Method.** What the operation is doing now: the latest stage
+/// (`YSTPAY_STAGE_*`; `YSTPAY_STAGE_FINISHED` once it ended), the
+/// milliseconds as the progress callback counts them (counted on to now),
+/// and the words for the cashier in the client's encoding — the same as
+/// the progress callback's message (e.g. "等待顾客付款（输入密码），还剩
+/// 42 秒"; for `SHOW_CODE` the URL to show as a QR code; at the end the
+/// outcome's name, or why nothing was sent).
+///
+/// - `stage`, `elapsed_ms`: NULL or receive the values.
+/// - `words`, `words_size`, `needed`: NULL/0 when the words are not
+///   wanted; otherwise as for `ystpay_last_error` (a buffer too small is
+///   `YSTPAY_ERR_BUFFER_TOO_SMALL` with `*needed` set, and nothing else is
+///   written).
+///
+/// Returns `YSTPAY_OK` (also while it runs), `YSTPAY_ERR_NULL_ARGUMENT`,
+/// `YSTPAY_ERR_INVALID_HANDLE`, `YSTPAY_ERR_BUFFER_TOO_SMALL` or
+/// `YSTPAY_ERR_INVALID_ARGUMENT`. Thread-safe; never blocks.
 ///
 /// # Safety
-/// `op` live.
+/// `op` a live handle; the other pointers NULL or writable as described.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_op_stage(
+    op: *const ystpay_op,
+    stage: *mut i32,
+    elapsed_ms: *mut i32,
+    words: *mut c_char,
+    words_size: i32,
+    needed: *mut i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let op = unsafe { op_ref(op)? };
+        let look = op.look();
+        if !words.is_null() || words_size != 0 || !needed.is_null() {
+            let bytes = text::encode(op.shared.enc, &look.words);
+            // SAFETY: caller contract.
+            unsafe { text::copy_out(&bytes, words, words_size, needed)? };
+        }
+        let ms = i32::try_from(look.elapsed.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: caller contract: NULL or writable.
+        unsafe {
+            if !stage.is_null() {
+                stage.write_unaligned(look.stage);
+            }
+            if !elapsed_ms.is_null() {
+                elapsed_ms.write_unaligned(ms);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// **Method.** Cancels the operation: the same meaning as
+/// `ystpay_cancel_trigger` for the blocking call (stop waiting and revoke
+/// a payment or order that may have arrived; never resend a refund; a
+/// revoke under way is finished). Returns at once; the operation ends on
+/// its own thread (watch it with `ystpay_op_wait`). Any number of times,
+/// also after the end (then it does nothing). Returns `YSTPAY_OK`,
+/// `YSTPAY_ERR_NULL_ARGUMENT` or `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
+///
+/// # Safety
+/// `op` a live handle.
 #[no_mangle]
 pub unsafe extern "system" fn ystpay_op_cancel(op: *const ystpay_op) -> i32 {
     guard(|| {
@@ -311,53 +630,72 @@ pub unsafe extern "system" fn ystpay_op_cancel(op: *const ystpay_op) -> i32 {
     })
 }
 
-/// Posts `message` to `hwnd` at every stage change (stand-in).
+/// **Method (Windows).** Has the library post `message` to the window
+/// `hwnd` (`PostMessage`, never `SendMessage`: the operation never waits
+/// for the window) at every stage change and at the end, so that a
+/// PowerBuilder (`pbm_customNN`, i.e. `WM_USER + NN - 1`) or Delphi
+/// program reacts without polling: `wParam` is the caller's `wparam` as
+/// given, zero-extended (e.g. a sale number; never a pointer), `lParam`
+/// the new `YSTPAY_STAGE_*`; the end is `YSTPAY_STAGE_FINISHED`, after
+/// which `ystpay_op_wait(op, 0, ...)` gives the end. One message is posted
+/// at once with the current stage, so nothing between the start and this
+/// call is missed. Several windows may be registered. After
+/// `ystpay_op_free` returns, no more messages are posted for it.
+///
+/// Returns `YSTPAY_OK`, `YSTPAY_ERR_NULL_ARGUMENT` (`op` or `hwnd`),
+/// `YSTPAY_ERR_INVALID_HANDLE`, or `YSTPAY_ERR_NOT_SUPPORTED` on every
+/// other platform. Thread-safe.
 ///
 /// # Safety
-/// `op` live.
+/// `op` a live handle; `hwnd` a window handle (a closed window only makes
+/// the posts fail, silently).
 #[no_mangle]
 pub unsafe extern "system" fn ystpay_op_notify(
     op: *const ystpay_op,
     hwnd: *mut std::ffi::c_void,
     message: u32,
-    wparam: isize,
+    wparam: i32,
 ) -> i32 {
     guard(|| {
         // SAFETY: caller contract.
         let op = unsafe { op_ref(op)? };
-        #[cfg(windows)]
-        {
-            let h = hwnd as usize;
-            op.on_change(Box::new(move |stage| {
-                // SAFETY: PostMessageW takes any window handle; a closed
-                // window makes it fail, nothing more.
-                unsafe {
-                    windows_sys::Win32::UI::WindowsAndMessaging::PostMessageW(
-                        h as _,
-                        message,
-                        wparam as usize,
-                        stage as isize,
-                    )
-                };
-            }));
-            Ok(())
-        }
-        #[cfg(not(windows))]
-        {
-            let _ = (op, hwnd, message, wparam);
-            Err(Failure::new(
-                YSTPAY_ERR_NOT_SUPPORTED,
-                "window messages: Windows only",
-            ))
-        }
+        let hwnd = non_null!(hwnd);
+        post_on_change(op, hwnd as usize, message, wparam)
     })
 }
 
-/// A number of the ended operation's settlement (stand-in: OUTCOME=1,
-/// TOTAL_FEE=4).
+#[cfg(windows)]
+fn post_on_change(op: &ystpay_op, hwnd: usize, message: u32, wparam: i32) -> CallResult {
+    use windows_sys::Win32::UI::WindowsAndMessaging::PostMessageW;
+    op.on_change(Box::new(move |stage| {
+        // SAFETY: PostMessageW takes any window handle; a stale one fails.
+        unsafe { PostMessageW(hwnd as _, message, wparam as u32 as usize, stage as isize) };
+    }));
+    Ok(())
+}
+
+#[cfg(not(windows))]
+fn post_on_change(_: &ystpay_op, _: usize, _: u32, _: i32) -> CallResult {
+    Err(Failure::new(
+        YSTPAY_ERR_NOT_SUPPORTED,
+        "window messages exist only on Windows: poll with ystpay_op_wait",
+    ))
+}
+
+// ------------------------------------------------------------------ the end, field by field
+
+/// **Method.** A number of the ended operation's settlement, for languages
+/// without C structs (VB6, PowerBuilder): `field` is `YSTPAY_FIELD_OUTCOME`,
+/// `_STATE`, `_KIND`, `_TOTAL_FEE` (fen), `_JOURNAL_FAILED` or
+/// `_RECEIPT_COUNT`; `*value` receives it.
+///
+/// Returns `YSTPAY_OK`; `YSTPAY_ERR_STILL_RUNNING` before the end; after
+/// an end without a settlement (nothing was sent), that end's code;
+/// `YSTPAY_ERR_INVALID_ARGUMENT` for another `field`;
+/// `YSTPAY_ERR_NULL_ARGUMENT`, `YSTPAY_ERR_INVALID_HANDLE`. Thread-safe.
 ///
 /// # Safety
-/// `op` live; `value` writable.
+/// `op` a live handle; `value` writable.
 #[no_mangle]
 pub unsafe extern "system" fn ystpay_op_number(
     op: *const ystpay_op,
@@ -368,33 +706,129 @@ pub unsafe extern "system" fn ystpay_op_number(
         // SAFETY: caller contract.
         let op = unsafe { op_ref(op)? };
         let value = non_null!(value);
-        let s = match op.ended() {
-            None => return Err(Failure::new(YSTPAY_ERR_STILL_RUNNING, "still running")),
-            Some(r) => r?,
-        };
+        let settled = settled(op)?;
+        let s = &settled.settlement;
         let v = match field {
-            1 => i64::from(outcome_code(s.outcome)),
-            4 => s.total_fee,
-            _ => return Err(Failure::new(YSTPAY_ERR_INVALID_ARGUMENT, "field")),
+            YSTPAY_FIELD_OUTCOME => i64::from(outcome_code(s.outcome)),
+            YSTPAY_FIELD_STATE => i64::from(state_code(s.state)),
+            YSTPAY_FIELD_KIND => i64::from(kind_code(s.kind)),
+            YSTPAY_FIELD_TOTAL_FEE => s.total_fee,
+            YSTPAY_FIELD_JOURNAL_FAILED => {
+                i64::from(s.journal_error.is_some() || settled.journal_failed)
+            }
+            YSTPAY_FIELD_RECEIPT_COUNT => s.receipts.len() as i64,
+            other => return Err(bad_field(other, "a number")),
         };
-        // SAFETY: checked non-NULL.
+        // SAFETY: caller contract.
         unsafe { value.write_unaligned(v) };
         Ok(())
     })
 }
 
-/// Frees the handle; a running operation runs on (stand-in).
+fn bad_field(field: i32, what: &str) -> Failure {
+    Failure::new(
+        YSTPAY_ERR_INVALID_ARGUMENT,
+        format!("field {field} is not {what} of a started operation's end"),
+    )
+}
+
+/// **Method.** A text of the ended operation's settlement, whole (never
+/// cut, unlike the record's fixed fields), in the client's encoding:
+/// `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
+/// `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
+/// settlement has none). Buffer as for `ystpay_last_error`.
+///
+/// Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
+/// (with `*needed`). Thread-safe.
 ///
 /// # Safety
-/// `op` NULL or live, freed once.
+/// `op` a live handle; `buf` `buf_size` writable bytes; `needed` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_op_text(
+    op: *const ystpay_op,
+    field: i32,
+    buf: *mut c_char,
+    buf_size: i32,
+    needed: *mut i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let op = unsafe { op_ref(op)? };
+        let settled = settled(op)?;
+        let s = &settled.settlement;
+        let t: &str = match field {
+            YSTPAY_FIELD_REQ_SEQ => &s.req_seq,
+            YSTPAY_FIELD_TRANS_SEQ => s.trans_seq.as_deref().unwrap_or(""),
+            YSTPAY_FIELD_REFUND_SEQ => s.refund_seq.as_deref().unwrap_or(""),
+            YSTPAY_FIELD_PAY_TIME => s.pay_time.as_deref().unwrap_or(""),
+            YSTPAY_FIELD_CHANNEL => s.channel.as_deref().unwrap_or(""),
+            YSTPAY_FIELD_CODE => s.code.as_deref().unwrap_or(""),
+            YSTPAY_FIELD_DETAIL => &s.detail,
+            other => return Err(bad_field(other, "a text")),
+        };
+        let bytes = text::encode(op.shared.enc, t);
+        // SAFETY: caller contract.
+        unsafe { text::copy_out(&bytes, buf, buf_size, needed) }
+    })
+}
+
+/// **Method.** Receipt line `index` of the ended operation (from 0 to
+/// `YSTPAY_FIELD_RECEIPT_COUNT` minus one), whole, in the client's
+/// encoding. Buffer as for `ystpay_last_error`. Returns as
+/// `ystpay_op_text` does, and `YSTPAY_ERR_INDEX` for an index out of
+/// range. Thread-safe.
+///
+/// # Safety
+/// As for `ystpay_op_text`.
+#[no_mangle]
+pub unsafe extern "system" fn ystpay_op_receipt_line(
+    op: *const ystpay_op,
+    index: i32,
+    buf: *mut c_char,
+    buf_size: i32,
+    needed: *mut i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let op = unsafe { op_ref(op)? };
+        let settled = settled(op)?;
+        let line = usize::try_from(index)
+            .ok()
+            .and_then(|i| settled.settlement.receipts.get(i))
+            .ok_or_else(|| {
+                Failure::new(
+                    YSTPAY_ERR_INDEX,
+                    format!(
+                        "receipt line {index} of {}",
+                        settled.settlement.receipts.len()
+                    ),
+                )
+            })?;
+        let bytes = text::encode(op.shared.enc, line);
+        // SAFETY: caller contract.
+        unsafe { text::copy_out(&bytes, buf, buf_size, needed) }
+    })
+}
+
+/// **Destructor.** Releases the handle. NULL is a no-op. **The operation
+/// is not stopped**: a running one runs to its end on its thread and the
+/// journal records that end (read it later with `ystpay_journal_*`, or
+/// cancel first with `ystpay_op_cancel`). No window message is posted for
+/// it after this returns. Once per handle, when no other thread uses it.
+///
+/// # Safety
+/// `op` NULL or a live handle, freed once.
 #[no_mangle]
 pub unsafe extern "system" fn ystpay_op_free(op: *mut ystpay_op) {
     guard_void(|| {
         // SAFETY: caller contract.
         if unsafe { op_ref(op) }.is_ok() {
-            // SAFETY: from Box::into_raw.
+            // SAFETY: the pointer came from Box::into_raw in `hand_out`.
             let mut b = unsafe { Box::from_raw(op) };
             b.tag = 0;
+            lock(&b.shared.listeners).clear();
+            drop(b);
         }
     })
 }

@@ -42,6 +42,24 @@ fn lang(flags: i32) -> crate::window::model::Lang {
     }
 }
 
+/// The window's way to start its operations: as `ystpay_start_pay` and
+/// `ystpay_start_order` do (the same job, the same thread, the same end).
+#[cfg(windows)]
+fn starters() -> crate::window::win32::Start {
+    use super::settle::Job;
+    use super::started::start;
+    use crate::flow::PayOrder;
+    use crate::protocol::PaymentCode;
+    crate::window::win32::Start {
+        pay: |c, fee, code, deadline_ms| {
+            let order = PayOrder::new(fee, PaymentCode::new(code));
+            start(c, Job::pay(c, String::new(), order, deadline_ms)?)
+        },
+        // The order's own expiry ends the wait (deadline 0).
+        order: |c, order| start(c, Job::order(order, 0)),
+    }
+}
+
 #[cfg(not(windows))]
 fn not_supported() -> Failure {
     Failure::new(
@@ -118,7 +136,7 @@ pub unsafe extern "system" fn ystpay_window_pay(
                 deadline_ms,
             };
             // SAFETY: caller contract (client live, owner valid).
-            let op = unsafe { run(c, owner_hwnd, job, lang(flags))? };
+            let op = unsafe { run(c, owner_hwnd, job, lang(flags), starters())? };
             // SAFETY: checked non-NULL.
             unsafe { out.write_unaligned(Box::into_raw(op)) };
             Ok(())
@@ -187,7 +205,7 @@ pub unsafe extern "system" fn ystpay_window_order(
                 },
             };
             // SAFETY: caller contract (client live, owner valid).
-            let op = unsafe { run(c, owner_hwnd, Job::Order(order), lang(flags))? };
+            let op = unsafe { run(c, owner_hwnd, Job::Order(order), lang(flags), starters())? };
             // SAFETY: checked non-NULL.
             unsafe { out.write_unaligned(Box::into_raw(op)) };
             Ok(())

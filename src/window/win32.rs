@@ -26,8 +26,8 @@ use super::paint::{self, Fonts, QrBitmap};
 use crate::ffi::client::ystpay_client;
 use crate::ffi::codes::*;
 use crate::ffi::error::Failure;
-use crate::ffi::started::{self, ystpay_op};
-use crate::flow::{NewOrder, PayOrder, Settlement};
+use crate::ffi::started::ystpay_op;
+use crate::flow::{NewOrder, Settlement};
 use crate::protocol::PaymentCode;
 
 /// The window class, for programs and tests that look for the window
@@ -41,6 +41,18 @@ const ID_CANCEL: usize = 102;
 const TIMER_TICK: usize = 1;
 /// Closes the window 2 s after the end.
 const TIMER_CLOSE: usize = 2;
+
+/// A started operation, or why nothing was sent.
+pub(crate) type Started = Result<Box<ystpay_op>, Failure>;
+
+/// How the window starts its operation (`crate::ffi::window`: the started
+/// operations' own way, which is private to `crate::ffi`).
+pub(crate) struct Start {
+    /// A barcode payment: fee, the scanned code, the deadline.
+    pub pay: fn(&ystpay_client, i64, String, i32) -> Started,
+    /// A native order.
+    pub order: fn(&ystpay_client, NewOrder) -> Started,
+}
 
 /// What the window is for.
 pub(crate) enum Job {
@@ -57,6 +69,7 @@ pub(super) fn wide(s: &str) -> Vec<u16> {
 
 struct Win {
     client: *const ystpay_client,
+    start: Start,
     lang: Lang,
     job: Job,
     fee: i64,
@@ -152,12 +165,11 @@ impl Win {
         }
         // SAFETY: the client outlives the window call (caller contract).
         let c = unsafe { &*self.client };
-        let order = PayOrder::new(fee, PaymentCode::new(scan));
-        self.started(started::start_pay(c, None, order, deadline_ms));
+        self.started((self.start.pay)(c, fee, scan.to_string(), deadline_ms));
     }
 
     /// Takes the started operation (or its failure to start).
-    fn started(&self, op: Result<Box<ystpay_op>, Failure>) {
+    fn started(&self, op: Started) {
         match op {
             Ok(op) => {
                 *self.phase.borrow_mut() = Phase::Running {
@@ -175,6 +187,11 @@ impl Win {
                 let op = op.as_ref().expect("just stored");
                 op.on_change(Box::new(move |stage| {
                     if qr && stage == YSTPAY_STAGE_SHOW_CODE {
+                        // The URL is read here, on the operation's thread,
+                        // before a later stage replaces the words. `look`
+                        // only reads the state, which the operation does not
+                        // hold while it tells its listeners (`Shared::tell`
+                        // in src/ffi/started.rs).
                         // SAFETY: the operation is boxed and owned by the
                         // window until it has ended, and SHOW_CODE comes
                         // before the end.
@@ -413,6 +430,7 @@ pub(crate) unsafe fn run(
     owner: HWND,
     job: Job,
     lang: Lang,
+    start: Start,
 ) -> Result<Box<ystpay_op>, Failure> {
     // SAFETY: plain Win32 calls on this thread; `win` outlives its window.
     unsafe {
@@ -450,6 +468,7 @@ pub(crate) unsafe fn run(
         let qr = matches!(job, Job::Order(_));
         let win = Box::new(Win {
             client,
+            start,
             lang,
             job,
             fee,
@@ -550,7 +569,7 @@ pub(crate) unsafe fn run(
         SetFocus(if qr { hwnd } else { win.edit.get() });
         UpdateWindow(hwnd);
         if let Job::Order(order) = &win.job {
-            win.started(started::start_order(client, order.clone(), 0));
+            win.started((win.start.order)(client, order.clone()));
         }
 
         let mut quit = None;
