@@ -215,7 +215,7 @@ static int pump_until_end(ystpay_op *op, int limit_ms)
 static int64_t outcome_of(ystpay_op *op)
 {
     int64_t v = -1;
-    if (ystpay_op_number(op, 1 /* YSTPAY_FIELD_OUTCOME */, &v) != YSTPAY_OK)
+    if (ystpay_op_number(op, YSTPAY_FIELD_OUTCOME, &v) != YSTPAY_OK)
         return -1;
     return v;
 }
