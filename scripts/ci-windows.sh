@@ -103,7 +103,7 @@ fi
 
 say "install: Xvfb, ImageMagick and a Chinese font (the payment window)"
 if apt_install xvfb xauth imagemagick fonts-wqy-microhei fonts-wine; then
-    pass tools-window "$(dpkg-query -W -f '${Package} ${Version}, ' xvfb imagemagick fonts-wqy-microhei fonts-wine)"
+    pass tools-window "$(dpkg-query -W -f '${Package} ${Version}\n' xvfb imagemagick fonts-wqy-microhei fonts-wine | paste -sd, | sed 's/,/, /g')"
 else
     tail -n 20 "$WORK/apt-install.log" 2>/dev/null
     fail tools-window "apt-get cannot install xvfb, imagemagick, fonts-wqy-microhei, fonts-wine"

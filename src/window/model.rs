@@ -135,7 +135,6 @@ pub(crate) fn prompt(lang: Lang, qr: bool, phase: &Phase) -> (String, Tone) {
 pub(crate) fn ended(
     lang: Lang,
     end: &Result<Settlement, String>,
-    fee: i64,
     cancelled: bool,
 ) -> (String, Tone) {
     let zh = lang == Lang::Zh;
@@ -143,9 +142,9 @@ pub(crate) fn ended(
         Ok(s) => match s.outcome {
             Outcome::Paid => (
                 if zh {
-                    format!("✓ 已支付 {}", money(s.total_fee.max(fee)))
+                    format!("✓ 已支付 {}", money(s.total_fee))
                 } else {
-                    format!("✓ Paid {}", money(s.total_fee.max(fee)))
+                    format!("✓ Paid {}", money(s.total_fee))
                 },
                 Tone::Good,
             ),
@@ -246,16 +245,11 @@ mod tests {
             prompt(Lang::Zh, false, &Phase::Scan { refused: true }).1,
             Tone::Bad
         );
-        let paid = ended(Lang::Zh, &Ok(settled(Outcome::Paid, "")), 1234, false);
+        let paid = ended(Lang::Zh, &Ok(settled(Outcome::Paid, "")), false);
         assert_eq!(paid, ("✓ 已支付 ¥12.34".to_string(), Tone::Good));
-        let r = ended(Lang::En, &Ok(settled(Outcome::Revoked, "")), 1234, true);
+        let r = ended(Lang::En, &Ok(settled(Outcome::Revoked, "")), true);
         assert_eq!(r.0, "Cancelled: nothing charged");
-        let f = ended(
-            Lang::Zh,
-            &Ok(settled(Outcome::Failed, "余额不足")),
-            1,
-            false,
-        );
+        let f = ended(Lang::Zh, &Ok(settled(Outcome::Failed, "余额不足")), false);
         assert_eq!(f.0, "支付失败：余额不足");
     }
 }

@@ -206,8 +206,7 @@ impl Win {
                 unsafe { SetTimer(self.hwnd.get(), TIMER_TICK, 250, None) };
             }
             Err(f) => {
-                let (line, tone) =
-                    model::ended(self.lang, &Err(f.message.clone()), self.fee, false);
+                let (line, tone) = model::ended(self.lang, &Err(f.message.clone()), false);
                 *self.failure.borrow_mut() = Some(f);
                 self.end(line, tone);
             }
@@ -227,7 +226,7 @@ impl Win {
         let (look, end) = look;
         if let Some(end) = end {
             let end: Result<Settlement, String> = end.map_err(|f| f.message);
-            let (line, tone) = model::ended(self.lang, &end, self.fee, self.cancelled.get());
+            let (line, tone) = model::ended(self.lang, &end, self.cancelled.get());
             self.end(line, tone);
             return;
         }
