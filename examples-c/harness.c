@@ -49,6 +49,18 @@ static void sleep_ms(int ms)
 }
 #endif
 
+/* A millisecond clock for "returned without waiting" checks. */
+#ifdef _WIN32
+static unsigned long now_ms(void) { return (unsigned long)GetTickCount(); }
+#else
+static unsigned long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long)ts.tv_sec * 1000UL + (unsigned long)(ts.tv_nsec / 1000000L);
+}
+#endif
+
 /* ------------------------------------------------------------ checking */
 
 int passed, failed;
@@ -85,10 +97,11 @@ typedef int sock_t;
 #define CLOSESOCK close
 #endif
 
-/* POSTs a JSON body to the simulator's control API; returns the HTTP status. */
-static int sim_post(const char *path, const char *json)
+/* Sends one request to the simulator's control API (json: the body of a
+ * POST, or NULL for a GET); returns the HTTP status, the answer in resp. */
+static int sim_call(const char *path, const char *json, char *resp, int cap)
 {
-    char req[1024], resp[512];
+    char req[1024];
     struct sockaddr_in addr;
     int n, got = 0, status = 0;
     sock_t s = socket(AF_INET, SOCK_STREAM, 0);
@@ -100,13 +113,17 @@ static int sim_post(const char *path, const char *json)
         CLOSESOCK(s);
         return -1;
     }
-    n = snprintf(req, sizeof req,
-                 "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %u\r\nConnection: close\r\n\r\n%s",
-                 path, sim_host, sim_port, (unsigned)strlen(json), json);
+    if (json != NULL)
+        n = snprintf(req, sizeof req,
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %u\r\nConnection: close\r\n\r\n%s",
+                     path, sim_host, sim_port, (unsigned)strlen(json), json);
+    else
+        n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n",
+                     path, sim_host, sim_port);
     send(s, req, n, 0);
-    while (got < (int)sizeof resp - 1) {
-        int r = (int)recv(s, resp + got, (int)sizeof resp - 1 - got, 0);
+    while (got < cap - 1) {
+        int r = (int)recv(s, resp + got, cap - 1 - got, 0);
         if (r <= 0)
             break;
         got += r;
@@ -115,6 +132,27 @@ static int sim_post(const char *path, const char *json)
     CLOSESOCK(s);
     sscanf(resp, "HTTP/1.%*d %d", &status);
     return status;
+}
+
+/* POSTs a JSON body to the simulator's control API; returns the HTTP status. */
+static int sim_post(const char *path, const char *json)
+{
+    char resp[512];
+    return sim_call(path, json, resp, (int)sizeof resp);
+}
+
+/* The API requests the simulator has answered so far (GET /sim/health), or -1. */
+static long sim_requests(void)
+{
+    char resp[1024];
+    const char *at;
+    long n = -1;
+    if (sim_call("/sim/health", NULL, resp, (int)sizeof resp) != 200)
+        return -1;
+    at = strstr(resp, "\"requests\":");
+    if (at != NULL)
+        sscanf(at + strlen("\"requests\":"), "%ld", &n);
+    return n;
 }
 
 static int inject(const char *kind)
@@ -613,6 +651,57 @@ static void test_faults(void)
     ystpay_client_free(dead);
 }
 
+/* ystpay_prepare (docs/C-ABI.md, "A warm link"): it opens or checks the
+ * connection without any API request; a payment after it works; a
+ * platform that cannot be reached is NOT_SENT at once, not after a read
+ * timeout. */
+static void test_prepare(void)
+{
+    ystpay_payment_result p, q;
+    ystpay_client *fresh = NULL, *dead = NULL;
+    char code[32];
+    long before;
+    unsigned long t0, took;
+
+    CHECK_RC(ystpay_prepare(NULL), YSTPAY_ERR_NULL_ARGUMENT, "prepare(NULL)");
+    /* A client of its own: no connection kept yet, so prepare opens one. */
+    CHECK_RC(ystpay_client_new(api_url, "demo", "demo123", "0123456789ABCDEF", 2000, 5000,
+                               YSTPAY_ENCODING_UTF8, 0, &fresh),
+             YSTPAY_OK, "client for prepare");
+    before = sim_requests();
+    CHECK(before >= 0, "simulator: request count");
+    CHECK_RC(ystpay_prepare(fresh), YSTPAY_OK, "prepare against the simulator");
+    CHECK_RC(ystpay_prepare(fresh), YSTPAY_OK, "prepare again: the kept connection checked");
+    CHECK(sim_requests() == before, "prepare made no API request");
+    code_for(code, 1);
+    INIT(p);
+    CHECK_RC(ystpay_pay(fresh, NULL, 123, code, NULL, NULL, 0, &p), YSTPAY_OK, "pay after prepare");
+    CHECK(p.outcome == YSTPAY_OUTCOME_SUCCESS && p.total_fee == 123 && strlen(p.req_seq) == 20,
+          "paid at once after prepare");
+    CHECK(sim_requests() == before + 1, "the payment was the one API request");
+    INIT(q);
+    CHECK_RC(ystpay_query_pay(fresh, NULL, p.req_seq, NULL, &q), YSTPAY_OK, "query after prepare");
+    CHECK(q.outcome == YSTPAY_OUTCOME_SUCCESS && strcmp(q.trans_seq, p.trans_seq) == 0,
+          "the platform holds that payment");
+    ystpay_client_free(fresh);
+
+    /* Nothing listens on port 1: the connect is refused, the request never
+     * leaves. connect_timeout 2000 ms, read_timeout 10000 ms: one try ends
+     * within the connect_timeout (on Linux at once); a wait for the answer
+     * would take the read_timeout. */
+    CHECK_RC(ystpay_client_new("http://127.0.0.1:1/ystpay/service/unitive.api", "demo", "demo123",
+                               "0123456789ABCDEF", 2000, 10000, 0, 0, &dead),
+             YSTPAY_OK, "client for a closed port");
+    t0 = now_ms();
+    CHECK_RC(ystpay_prepare(dead), YSTPAY_ERR_NOT_SENT, "prepare, closed port: NOT_SENT");
+    took = now_ms() - t0;
+    printf("     prepare against a closed port returned in %lu ms\n", took);
+    CHECK(took < 3000, "prepare, closed port: within about one connect_timeout, no read wait");
+    CHECK(last_error_contains("127.0.0.1:1") || last_error_contains("io:"),
+          "prepare, closed port: the message says why");
+    ystpay_client_free(dead);
+}
+
 /* ------------------------------------------------------------- threads */
 
 #define THREADS 8
@@ -752,6 +841,7 @@ int main(int argc, char **argv)
     test_last_error();
     test_req_seq();
     test_pay();
+    test_prepare();
     test_refund_and_revoke();
     test_orders();
     test_notice();

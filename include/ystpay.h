@@ -66,7 +66,7 @@
  * The library version this header belongs to, as text; equals what
  * ystpay_version() returns when header and library match.
  */
-#define YSTPAY_VERSION_STRING "0.3.0"
+#define YSTPAY_VERSION_STRING "0.4.0"
 
 /**
  * The call succeeded: the platform answered and the answer verified. The
@@ -757,7 +757,7 @@
 /**
  * Minor version of this header.
  */
-#define YSTPAY_VERSION_MINOR 3
+#define YSTPAY_VERSION_MINOR 4
 
 /**
  * Patch version of this header.
@@ -768,7 +768,7 @@
  * `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
  * `ystpay_version_number()` to detect a header/library mismatch.
  */
-#define YSTPAY_HEADER_VERSION 300
+#define YSTPAY_HEADER_VERSION 400
 
 /**
  * `ystpay_window_pay` / `ystpay_window_order` flag: English words
@@ -1637,7 +1637,7 @@ void YSTPAY_CALL ystpay_client_free(struct ystpay_client *client);
  * **Constructor.** Creates a client from INI-style configuration text:
  * `key = value` lines, the same format and keys as the command-line tool
  * (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
- * `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
+ * `connect_timeout_ms`, `read_timeout_ms`, `keep_alive_s`, `proxy`, `register_no`,
  * `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
  * `log_level`, `settle_deadline_s`, `log_keep_days`, `journal_keep_days`)
  * plus `recover_on_start` and `flow_time_scale`; see docs/C-ABI.md.
@@ -3043,7 +3043,7 @@ const char *YSTPAY_CALL ystpay_strerror(int32_t code);
 
 /**
  * Returns the library's version as a static NUL-terminated string such as
- * `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+ * `"0.4.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
  * header). Owned by the library: do not free. Never NULL. Thread-safe.
  */
 const char *YSTPAY_CALL ystpay_version(void);

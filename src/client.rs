@@ -45,7 +45,7 @@ pub struct ClientConfig {
     /// `http://host:port` proxy, or none.
     pub proxy: Option<String>,
     /// How long an idle kept-alive connection is trusted (see
-    /// [`HttpSettings::keep_alive`]).
+    /// [`HttpSettings::keep_alive`]; the configuration's `keep_alive_s`).
     pub keep_alive: Duration,
     /// Register number 0–9999 used in generated `req_seq`s; makes them unique
     /// across the merchant's registers (see [`crate::reqseq`]).

@@ -76,6 +76,13 @@ pub const DEFAULT_LOG_KEEP_DAYS: u32 = 90;
 pub const DEFAULT_JOURNAL_KEEP_DAYS: u32 = 400;
 /// Largest value `log_keep_days` and `journal_keep_days` accept (100 years).
 pub const MAX_KEEP_DAYS: u32 = 36_500;
+/// Largest value `keep_alive_s` accepts. A keep-alive is only safe below
+/// the idle time after which a NAT on the link forgets a connection without
+/// telling either end (a request written on such a connection is lost and
+/// waits `read_timeout`; [`crate::transport::HttpSettings::keep_alive`]);
+/// NATs that forget within minutes are common on shop routers and 4G
+/// modems, so a longer value is refused rather than trusted.
+pub const MAX_KEEP_ALIVE_S: u64 = 300;
 
 /// A configuration error, with the 1-based line it was found on (0 when the
 /// problem is a missing key).
@@ -124,6 +131,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "time to send and receive one answer, ms (default 20000; 0 = default)",
     ),
     ("proxy", "http://host:port proxy (default none)"),
+    (
+        "keep_alive_s",
+        "seconds an idle connection is reused, 1-300 (default 25); keep it below the time the link's NAT forgets one",
+    ),
     (
         "register_no",
         "register number 0-9999, makes req_seq unique across registers",
@@ -355,6 +366,24 @@ impl Settings {
             "connect_timeout_ms" => c.connect_timeout = millis(defaults.connect_timeout)?,
             "read_timeout_ms" => c.read_timeout = millis(defaults.read_timeout)?,
             "proxy" => c.proxy = (!value.is_empty()).then(|| value.to_string()),
+            "keep_alive_s" => {
+                // 0 is refused rather than read as "the default" (as the
+                // timeouts do) or as "never reuse": either reading would
+                // surprise someone; 1 already means a new connection for
+                // every customer.
+                c.keep_alive = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=MAX_KEEP_ALIVE_S).contains(n))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        format!(
+                            "'keep_alive_s' must be a whole number of seconds from 1 to \
+                             {MAX_KEEP_ALIVE_S}, not '{value}' (the default is {})",
+                            crate::transport::DEFAULT_KEEP_ALIVE.as_secs()
+                        )
+                    })?
+            }
             "register_no" => c.register_no = Some(number(9999)? as u16),
             "allow_http" => {
                 c.allow_http = parse_bool(value).ok_or_else(|| format!("'{key}' must be 0 or 1"))?
@@ -429,6 +458,27 @@ mod tests {
         assert!(e.message.contains("log_keep_days"), "{e}");
         let e = Settings::parse(&format!("{GOOD}journal_keep_days = 36501\n")).unwrap_err();
         assert!(e.message.contains("36500"), "{e}");
+    }
+
+    #[test]
+    fn keep_alive_key() {
+        let s = Settings::parse(GOOD).unwrap();
+        assert_eq!(s.client.keep_alive, crate::transport::DEFAULT_KEEP_ALIVE);
+        for (v, secs) in [("1", 1), ("25", 25), ("\"300\"", 300), ("09", 9)] {
+            let s = Settings::parse(&format!("{GOOD}keep_alive_s = {v}\n")).unwrap();
+            assert_eq!(s.client.keep_alive, Duration::from_secs(secs), "{v}");
+        }
+        for v in ["0", "301", "-1", "2.5", "25s", "", "99999999999999999999"] {
+            let e = Settings::parse(&format!("{GOOD}KEEP_ALIVE_S = {v}\n")).unwrap_err();
+            assert_eq!(e.line, 12, "{v}");
+            assert_eq!(
+                e.message,
+                format!(
+                    "'keep_alive_s' must be a whole number of seconds from 1 to 300, \
+                     not '{v}' (the default is 25)"
+                )
+            );
+        }
     }
 
     #[test]

@@ -205,11 +205,16 @@ impl ReqSeqGen {
     /// against the journal, and could be one another program on it already
     /// sent.
     pub fn issue(&self, ledger: &dyn SerialLedger) -> Result<String, String> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = ledger.issue(self.tag, candidate(*last))?;
+        // The generator's lock is not held across the ledger: the ledger
+        // takes its own locks (its block, the journal) and, inside them,
+        // asks this generator for a candidate (`JournalSerials::within`).
+        // Holding it here would take the two locks in both orders, and two
+        // threads settling at once on one journal would deadlock. The
+        // ledger alone makes serials unique; memory is only a floor.
+        let slot = ledger.issue(self.tag, self.candidate())?;
         // A slot from a block the ledger reserved earlier may come before
         // the last one memory holds: memory keeps the later one.
-        *last = (*last).max(Some(slot));
+        self.issued(slot);
         Ok(slot.render(self.tag))
     }
 

@@ -5,12 +5,16 @@
 
 mod common;
 
+use std::ffi::CString;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::linkproxy::{Link, LinkProxy};
-use common::{client_config, mismatches, start_sim, temp_dir, wechat_code};
+use common::{c_abi, client_config, mismatches, start_sim, temp_dir, wechat_code};
+use ystpay::ffi::client::{ystpay_client, ystpay_client_free, ystpay_client_from_config};
+use ystpay::ffi::codes::{YSTPAY_ERR_CONFIG, YSTPAY_OK, YSTPAY_OUTCOME_PAID};
+use ystpay::ffi::error::ystpay_last_error;
 use ystpay::flow::{FlowConfig, Outcome, PayOrder, Payments, SettleOptions};
 use ystpay::journal::Journal;
 use ystpay::Client;
@@ -153,4 +157,83 @@ fn prepare_warms_the_link_without_a_serial() {
     );
     // One round trip (80 ms), not two.
     assert!(took < Duration::from_millis(150), "{took:?}");
+}
+
+/// A client the C ABI built from configuration text (`keep_alive_s` on
+/// line 9, a journal of its own, register `reg`) for the platform at `url`:
+/// the result code and the handle.
+fn c_client(url: &str, keep_alive: &str, reg: u16) -> (i32, *mut ystpay_client) {
+    let text = CString::new(format!(
+        "server_url = {url}\nacct = demo\npass = demo123\nprivate_key = 0123456789ABCDEF\n\
+         connect_timeout_ms = 700\nread_timeout_ms = 5000\njournal = {}\nregister_no = {reg}\n\
+         keep_alive_s = {keep_alive}\n",
+        temp_dir(&format!("link-keep-{reg}")).join("j.db").display()
+    ))
+    .unwrap();
+    let mut c = std::ptr::null_mut();
+    // SAFETY: NUL-terminated text, writable out pointer.
+    let rc = unsafe { ystpay_client_from_config(text.as_ptr(), &mut c) };
+    (rc, c)
+}
+
+fn last_error() -> String {
+    let mut buf = [0 as std::os::raw::c_char; 1024];
+    // SAFETY: buffer and size match.
+    unsafe { ystpay_last_error(buf.as_mut_ptr(), buf.len() as i32, std::ptr::null_mut()) };
+    // SAFETY: the library wrote a NUL-terminated message into buf.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The configuration's `keep_alive_s` is the keep-alive the transport
+/// uses: after 1.4 s idle, a client configured with 1 s opens a new
+/// connection for its next payment, one configured with 25 s reuses its
+/// own; both pay. A value out of range makes no client.
+#[test]
+fn the_keep_alive_key_decides_which_idle_connection_is_reused() {
+    let sim = start_sim(1.0);
+    let proxy = LinkProxy::start(
+        sim.addr(),
+        Link {
+            one_way: Duration::from_millis(2),
+            server_idle_close: None,
+            nat_idle_drop: None,
+        },
+    );
+    let url = proxy.url_for(&sim.api_url());
+    let (rc, short) = c_client(&url, "1", 31);
+    assert_eq!(rc, YSTPAY_OK, "{}", last_error());
+    let (rc, long) = c_client(&url, "25", 32);
+    assert_eq!(rc, YSTPAY_OK, "{}", last_error());
+    let paid = |c: *mut ystpay_client, n: u64| {
+        let (rc, out) = c_abi::settle_pay(c, None, 100, &wechat_code(n, 1));
+        assert_eq!((rc, out.outcome), (YSTPAY_OK, YSTPAY_OUTCOME_PAID));
+    };
+    paid(short, 1);
+    paid(long, 2);
+    assert_eq!(proxy.accepted(), 2);
+    std::thread::sleep(Duration::from_millis(1400));
+    paid(long, 3);
+    assert_eq!(proxy.accepted(), 2, "25 s: the idle connection reused");
+    paid(short, 4);
+    assert_eq!(proxy.accepted(), 3, "1 s: a new connection");
+    assert_eq!(proxy.stats.lost_bytes.load(Ordering::SeqCst), 0);
+    // SAFETY: handles from ystpay_client_from_config, each freed once.
+    unsafe {
+        ystpay_client_free(short);
+        ystpay_client_free(long);
+    }
+
+    for bad in ["0", "301", "2.5", "-1", "25s"] {
+        let (rc, c) = c_client(&url, bad, 33);
+        assert_eq!(rc, YSTPAY_ERR_CONFIG, "{bad}");
+        assert!(c.is_null());
+        let e = last_error();
+        assert!(
+            e.contains("line 9")
+                && e.contains("'keep_alive_s' must be a whole number of seconds from 1 to 300"),
+            "{e}"
+        );
+    }
 }

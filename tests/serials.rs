@@ -327,3 +327,51 @@ fn a_journal_restored_from_a_backup_never_reissues_a_serial_the_platform_saw() {
     assert!(sent.0.lock().unwrap().len() >= 12);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Threads issuing serials (`issue_req_seq`: the generator, then the
+/// journal's block) beside threads beginning payments (the journal's
+/// block, then the generator's candidate) on one journal: the two orders
+/// of taking those locks once deadlocked two threads settling at once. A
+/// watchdog turns a deadlock into a failure instead of a hung run; every
+/// serial issued is distinct.
+#[test]
+fn serials_issued_beside_payments_begun_on_one_journal_never_deadlock() {
+    let sim = start_sim(TIME_SCALE);
+    let (p, _path) = payments(&sim, TIME_SCALE, "serials-deadlock");
+    let p = Arc::new(p);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let mut workers = Vec::new();
+    for t in 0..6u64 {
+        let (p, done) = (p.clone(), done_tx.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut seqs = Vec::new();
+            for i in 0..40u64 {
+                if t % 2 == 0 {
+                    seqs.push(p.issue_req_seq().unwrap());
+                } else {
+                    let code = wechat_code(std::process::id() as u64 * 1000 + t * 100 + i, 1);
+                    let s = p
+                        .settle_pay(&PayOrder::new(100, code), &SettleOptions::default())
+                        .unwrap();
+                    assert_eq!(s.outcome, Outcome::Paid);
+                    seqs.push(s.req_seq);
+                }
+            }
+            done.send(()).unwrap();
+            seqs
+        }));
+    }
+    for _ in 0..workers.len() {
+        done_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("a thread is stuck: serials and payments deadlocked on the journal");
+    }
+    let mut all = std::collections::HashSet::new();
+    for w in workers {
+        for s in w.join().unwrap() {
+            assert!(all.insert(s.clone()), "serial {s} issued twice");
+        }
+    }
+    assert_eq!(all.len(), 240);
+    sim.shutdown();
+}

@@ -296,7 +296,7 @@ fn started_operations_from_many_threads_beside_blocking_calls_all_end_true() {
         ystpay_op_free(op);
         ystpay_client_free(c);
     }
-    let j = Journal::open(&dir.join("journal.db")).unwrap();
+    let j = Journal::open(dir.join("journal.db")).unwrap();
     let ops = j.all_ops().unwrap();
     assert_eq!(ops.len(), 13);
     assert!(ops.iter().all(|o| o.state == OpState::Paid), "{ops:#?}");

@@ -23,7 +23,7 @@ namespace YstpayInterop
         /// <summary>
         /// The library version this header belongs to, as text.
         /// </summary>
-        public const string YSTPAY_VERSION_STRING = "0.3.0";
+        public const string YSTPAY_VERSION_STRING = "0.4.0";
         /// <summary>
         /// The call succeeded: the platform answered and the answer verified. The
         /// business outcome is in the result record's `outcome` field (a refused
@@ -594,7 +594,7 @@ namespace YstpayInterop
         /// <summary>
         /// Minor version of this header.
         /// </summary>
-        public const int YSTPAY_VERSION_MINOR = 3;
+        public const int YSTPAY_VERSION_MINOR = 4;
         /// <summary>
         /// Patch version of this header.
         /// </summary>
@@ -603,7 +603,7 @@ namespace YstpayInterop
         /// `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
         /// `ystpay_version_number()` to detect a header/library mismatch.
         /// </summary>
-        public const int YSTPAY_HEADER_VERSION = 300;
+        public const int YSTPAY_HEADER_VERSION = 400;
     }
 
     /// <summary>
@@ -1501,7 +1501,7 @@ namespace YstpayInterop
         /// **Constructor.** Creates a client from INI-style configuration text:
         /// `key = value` lines, the same format and keys as the command-line tool
         /// (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
-        /// `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
+        /// `connect_timeout_ms`, `read_timeout_ms`, `keep_alive_s`, `proxy`, `register_no`,
         /// `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
         /// `log_level`, `settle_deadline_s`, `log_keep_days`, `journal_keep_days`)
         /// plus `recover_on_start` and `flow_time_scale`; see docs/C-ABI.md.
@@ -2557,7 +2557,7 @@ namespace YstpayInterop
 
         /// <summary>
         /// Returns the library's version as a static NUL-terminated string such as
-        /// `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+        /// `"0.4.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
         /// header). Owned by the library: do not free. Never NULL. Thread-safe.
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]

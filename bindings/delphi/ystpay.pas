@@ -46,7 +46,7 @@ const
   {
     The library version this header belongs to, as text.
   }
-  YSTPAY_VERSION_STRING = '0.3.0';
+  YSTPAY_VERSION_STRING = '0.4.0';
   {
     The call succeeded: the platform answered and the answer verified. The
     business outcome is in the result record's `outcome` field (a refused
@@ -617,7 +617,7 @@ const
   {
     Minor version of this header.
   }
-  YSTPAY_VERSION_MINOR = 3;
+  YSTPAY_VERSION_MINOR = 4;
   {
     Patch version of this header.
   }
@@ -626,7 +626,7 @@ const
     `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
     `ystpay_version_number()` to detect a header/library mismatch.
   }
-  YSTPAY_HEADER_VERSION = 300;
+  YSTPAY_HEADER_VERSION = 400;
 
 type
   { An opaque client handle (ystpay_client *). }
@@ -1440,7 +1440,7 @@ procedure ystpay_client_free(client: PYstpayClient); {$IFDEF WIN32}stdcall{$ELSE
   **Constructor.** Creates a client from INI-style configuration text:
   `key = value` lines, the same format and keys as the command-line tool
   (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
-  `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
+  `connect_timeout_ms`, `read_timeout_ms`, `keep_alive_s`, `proxy`, `register_no`,
   `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
   `log_level`, `settle_deadline_s`, `log_keep_days`, `journal_keep_days`)
   plus `recover_on_start` and `flow_time_scale`; see docs/C-ABI.md.
@@ -2442,7 +2442,7 @@ function ystpay_strerror(code: Integer): PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}
 
 {
   Returns the library's version as a static NUL-terminated string such as
-  `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+  `"0.4.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
   header). Owned by the library: do not free. Never NULL. Thread-safe.
 }
 function ystpay_version: PAnsiChar; {$IFDEF WIN32}stdcall{$ELSE}cdecl{$ENDIF}; external YstpayLib;

@@ -103,7 +103,7 @@ FUNCTION ulong ystpay_version_number() LIBRARY "ystpay.dll" ALIAS FOR "ystpay_ve
 end prototypes
 
 type variables
-constant string YSTPAY_VERSION_STRING = "0.3.0"
+constant string YSTPAY_VERSION_STRING = "0.4.0"
 constant long YSTPAY_OK = 0
 constant long YSTPAY_ERR_NULL_ARGUMENT = 100
 constant long YSTPAY_ERR_BUFFER_TOO_SMALL = 101
@@ -223,9 +223,9 @@ constant long YSTPAY_JOURNAL_ENTRY_SIZE = 752
 constant long YSTPAY_DAY_TOTALS_SIZE = 56
 constant long YSTPAY_TOTAL_LINE_SIZE = 32
 constant long YSTPAY_VERSION_MAJOR = 0
-constant long YSTPAY_VERSION_MINOR = 3
+constant long YSTPAY_VERSION_MINOR = 4
 constant long YSTPAY_VERSION_PATCH = 0
-constant long YSTPAY_HEADER_VERSION = 300
+constant long YSTPAY_HEADER_VERSION = 400
 end variables
 
 forward prototypes

@@ -66,7 +66,7 @@ Attribute VB_Name = "ystpay"
 
 Option Explicit
 
-Public Const YSTPAY_VERSION_STRING As String = "0.3.0"
+Public Const YSTPAY_VERSION_STRING As String = "0.4.0"
 Public Const YSTPAY_OK As Long = 0
 Public Const YSTPAY_ERR_NULL_ARGUMENT As Long = 100
 Public Const YSTPAY_ERR_BUFFER_TOO_SMALL As Long = 101
@@ -186,9 +186,9 @@ Public Const YSTPAY_JOURNAL_ENTRY_SIZE As Long = 752
 Public Const YSTPAY_DAY_TOTALS_SIZE As Long = 56
 Public Const YSTPAY_TOTAL_LINE_SIZE As Long = 32
 Public Const YSTPAY_VERSION_MAJOR As Long = 0
-Public Const YSTPAY_VERSION_MINOR As Long = 3
+Public Const YSTPAY_VERSION_MINOR As Long = 4
 Public Const YSTPAY_VERSION_PATCH As Long = 0
-Public Const YSTPAY_HEADER_VERSION As Long = 300
+Public Const YSTPAY_HEADER_VERSION As Long = 400
 
 ' kernel32, for YstpayPtrStr.
 Private Declare Function lstrlenA Lib "kernel32" (ByVal p As Long) As Long

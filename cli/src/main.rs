@@ -363,6 +363,7 @@ fn run_config(keys: bool, conn: &ConnOpts) -> i32 {
         ),
         ("read_timeout_ms", c.read_timeout.as_millis().to_string()),
         ("proxy", c.proxy.clone().unwrap_or_default()),
+        ("keep_alive_s", c.keep_alive.as_secs().to_string()),
         (
             "register_no",
             c.register_no.map(|n| n.to_string()).unwrap_or_default(),

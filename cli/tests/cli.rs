@@ -813,6 +813,23 @@ fn config_shows_settings_with_secrets_hidden() {
     env_keep.push(("YSTPAY_LOG_KEEP_DAYS", "30"));
     let o = run(&["config"], &env_keep);
     assert!(o.stdout.contains("log_keep_days        30"), "{}", o.stdout);
+    // The keep-alive: the default, from the environment, and a bad value.
+    assert!(o.stdout.contains("keep_alive_s         25"), "{}", o.stdout);
+    let mut env_keep = envs(&env);
+    env_keep.push(("YSTPAY_KEEP_ALIVE_S", "40"));
+    let o = run(&["config"], &env_keep);
+    assert!(o.stdout.contains("keep_alive_s         40"), "{}", o.stdout);
+    let mut env_keep = envs(&env);
+    env_keep.push(("YSTPAY_KEEP_ALIVE_S", "0"));
+    let o = run(&["config"], &env_keep);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("YSTPAY_KEEP_ALIVE_S")
+            && o.stderr
+                .contains("'keep_alive_s' must be a whole number of seconds from 1 to 300"),
+        "{}",
+        o.stderr
+    );
     let o = run(&["config", "--keys"], &[]);
     assert_eq!(o.code, 0);
     for (k, _) in ystpay::config::KEYS {

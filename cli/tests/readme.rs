@@ -65,7 +65,7 @@ fn the_c_abi_reads_every_key_and_the_readme_names_its_own() {
         "log_level" => "error",
         "allow_http" | "recover_on_start" => "1",
         "register_no" | "connect_timeout_ms" | "read_timeout_ms" | "settle_deadline_s"
-        | "flow_time_scale" | "log_keep_days" | "journal_keep_days" => "7",
+        | "flow_time_scale" | "log_keep_days" | "journal_keep_days" | "keep_alive_s" => "7",
         "dsn" => "0123456789ABCDEF0123456789ABCDEF",
         _ => "/tmp/ystpay-readme-test",
     };

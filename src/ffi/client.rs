@@ -279,7 +279,7 @@ pub unsafe extern "system" fn ystpay_client_new_ex(
 /// **Constructor.** Creates a client from INI-style configuration text:
 /// `key = value` lines, the same format and keys as the command-line tool
 /// (`server_url`, `acct`, `pass`, `private_key`, `dsn`,
-/// `connect_timeout_ms`, `read_timeout_ms`, `proxy`, `register_no`,
+/// `connect_timeout_ms`, `read_timeout_ms`, `keep_alive_s`, `proxy`, `register_no`,
 /// `allow_http`, `ca_file`, `encoding`, `journal`, `log_file`,
 /// `log_level`, `settle_deadline_s`, `log_keep_days`, `journal_keep_days`)
 /// plus `recover_on_start` and `flow_time_scale`; see docs/C-ABI.md.

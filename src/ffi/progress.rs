@@ -246,6 +246,8 @@ pub(super) fn with_options<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::Outcome;
+    use crate::journal::OpKind;
 
     #[test]
     fn progress_messages_carry_what_the_screen_needs() {

@@ -748,7 +748,11 @@ mod tests {
             journal_error: None,
         };
         for enc in [Enc::Utf8, Enc::Gbk] {
-            let r = settlement_record(enc, &s);
+            let settled = Settled {
+                settlement: s.clone(),
+                journal_failed: false,
+            };
+            let r = settlement_record(enc, &settled);
             assert_eq!(r.outcome, YSTPAY_OUTCOME_PAID);
             assert_eq!(r.truncated, 1);
             let t = text::from_array(enc, &r.trans_seq, "trans_seq").unwrap();
@@ -761,6 +765,10 @@ mod tests {
             trans_seq: Some("15060911165638124989".into()),
             receipts: Vec::new(),
             ..s
+        };
+        let fits = Settled {
+            settlement: fits,
+            journal_failed: false,
         };
         assert_eq!(settlement_record(Enc::Gbk, &fits).truncated, 0);
     }

@@ -5,12 +5,12 @@ use std::os::raw::c_char;
 /// Major version of this header; equals `ystpay_version_number() / 10000`.
 pub const YSTPAY_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header.
-pub const YSTPAY_VERSION_MINOR: u32 = 3;
+pub const YSTPAY_VERSION_MINOR: u32 = 4;
 /// Patch version of this header.
 pub const YSTPAY_VERSION_PATCH: u32 = 0;
 /// `MAJOR * 10000 + MINOR * 100 + PATCH`; compare with
 /// `ystpay_version_number()` to detect a header/library mismatch.
-pub const YSTPAY_HEADER_VERSION: u32 = 300;
+pub const YSTPAY_HEADER_VERSION: u32 = 400;
 // `YSTPAY_VERSION_STRING` (the text `ystpay_version()` returns) is written
 // into the header by build.rs from Cargo.toml: cbindgen cannot emit string
 // constants.
@@ -42,7 +42,7 @@ const _: () = {
 static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
 /// Returns the library's version as a static NUL-terminated string such as
-/// `"0.3.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
+/// `"0.4.0"` (the same text as `YSTPAY_VERSION_STRING` for a matching
 /// header). Owned by the library: do not free. Never NULL. Thread-safe.
 #[no_mangle]
 pub extern "system" fn ystpay_version() -> *const c_char {

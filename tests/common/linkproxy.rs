@@ -64,14 +64,16 @@ impl LinkProxy {
         let stats = Arc::new(Stats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, stop2) = (stats.clone(), stop.clone());
-        l.set_nonblocking(true).unwrap();
+        // A blocking accept, woken by a connection of our own when dropped:
+        // a connection's handshake delay counts from when it is accepted,
+        // and polling would add up to its period to every new connection.
         std::thread::spawn(move || loop {
+            let accepted = l.accept();
             if stop2.load(Ordering::Relaxed) {
                 return;
             }
-            match l.accept() {
+            match accepted {
                 Ok((c, _)) => {
-                    c.set_nonblocking(false).unwrap();
                     s2.accepted.fetch_add(1, Ordering::SeqCst);
                     let s3 = s2.clone();
                     std::thread::spawn(move || serve(c, upstream, link, s3));
@@ -102,10 +104,12 @@ impl LinkProxy {
 impl Drop for LinkProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(self.addr);
     }
 }
 
 fn serve(client: TcpStream, upstream: SocketAddr, link: Link, stats: Arc<Stats>) {
+    let opened = Instant::now();
     let Ok(server) = TcpStream::connect(upstream) else {
         return;
     };
@@ -114,7 +118,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, link: Link, stats: Arc<Stats>)
     let conn = Arc::new(Conn {
         state: AtomicU8::new(LIVE),
         last: Mutex::new(Instant::now()),
-        opened: Instant::now(),
+        opened,
     });
     let up = pump(
         client.try_clone().unwrap(),
