@@ -20,7 +20,8 @@
 # that has no window manager; the Chinese font is WenQuanYi Micro Hei
 # (fonts-wqy-microhei), which Wine is told to use for "Microsoft YaHei",
 # the face the window asks for (Windows 7 has it), and to link to the
-# caption's fonts; fonts-wine has the Marlett of the caption's buttons.
+# caption's fonts. (fonts-wine is installed for Marlett, yet this Wine still
+# draws the close box as the letter "r": cosmetic, Wine only.)
 
 XVFB_PID=
 stop_xvfb() {
