@@ -771,6 +771,12 @@
 #define YSTPAY_HEADER_VERSION 400
 
 /**
+ * `ystpay_window_pay` / `ystpay_window_order` flag: English words
+ * instead of Chinese.
+ */
+#define YSTPAY_WINDOW_ENGLISH 1
+
+/**
  * A cancel switch for one settle call (opaque), e.g. bound to the
  * cashier's Esc key.
  *
@@ -3047,6 +3053,85 @@ const char *YSTPAY_CALL ystpay_version(void);
  * (compare with `YSTPAY_HEADER_VERSION`). Thread-safe.
  */
 uint32_t YSTPAY_CALL ystpay_version_number(void);
+
+/**
+ * **Method (Windows).** Takes a payment by QR code (a native order, API
+ * §5.1) in the library's own window, modal over `owner_hwnd`, and returns
+ * when the window closes.
+ *
+ * The window shows the amount, the order's QR code (at least 240 × 240
+ * device pixels, whole pixels a module, with its quiet zone: a phone
+ * reads it at arm's length) and the time left. It closes when the order
+ * is paid ("✓ 已支付", 2 s), expired or cancelled (Esc, the Cancel
+ * button: the order is closed, as `ystpay_op_cancel`).
+ *
+ * - `channel`: `"W"` (WeChat Pay) or `"A"` (Alipay), in the client's
+ *   encoding.
+ * - `expire_seconds`: how long the code stays payable, 0 for the
+ *   platform's 300 s (API §5.1: 300–1800).
+ * - `owner_hwnd`, `total_fee`, `flags`, `out`, and the result codes: as
+ *   for `ystpay_window_pay` (`YSTPAY_ERR_NOT_SENT` does not come from a
+ *   closed window here: the order is created as the window opens).
+ *
+ * # Safety
+ * As `ystpay_window_pay`; `channel` NUL-terminated.
+ */
+int32_t YSTPAY_CALL ystpay_window_order(const struct ystpay_client *client,
+                            void *owner_hwnd,
+                            int64_t total_fee,
+                            const char *channel,
+                            int32_t expire_seconds,
+                            int32_t flags,
+                            struct ystpay_op **out);
+
+/**
+ * **Method (Windows).** Takes a barcode payment in the library's own
+ * window, modal over `owner_hwnd`, and returns when the window closes.
+ *
+ * The window shows the amount in large type and asks for the customer's
+ * payment code. Its edit box has the keyboard focus before the call reads
+ * its first message, so a keyboard-wedge scanner's digits and Enter typed
+ * right after the call are all caught; the input method is off for that
+ * box. A scan that is not a payment code (16–24 digits with a wallet's
+ * prefix) is refused in the window, nothing is sent, and the window waits
+ * for the next scan. Then the payment runs as `ystpay_start_pay` would
+ * run it ("等待顾客输入密码… N 秒"); Esc or the Cancel button cancels
+ * (revokes), as `ystpay_op_cancel`. The end is shown in large type
+ * ("✓ 已支付 ¥12.34", or why not); the window closes 2 s later or on
+ * Enter.
+ *
+ * - `client`: a client with a journal.
+ * - `owner_hwnd`: the program's window (`HWND`), disabled while the
+ *   payment window is open and activated again after; NULL for none. It
+ *   keeps painting: the call pumps the thread's messages the whole time
+ *   (a `WM_QUIT` it meets cancels the payment and is posted again once
+ *   the window has closed).
+ * - `total_fee`: fen, more than 0.
+ * - `deadline_ms`: as for `ystpay_settle_pay` (0: the client's setting).
+ * - `flags`: 0 (Chinese), or `YSTPAY_WINDOW_ENGLISH`.
+ * - `out`: receives the ended operation: read it with
+ *   `ystpay_op_wait(op, 0, &s)` or the `ystpay_op_*` getters, and free it
+ *   with `ystpay_op_free`. Written only on `YSTPAY_OK`.
+ *
+ * Returns `YSTPAY_OK` (the payment was taken and has ended: read its
+ * outcome), `YSTPAY_ERR_NOT_SENT` (the window was closed before a payment
+ * code was scanned: nothing sent), any code `ystpay_start_pay` returns
+ * (nothing sent; the window showed why), `YSTPAY_ERR_INVALID_ARGUMENT`,
+ * or `YSTPAY_ERR_NOT_SUPPORTED` outside Windows. Call it on the thread
+ * that owns `owner_hwnd`. The window's class is `ystpay_window`. Sizes
+ * follow the screen's DPI (96 to 144 and more) without changing the
+ * process's DPI awareness. Windows 7 SP1 and later.
+ *
+ * # Safety
+ * `client` a live handle; `owner_hwnd` NULL or a window that stays valid;
+ * `out` writable.
+ */
+int32_t YSTPAY_CALL ystpay_window_pay(const struct ystpay_client *client,
+                          void *owner_hwnd,
+                          int64_t total_fee,
+                          int32_t deadline_ms,
+                          int32_t flags,
+                          struct ystpay_op **out);
 
 #ifdef __cplusplus
 }  // extern "C"

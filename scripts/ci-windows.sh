@@ -22,6 +22,15 @@
 #                              its blob changed fails with the clear error; a second
 #                              WINEPREFIX is tried and reported (Wine's DPAPI does not bind
 #                              to the prefix: scripts/lib/ci-wine-protect.sh)
+#   wine-{32,64}-window        examples-c/win/window_test.c in an Xvfb screen (issue 19):
+#                              a message loop with a 50 ms WM_TIMER never waits more than
+#                              200 ms while a started payment runs; Esc cancels one
+#                              (REVOKED); the payment window typed into like a scanner
+#                              (PAID), Esc while waiting (REVOKED), "ABC123" refused with
+#                              no request sent, the QR window paid through the simulator
+#   wine-32-window-shots       the window photographed (scan, waiting, paid, QR) at 96
+#                              and 144 DPI into $WORK/window-shots (docs/window-*.png are
+#                              these; tests/window_shots.rs decodes their QR code)
 #   windows-kit                the zip unpacked into a fresh folder; its SHA256SUMS hold;
 #                              its example/pos.c built from the kit alone and run under
 #                              32-bit Wine; its ystpay.exe reads the sample ystpay.ini and
@@ -62,6 +71,7 @@ fail() { echo "FAILED: $1${2:+: $2}"; FAILED+=("$1"); }
 finish() {
     say "summary"
     stop_sim
+    declare -F stop_xvfb >/dev/null && stop_xvfb
     echo "step times: ${TIMES[*]}"
     echo
     echo "ci-windows: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
@@ -88,6 +98,15 @@ if WINE_INSTALL_LOG=$WORK/wine-install.log scripts/install-wine.sh; then
     pass tools "mingw-w64 $(i686-w64-mingw32-gcc -dumpversion), $(wine --version)"
 else
     fail tools "Wine cannot run 32- and 64-bit programs here (log: $WORK/wine-install.log)"
+    finish
+fi
+
+say "install: Xvfb, ImageMagick and a Chinese font (the payment window)"
+if apt_install xvfb xauth imagemagick fonts-wqy-microhei fonts-wine; then
+    pass tools-window "$(dpkg-query -W -f '${Package} ${Version}\n' xvfb imagemagick fonts-wqy-microhei fonts-wine | paste -sd, | sed 's/,/, /g')"
+else
+    tail -n 20 "$WORK/apt-install.log" 2>/dev/null
+    fail tools-window "apt-get cannot install xvfb, imagemagick, fonts-wqy-microhei, fonts-wine"
     finish
 fi
 
@@ -281,6 +300,17 @@ for bits in 32 64; do
     timeout 60 wineserver -k >/dev/null 2>&1
 done
 
+# ------------------------------------------------- the payment window
+# shellcheck source=scripts/lib/ci-wine-window.sh
+. scripts/lib/ci-wine-window.sh
+for bits in 32 64; do
+    case $bits in 32) arch=x86 ;; 64) arch=x64 ;; esac
+    say "Wine $bits-bit: started operations and the payment window, in Xvfb"
+    wine_window $bits "$KIT/$arch/ystpay.dll"
+done
+say "Wine 32-bit: the payment window photographed at 96 and 144 DPI"
+window_shots 32 "$KIT/x86/ystpay.dll" "$WORK/window-shots"
+
 # -------------------------------------------------------------- the kit
 say "kit: unpack the zip into a fresh folder, build and pay from it alone (32-bit Wine)"
 fresh=$WORK/fresh
@@ -291,7 +321,7 @@ kit=$fresh/ystpay-$VERSION-windows
 for f in x86/ystpay.dll x64/ystpay.dll x86/libystpay.dll.a x64/libystpay.dll.a x86/ystpay.def \
     x64/ystpay.def x86/ystpay.exe x86/ystpay-sim.exe x64/ystpay.exe x64/ystpay-sim.exe \
     include/ystpay.h delphi/ystpay.pas csharp/Ystpay.cs vb6/ystpay.bas powerbuilder/n_ystpay.sru \
-    example/pos.c ystpay.ini \
+    example/pos.c example/pos-window.c ystpay.ini \
     README-windows.txt CHANGELOG.md SHA256SUMS; do
     [ -s "$kit/$f" ] || { echo "the kit lacks $f"; ok=0; }
 done
@@ -309,6 +339,13 @@ if i686-w64-mingw32-gcc -std=c99 -Wall -Wextra -Werror -pedantic -I"$kit/include
     if [ $rc -ne 0 ] || ! grep -q '交易金额' "$run/pos.log" || [ ! -s "$run/pos-journal.db" ]; then
         echo "example/pos.c did not pay from the kit (exit $rc):"
         tail -n 20 "$run/pos.log" "$run/pos.log.err"
+        ok=0
+    fi
+    # The window example builds from the kit alone too.
+    if ! i686-w64-mingw32-gcc -std=c99 -Wall -Wextra -Werror -pedantic -I"$kit/include" \
+        "$kit/example/pos-window.c" -L"$kit/x86" -lystpay -o "$run/pos-window.exe" 2>"$run/build-window.log"; then
+        echo "example/pos-window.c does not build from the kit:"
+        cat "$run/build-window.log"
         ok=0
     fi
     # The kit's tools: the sample configuration reads, and a payment goes through.

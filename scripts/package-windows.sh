@@ -13,6 +13,8 @@
 #   powerbuilder/n_ystpay.sru  PowerBuilder external functions (;ansi) in an
 #                   autoinstantiated object to import into a library
 #   example/pos.c   the README's 5-minute C integration (the settle flow)
+#   example/pos-window.c  a payment in the library's own window
+#                   (examples-c/win/pos-window.c)
 #   ystpay.ini      a commented sample configuration
 #   README-windows.txt  中文 and English: which DLL, stdcall, GBK, journal
 #                   and log, trying it against ystpay-sim
@@ -103,6 +105,7 @@ cp bindings/powerbuilder/n_ystpay.sru "$kit/powerbuilder/"
 to_windows packaging/windows/README-windows.txt "$kit/README-windows.txt" bom "$version"
 to_windows packaging/windows/ystpay.ini "$kit/ystpay.ini" bom
 to_windows CHANGELOG.md "$kit/CHANGELOG.md" nobom
+to_windows examples-c/win/pos-window.c "$kit/example/pos-window.c" nobom
 # The README's C walkthrough, as tests/readme_c.rs runs it.
 python3 - "$kit/example/pos.c" <<'EOF'
 import sys

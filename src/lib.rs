@@ -29,6 +29,7 @@ pub mod reqseq;
 pub mod text;
 pub mod time;
 pub mod transport;
+pub(crate) mod window;
 
 pub use client::{Client, ClientConfig};
 pub use error::{Error, Refusal, Rejection};

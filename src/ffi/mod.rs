@@ -84,3 +84,4 @@ pub mod settle;
 pub mod started;
 pub mod text;
 pub mod version;
+pub mod window;

@@ -128,6 +128,27 @@ impl PaymentCode {
     pub fn masked(&self) -> String {
         mask(&self.0)
     }
+
+    /// Whether `scan` has the form of a customer's payment code: 16 to 24
+    /// digits, starting with a prefix the wallets the platform serves give
+    /// their codes (WeChat Pay 10–15, 18 digits; Alipay 25–30, 16–24
+    /// digits; QQ Wallet 91; UnionPay 62; BestPay 51). The payment window
+    /// checks a scan with it before sending anything, so that a product's
+    /// barcode or a mistyped code is refused at the till; the settle calls
+    /// themselves send what the program gives them (API §4.1 asks only for
+    /// a String(V32)).
+    pub fn looks_valid(scan: &str) -> bool {
+        let len = scan.len();
+        if !(16..=24).contains(&len) || !scan.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        match &scan[..2] {
+            "10" | "11" | "12" | "13" | "14" | "15" => len == 18,
+            "25" | "26" | "27" | "28" | "29" | "30" => true,
+            "91" | "62" | "51" => true,
+            _ => false,
+        }
+    }
 }
 
 /// Masks all but the first four and last four characters of `s`.
@@ -365,6 +386,25 @@ mod tests {
         assert_eq!(neg.check(0).unwrap_err().field, "prod_details[0].price");
         let qty = ProdItem::new("1", "x", 1, "one");
         assert_eq!(qty.check(0).unwrap_err().field, "prod_details[0].quantity");
+    }
+
+    #[test]
+    fn scans_that_are_not_payment_codes() {
+        assert!(PaymentCode::looks_valid("134567890123456789"));
+        assert!(PaymentCode::looks_valid("2812345678901201"));
+        assert!(PaymentCode::looks_valid("281234567890120112345678"));
+        for bad in [
+            "ABC123",
+            "",
+            "13456789012345678",
+            "1345678901234567890",
+            "13456789012345678A",
+            "981234567890120112",
+            "2812345678901201123456789",
+            "１３4567890123456789",
+        ] {
+            assert!(!PaymentCode::looks_valid(bad), "{bad}");
+        }
     }
 
     #[test]
