@@ -330,6 +330,14 @@
 #define YSTPAY_FIELD_DETAIL 26
 
 /**
+ * `ystpay_op_text` field: the URL a QR-code/JS/H5 order shows (as a QR
+ * code) or opens, readable **while the order runs**, from the stage
+ * `YSTPAY_STAGE_SHOW_CODE` on (`YSTPAY_ERR_STILL_RUNNING` before; `""`
+ * after an end without one).
+ */
+#define YSTPAY_FIELD_PAY_URL 27
+
+/**
  * The outcome is not known: no status came (or one the API document does
  * not define), the platform refused without saying whether money moved,
  * or the answer is about another operation (another amount or order
@@ -2309,7 +2317,9 @@ int32_t YSTPAY_CALL ystpay_op_stage(const struct ystpay_op *op,
  * cut, unlike the record's fixed fields), in the client's encoding:
  * `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
  * `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
- * settlement has none). Buffer as for `ystpay_last_error`.
+ * settlement has none); or `YSTPAY_FIELD_PAY_URL`, the URL an order
+ * shows, which is readable while it runs (see that field). Buffer as for
+ * `ystpay_last_error`.
  *
  * Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
  * (with `*needed`). Thread-safe.
@@ -2944,8 +2954,10 @@ int32_t YSTPAY_CALL ystpay_settle_revoke(const struct ystpay_client *client,
  * **Constructor (started operation).** Starts the QR-code, JS or H5 order
  * that `ystpay_settle_order` creates and waits for, on a library thread,
  * and returns once it is in the journal, before the create request
- * leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
- * with the URL as its words (`ystpay_op_stage`). Arguments and result
+ * leaves. The URL to show arrives with the stage
+ * `YSTPAY_STAGE_SHOW_CODE`: read it with `ystpay_op_text(op,
+ * YSTPAY_FIELD_PAY_URL, ...)`, which keeps it while the order waits (the
+ * stage's words change to the waiting words at the first query). Arguments and result
  * codes as for `ystpay_settle_order` (without cancel and progress);
  * `out` as for `ystpay_start_pay`. Thread-safe.
  *

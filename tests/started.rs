@@ -346,3 +346,75 @@ fn a_gbk_client_reads_the_words_and_texts_of_a_started_operation_in_gbk() {
     }
     sim.shutdown();
 }
+
+/// A program polling a started QR order from a timer may first look after
+/// the first query replaced the stage's words: the URL to show stays
+/// readable (`YSTPAY_FIELD_PAY_URL`) while the order waits, and the
+/// customer paying it ends it PAID.
+#[test]
+fn a_started_order_keeps_its_url_to_show_while_it_waits() {
+    let sim = start_sim(20.0);
+    let dir = temp_dir("started-url");
+    let c = client(
+        &sim.api_url(),
+        &dir.join("journal.db"),
+        "recover_on_start = 0\nflow_time_scale = 20\n",
+    );
+    let op = start_native(c, 2500);
+    let mut buf = vec![0 as c_char; 512];
+    // Wait until the order waits for the customer (a query was made).
+    let until = Instant::now() + Duration::from_secs(20);
+    while stage(op).0 != YSTPAY_STAGE_WAITING {
+        assert!(Instant::now() < until, "the order never waited");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (_, words) = stage(op);
+    assert!(!words.starts_with(b"http"), "the words moved on: {words:?}");
+    // SAFETY: a live handle, a buffer of its size.
+    let rc = unsafe {
+        ystpay_op_text(
+            op,
+            YSTPAY_FIELD_PAY_URL,
+            buf.as_mut_ptr(),
+            512,
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, YSTPAY_OK, "the URL is readable while the order runs");
+    // SAFETY: NUL-terminated by the library.
+    let url = unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        url.starts_with("weixin://") || url.starts_with("http"),
+        "{url}"
+    );
+    // The other texts wait for the end.
+    // SAFETY: as above.
+    let rc = unsafe {
+        ystpay_op_text(
+            op,
+            YSTPAY_FIELD_REQ_SEQ,
+            buf.as_mut_ptr(),
+            512,
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, YSTPAY_ERR_STILL_RUNNING);
+    let seq = sim
+        .control()
+        .orders("demo")
+        .into_iter()
+        .find(|o| o.total_fee == 2500)
+        .expect("the order at the simulator")
+        .req_seq;
+    sim.control().customer_pays("demo", &seq).unwrap();
+    assert_eq!(end(op, Duration::from_secs(20)).0, YSTPAY_OUTCOME_PAID);
+    assert_eq!(text(op, YSTPAY_FIELD_PAY_URL), url.as_bytes());
+    // SAFETY: freed once each.
+    unsafe {
+        ystpay_op_free(op);
+        ystpay_client_free(c);
+    }
+    sim.shutdown();
+}

@@ -243,6 +243,13 @@ namespace YstpayInterop
         /// </summary>
         public const int YSTPAY_FIELD_DETAIL = 26;
         /// <summary>
+        /// `ystpay_op_text` field: the URL a QR-code/JS/H5 order shows (as a QR
+        /// code) or opens, readable **while the order runs**, from the stage
+        /// `YSTPAY_STAGE_SHOW_CODE` on (`YSTPAY_ERR_STILL_RUNNING` before; `""`
+        /// after an end without one).
+        /// </summary>
+        public const int YSTPAY_FIELD_PAY_URL = 27;
+        /// <summary>
         /// The outcome is not known: no status came (or one the API document does
         /// not define), the platform refused without saying whether money moved,
         /// or the answer is about another operation (another amount or order
@@ -604,6 +611,11 @@ namespace YstpayInterop
         /// `ystpay_version_number()` to detect a header/library mismatch.
         /// </summary>
         public const int YSTPAY_HEADER_VERSION = 400;
+        /// <summary>
+        /// `ystpay_window_pay` / `ystpay_window_order` flag: English words
+        /// instead of Chinese.
+        /// </summary>
+        public const int YSTPAY_WINDOW_ENGLISH = 1;
     }
 
     /// <summary>
@@ -2016,7 +2028,9 @@ namespace YstpayInterop
         /// cut, unlike the record's fixed fields), in the client's encoding:
         /// `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
         /// `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
-        /// settlement has none). Buffer as for `ystpay_last_error`.
+        /// settlement has none); or `YSTPAY_FIELD_PAY_URL`, the URL an order
+        /// shows, which is readable while it runs (see that field). Buffer as for
+        /// `ystpay_last_error`.
         /// 
         /// Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
         /// (with `*needed`). Thread-safe.
@@ -2491,8 +2505,10 @@ namespace YstpayInterop
         /// **Constructor (started operation).** Starts the QR-code, JS or H5 order
         /// that `ystpay_settle_order` creates and waits for, on a library thread,
         /// and returns once it is in the journal, before the create request
-        /// leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
-        /// with the URL as its words (`ystpay_op_stage`). Arguments and result
+        /// leaves. The URL to show arrives with the stage
+        /// `YSTPAY_STAGE_SHOW_CODE`: read it with `ystpay_op_text(op,
+        /// YSTPAY_FIELD_PAY_URL, ...)`, which keeps it while the order waits (the
+        /// stage's words change to the waiting words at the first query). Arguments and result
         /// codes as for `ystpay_settle_order` (without cancel and progress);
         /// `out` as for `ystpay_start_pay`. Thread-safe.
         /// </summary>
@@ -2569,6 +2585,69 @@ namespace YstpayInterop
         /// </summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
         public static extern uint ystpay_version_number();
+
+        /// <summary>
+        /// **Method (Windows).** Takes a payment by QR code (a native order, API
+        /// §5.1) in the library's own window, modal over `owner_hwnd`, and returns
+        /// when the window closes.
+        /// 
+        /// The window shows the amount, the order's QR code (at least 240 × 240
+        /// device pixels, whole pixels a module, with its quiet zone: a phone
+        /// reads it at arm's length) and the time left. It closes when the order
+        /// is paid ("✓ 已支付", 2 s), expired or cancelled (Esc, the Cancel
+        /// button: the order is closed, as `ystpay_op_cancel`).
+        /// 
+        /// - `channel`: `"W"` (WeChat Pay) or `"A"` (Alipay), in the client's
+        ///   encoding.
+        /// - `expire_seconds`: how long the code stays payable, 0 for the
+        ///   platform's 300 s (API §5.1: 300–1800).
+        /// - `owner_hwnd`, `total_fee`, `flags`, `out`, and the result codes: as
+        ///   for `ystpay_window_pay` (`YSTPAY_ERR_NOT_SENT` does not come from a
+        ///   closed window here: the order is created as the window opens).
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_window_order(IntPtr client, IntPtr owner_hwnd, long total_fee, byte[] channel, int expire_seconds, int flags, out IntPtr result);
+
+        /// <summary>
+        /// **Method (Windows).** Takes a barcode payment in the library's own
+        /// window, modal over `owner_hwnd`, and returns when the window closes.
+        /// 
+        /// The window shows the amount in large type and asks for the customer's
+        /// payment code. Its edit box has the keyboard focus before the call reads
+        /// its first message, so a keyboard-wedge scanner's digits and Enter typed
+        /// right after the call are all caught; the input method is off for that
+        /// box. A scan that is not a payment code (16–24 digits with a wallet's
+        /// prefix) is refused in the window, nothing is sent, and the window waits
+        /// for the next scan. Then the payment runs as `ystpay_start_pay` would
+        /// run it ("等待顾客输入密码… N 秒"); Esc or the Cancel button cancels
+        /// (revokes), as `ystpay_op_cancel`. The end is shown in large type
+        /// ("✓ 已支付 ¥12.34", or why not); the window closes 2 s later or on
+        /// Enter.
+        /// 
+        /// - `client`: a client with a journal.
+        /// - `owner_hwnd`: the program's window (`HWND`), disabled while the
+        ///   payment window is open and activated again after; NULL for none. It
+        ///   keeps painting: the call pumps the thread's messages the whole time
+        ///   (a `WM_QUIT` it meets cancels the payment and is posted again once
+        ///   the window has closed).
+        /// - `total_fee`: fen, more than 0.
+        /// - `deadline_ms`: as for `ystpay_settle_pay` (0: the client's setting).
+        /// - `flags`: 0 (Chinese), or `YSTPAY_WINDOW_ENGLISH`.
+        /// - `out`: receives the ended operation: read it with
+        ///   `ystpay_op_wait(op, 0, &amp;s)` or the `ystpay_op_*` getters, and free it
+        ///   with `ystpay_op_free`. Written only on `YSTPAY_OK`.
+        /// 
+        /// Returns `YSTPAY_OK` (the payment was taken and has ended: read its
+        /// outcome), `YSTPAY_ERR_NOT_SENT` (the window was closed before a payment
+        /// code was scanned: nothing sent), any code `ystpay_start_pay` returns
+        /// (nothing sent; the window showed why), `YSTPAY_ERR_INVALID_ARGUMENT`,
+        /// or `YSTPAY_ERR_NOT_SUPPORTED` outside Windows. Call it on the thread
+        /// that owns `owner_hwnd`. The window's class is `ystpay_window`. Sizes
+        /// follow the screen's DPI (96 to 144 and more) without changing the
+        /// process's DPI awareness. Windows 7 SP1 and later.
+        /// </summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Winapi, ExactSpelling = true)]
+        public static extern int ystpay_window_pay(IntPtr client, IntPtr owner_hwnd, long total_fee, int deadline_ms, int flags, out IntPtr result);
 
         /// <summary>A NUL-terminated UTF-8 (or given encoding) copy of s; null stays null.</summary>
         public static byte[] Z(string s, Encoding enc = null)

@@ -100,6 +100,8 @@ FUNCTION long ystpay_start_revoke(long client, string req_seq, ref long out) LIB
 FUNCTION string ystpay_strerror(long code) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_strerror;ansi"
 FUNCTION string ystpay_version() LIBRARY "ystpay.dll" ALIAS FOR "ystpay_version;ansi"
 FUNCTION ulong ystpay_version_number() LIBRARY "ystpay.dll" ALIAS FOR "ystpay_version_number;ansi"
+FUNCTION long ystpay_window_order(long client, long owner_hwnd, longlong total_fee, string channel, long expire_seconds, long flags, ref long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_window_order;ansi"
+FUNCTION long ystpay_window_pay(long client, long owner_hwnd, longlong total_fee, long deadline_ms, long flags, ref long out) LIBRARY "ystpay.dll" ALIAS FOR "ystpay_window_pay;ansi"
 end prototypes
 
 type variables
@@ -147,6 +149,7 @@ constant long YSTPAY_FIELD_PAY_TIME = 23
 constant long YSTPAY_FIELD_CHANNEL = 24
 constant long YSTPAY_FIELD_CODE = 25
 constant long YSTPAY_FIELD_DETAIL = 26
+constant long YSTPAY_FIELD_PAY_URL = 27
 constant long YSTPAY_OUTCOME_UNKNOWN = 0
 constant long YSTPAY_OUTCOME_SUCCESS = 1
 constant long YSTPAY_OUTCOME_WAITING = 2
@@ -226,6 +229,7 @@ constant long YSTPAY_VERSION_MAJOR = 0
 constant long YSTPAY_VERSION_MINOR = 4
 constant long YSTPAY_VERSION_PATCH = 0
 constant long YSTPAY_HEADER_VERSION = 400
+constant long YSTPAY_WINDOW_ENGLISH = 1
 end variables
 
 forward prototypes

@@ -110,6 +110,7 @@ Public Const YSTPAY_FIELD_PAY_TIME As Long = 23
 Public Const YSTPAY_FIELD_CHANNEL As Long = 24
 Public Const YSTPAY_FIELD_CODE As Long = 25
 Public Const YSTPAY_FIELD_DETAIL As Long = 26
+Public Const YSTPAY_FIELD_PAY_URL As Long = 27
 Public Const YSTPAY_OUTCOME_UNKNOWN As Long = 0
 Public Const YSTPAY_OUTCOME_SUCCESS As Long = 1
 Public Const YSTPAY_OUTCOME_WAITING As Long = 2
@@ -189,6 +190,7 @@ Public Const YSTPAY_VERSION_MAJOR As Long = 0
 Public Const YSTPAY_VERSION_MINOR As Long = 4
 Public Const YSTPAY_VERSION_PATCH As Long = 0
 Public Const YSTPAY_HEADER_VERSION As Long = 400
+Public Const YSTPAY_WINDOW_ENGLISH As Long = 1
 
 ' kernel32, for YstpayPtrStr.
 Private Declare Function lstrlenA Lib "kernel32" (ByVal p As Long) As Long
@@ -231,6 +233,8 @@ Public Declare Function ystpay_start_revoke Lib "ystpay.dll" (ByVal client As Lo
 Public Declare Function ystpay_strerror Lib "ystpay.dll" (ByVal code As Long) As Long
 Public Declare Function ystpay_version Lib "ystpay.dll" () As Long
 Public Declare Function ystpay_version_number Lib "ystpay.dll" () As Long
+Public Declare Function ystpay_window_order Lib "ystpay.dll" (ByVal client As Long, ByVal owner_hwnd As Long, ByVal total_fee As Currency, ByVal channel As String, ByVal expire_seconds As Long, ByVal flags As Long, ByRef out As Long) As Long
+Public Declare Function ystpay_window_pay Lib "ystpay.dll" (ByVal client As Long, ByVal owner_hwnd As Long, ByVal total_fee As Currency, ByVal deadline_ms As Long, ByVal flags As Long, ByRef out As Long) As Long
 
 ' A whole number (fen) as the Currency to pass where ystpay.h has int64_t.
 Public Function YstpayI64(ByVal whole As Currency) As Currency

@@ -163,6 +163,11 @@ pub const YSTPAY_FIELD_CHANNEL: i32 = 24;
 pub const YSTPAY_FIELD_CODE: i32 = 25;
 /// `ystpay_op_text` field: what happened, in words for a person.
 pub const YSTPAY_FIELD_DETAIL: i32 = 26;
+/// `ystpay_op_text` field: the URL a QR-code/JS/H5 order shows (as a QR
+/// code) or opens, readable **while the order runs**, from the stage
+/// `YSTPAY_STAGE_SHOW_CODE` on (`YSTPAY_ERR_STILL_RUNNING` before; `""`
+/// after an end without one).
+pub const YSTPAY_FIELD_PAY_URL: i32 = 27;
 
 /// The outcome is not known: no status came (or one the API document does
 /// not define), the platform refused without saying whether money moved,

@@ -6,7 +6,7 @@ use std::os::raw::c_char;
 
 use super::codes::*;
 use super::error::{guard, Failure};
-use super::started::{op_ref, settled, ystpay_op};
+use super::started::{op_ref, settled, still_running, ystpay_op};
 use super::text;
 
 /// **Method.** A number of the ended operation's settlement, for languages
@@ -61,7 +61,9 @@ fn bad_field(field: i32, what: &str) -> Failure {
 /// cut, unlike the record's fixed fields), in the client's encoding:
 /// `field` is `YSTPAY_FIELD_REQ_SEQ`, `_TRANS_SEQ`, `_REFUND_SEQ`,
 /// `_PAY_TIME`, `_CHANNEL`, `_CODE` or `_DETAIL` (`""` when the
-/// settlement has none). Buffer as for `ystpay_last_error`.
+/// settlement has none); or `YSTPAY_FIELD_PAY_URL`, the URL an order
+/// shows, which is readable while it runs (see that field). Buffer as for
+/// `ystpay_last_error`.
 ///
 /// Returns as `ystpay_op_number` does, and `YSTPAY_ERR_BUFFER_TOO_SMALL`
 /// (with `*needed`). Thread-safe.
@@ -80,6 +82,20 @@ pub unsafe extern "system" fn ystpay_op_text(
     guard(|| {
         // SAFETY: caller contract.
         let op = unsafe { op_ref(op)? };
+        if field == YSTPAY_FIELD_PAY_URL {
+            // The one text readable while the operation runs: a program
+            // polling from a timer may first look after a later stage has
+            // replaced the words.
+            let look = op.look();
+            let url = match (look.pay_url, look.ended) {
+                (Some(url), _) => url,
+                (None, true) => String::new(),
+                (None, false) => return Err(still_running()),
+            };
+            let bytes = text::encode(op.enc(), &url);
+            // SAFETY: caller contract.
+            return unsafe { text::copy_out(&bytes, buf, buf_size, needed) };
+        }
         let settled = settled(op)?;
         let s = &settled.settlement;
         let t: &str = match field {

@@ -56,6 +56,10 @@ pub(crate) struct Look {
     pub(crate) words: String,
     /// The operation has ended.
     pub(crate) ended: bool,
+    /// The URL to show as a QR code (or open), once an order announced it
+    /// (`YSTPAY_STAGE_SHOW_CODE`): kept after later stages replace the
+    /// words.
+    pub(crate) pay_url: Option<String>,
 }
 
 type Listener = Box<dyn Fn(i32) + Send + Sync>;
@@ -80,6 +84,7 @@ struct State {
     elapsed: Duration,
     at: Option<Instant>,
     words: String,
+    pay_url: Option<String>,
     /// The flow announced its first step.
     seen: bool,
     /// The twin has taken the handle: the flow may send.
@@ -111,6 +116,9 @@ impl Shared {
         }
         let (stage, words, elapsed) = describe(p, self.began);
         let mut s = lock(&self.state);
+        if let Progress::ShowCode { pay_url } = p {
+            s.pay_url = Some(pay_url.clone());
+        }
         let first = !s.seen;
         s.stage = stage;
         s.words = words;
@@ -160,6 +168,7 @@ impl Shared {
             elapsed: s.elapsed + since,
             words: s.words.clone(),
             ended: s.end.is_some(),
+            pay_url: s.pay_url.clone(),
         }
     }
 
@@ -211,7 +220,8 @@ impl ystpay_op {
     /// operation's thread; and once now, on this thread, with the current
     /// stage (`YSTPAY_STAGE_FINISHED` when it already ended), so that no
     /// change between the start and this call is missed. `f` must return
-    /// quickly and must not call back into this operation.
+    /// quickly; it may `look` at the operation (the state is not locked
+    /// while listeners are told) but must not add a listener.
     // The payment window's (Windows only).
     #[allow(dead_code)]
     pub(crate) fn on_change(&self, f: Box<dyn Fn(i32) + Send + Sync>) {
@@ -359,7 +369,7 @@ pub(super) fn settled(op: &ystpay_op) -> Result<Settled, Failure> {
     }
 }
 
-fn still_running() -> Failure {
+pub(super) fn still_running() -> Failure {
     Failure::new(YSTPAY_ERR_STILL_RUNNING, "the operation is still running")
 }
 
@@ -475,8 +485,10 @@ pub unsafe extern "system" fn ystpay_start_revoke(
 /// **Constructor (started operation).** Starts the QR-code, JS or H5 order
 /// that `ystpay_settle_order` creates and waits for, on a library thread,
 /// and returns once it is in the journal, before the create request
-/// leaves. The URL to show arrives as the stage `YSTPAY_STAGE_SHOW_CODE`
-/// with the URL as its words (`ystpay_op_stage`). Arguments and result
+/// leaves. The URL to show arrives with the stage
+/// `YSTPAY_STAGE_SHOW_CODE`: read it with `ystpay_op_text(op,
+/// YSTPAY_FIELD_PAY_URL, ...)`, which keeps it while the order waits (the
+/// stage's words change to the waiting words at the first query). Arguments and result
 /// codes as for `ystpay_settle_order` (without cancel and progress);
 /// `out` as for `ystpay_start_pay`. Thread-safe.
 ///

@@ -8,7 +8,6 @@
 //! it scales itself (docs/C-ABI.md, "The payment window").
 
 use std::cell::{Cell, RefCell};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use windows_sys::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
@@ -85,10 +84,7 @@ struct Win {
     failure: RefCell<Option<Failure>>,
     cancelled: Cell<bool>,
     closed: Cell<bool>,
-    /// The QR window: the URL caught at `YSTPAY_STAGE_SHOW_CODE` (by the
-    /// operation's thread, before a later stage replaces the words) and
-    /// when it came.
-    pay_url: Arc<Mutex<Option<String>>>,
+    /// The QR window: when its code was first shown.
     shown_at: Cell<Option<Instant>>,
     expire_secs: u64,
     qr: RefCell<Option<QrBitmap>>,
@@ -179,25 +175,13 @@ impl Win {
                     cancelling: false,
                 };
                 let hwnd = self.hwnd.get() as usize;
-                let at = &*op as *const ystpay_op as usize;
-                let url = self.pay_url.clone();
-                let qr = self.qr_mode();
                 *self.op.borrow_mut() = Some(op);
                 let op = self.op.borrow();
                 let op = op.as_ref().expect("just stored");
+                // The window reads the operation on its own thread when
+                // the message comes (`refresh`); the URL to show is kept
+                // by the operation (`Look::pay_url`).
                 op.on_change(Box::new(move |stage| {
-                    if qr && stage == YSTPAY_STAGE_SHOW_CODE {
-                        // The URL is read here, on the operation's thread,
-                        // before a later stage replaces the words. `look`
-                        // only reads the state, which the operation does not
-                        // hold while it tells its listeners (`Shared::tell`
-                        // in src/ffi/started.rs).
-                        // SAFETY: the operation is boxed and owned by the
-                        // window until it has ended, and SHOW_CODE comes
-                        // before the end.
-                        let words = unsafe { &*(at as *const ystpay_op) }.look().words;
-                        *url.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
-                    }
                     // SAFETY: posting to a window that has closed fails
                     // harmlessly.
                     unsafe { PostMessageW(hwnd as HWND, WM_OP, stage as usize, 0) };
@@ -231,12 +215,7 @@ impl Win {
             return;
         }
         if self.qr_mode() && self.qr.borrow().is_none() {
-            let url = self
-                .pay_url
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            if let Some(url) = url {
+            if let Some(url) = look.pay_url.clone() {
                 self.shown_at.set(Some(Instant::now()));
                 // SAFETY: our window.
                 *self.qr.borrow_mut() =
@@ -481,7 +460,6 @@ pub(crate) unsafe fn run(
             failure: RefCell::new(None),
             cancelled: Cell::new(false),
             closed: Cell::new(false),
-            pay_url: Arc::new(Mutex::new(None)),
             shown_at: Cell::new(None),
             expire_secs,
             qr: RefCell::new(None),
