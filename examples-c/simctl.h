@@ -105,7 +105,7 @@ static const char *api_url;
 SIMCTL_FN int sim_http(const char *method, const char *path, const char *json, char *out,
                     size_t out_size)
 {
-    char req[1024], resp[8192];
+    char req[1024], resp[16384];
     struct sockaddr_in addr;
     int n, got = 0, status = -1;
     const char *body;

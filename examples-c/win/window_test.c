@@ -36,12 +36,10 @@
 
 #include "ystpay.h"
 #include "../check.h"
+#include "../simctl.h"
 
 int passed, failed;
 
-static char sim_host[64] = "127.0.0.1";
-static int sim_port;
-static const char *api_url;
 static ystpay_client *client;
 static HWND main_wnd;
 static int shots_mode;
@@ -49,47 +47,6 @@ static int shots_mode;
 #define WM_OP (WM_APP + 7)
 
 /* ------------------------------------------------------------ simulator */
-
-static int sim_http(const char *method, const char *path, const char *json, char *out,
-                    size_t out_size)
-{
-    char req[1024], resp[16384];
-    struct sockaddr_in addr;
-    int n, got = 0, status = -1;
-    const char *body;
-    SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((unsigned short)sim_port);
-    addr.sin_addr.s_addr = inet_addr(sim_host);
-    if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        closesocket(s);
-        return -1;
-    }
-    n = snprintf(req, sizeof req,
-                 "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %u\r\nConnection: close\r\n\r\n%s",
-                 method, path, sim_host, sim_port, (unsigned)strlen(json ? json : ""),
-                 json ? json : "");
-    if ((int)send(s, req, n, 0) != n) {
-        closesocket(s);
-        return -1;
-    }
-    while (got < (int)sizeof resp - 1) {
-        int r = (int)recv(s, resp + got, (int)sizeof resp - 1 - got, 0);
-        if (r <= 0)
-            break;
-        got += r;
-    }
-    resp[got] = 0;
-    closesocket(s);
-    sscanf(resp, "HTTP/1.%*d %d", &status);
-    if (out && out_size) {
-        body = strstr(resp, "\r\n\r\n");
-        snprintf(out, out_size, "%s", body ? body + 4 : "");
-    }
-    return status;
-}
 
 /* API requests the simulator has answered so far (control requests do not count). */
 static long sim_requests(void)
@@ -488,7 +445,6 @@ int main(int argc, char **argv)
 {
     WSADATA wsa;
     WNDCLASSW wc;
-    const char *p;
     char journal[MAX_PATH];
     if (argc < 2) {
         fprintf(stderr, "usage: window_test API_URL [shots]\n");
@@ -497,9 +453,10 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     api_url = argv[1];
     shots_mode = argc > 2 && strcmp(argv[2], "shots") == 0;
-    p = strstr(api_url, "://");
-    p = p ? p + 3 : api_url;
-    sscanf(p, "%63[^:]:%d", sim_host, &sim_port);
+    if (parse_url(api_url) != 0) {
+        fprintf(stderr, "cannot read host:port from %s\n", api_url);
+        return 2;
+    }
     WSAStartup(MAKEWORD(2, 2), &wsa);
 
     memset(&wc, 0, sizeof wc);
