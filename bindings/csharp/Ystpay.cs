@@ -2613,7 +2613,9 @@ namespace YstpayInterop
         /// window, modal over `owner_hwnd`, and returns when the window closes.
         /// 
         /// The window shows the amount in large type and asks for the customer's
-        /// payment code. Its edit box has the keyboard focus before the call reads
+        /// payment code, while the link to the platform is warmed behind it (as
+        /// `ystpay_prepare`, on a library thread: the window never waits for it).
+        /// Its edit box has the keyboard focus before the call reads
         /// its first message, so a keyboard-wedge scanner's digits and Enter typed
         /// right after the call are all caught; the input method is off for that
         /// box. A scan that is not a payment code (16–24 digits with a wallet's

@@ -277,6 +277,27 @@ struct ClientRef(*const ystpay_client);
 // and outlives the thread, as said above.
 unsafe impl Send for ClientRef {}
 
+/// Runs `f` on a library thread of its own that the client waits for when
+/// it is freed (as for a started operation), and returns at once: for
+/// work a UI thread must not wait for, such as warming the link when the
+/// payment window opens. Nothing is returned; `f` reports through the log.
+#[cfg_attr(not(windows), allow(dead_code))]
+pub(super) fn in_background(c: &ystpay_client, f: impl FnOnce(&ystpay_client) + Send + 'static) {
+    let ticket = c.ops.enter();
+    let client = ClientRef(c);
+    // A thread that cannot start only loses the warm-up.
+    let _ = std::thread::Builder::new()
+        .name("ystpay-background".into())
+        .spawn(move || {
+            let ticket = ticket;
+            let client = client;
+            // SAFETY: see `ClientRef`: the ticket keeps the client alive.
+            let c = unsafe { &*client.0 };
+            let _ = catch_unwind(AssertUnwindSafe(|| f(c)));
+            drop(ticket);
+        });
+}
+
 /// Starts `job` on a library thread and returns once it has announced its
 /// first step (journal written, nothing sent) or ended without sending.
 pub(super) fn start(c: &ystpay_client, job: Job) -> Result<Box<ystpay_op>, Failure> {

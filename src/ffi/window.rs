@@ -72,7 +72,9 @@ fn not_supported() -> Failure {
 /// window, modal over `owner_hwnd`, and returns when the window closes.
 ///
 /// The window shows the amount in large type and asks for the customer's
-/// payment code. Its edit box has the keyboard focus before the call reads
+/// payment code, while the link to the platform is warmed behind it (as
+/// `ystpay_prepare`, on a library thread: the window never waits for it).
+/// Its edit box has the keyboard focus before the call reads
 /// its first message, so a keyboard-wedge scanner's digits and Enter typed
 /// right after the call are all caught; the input method is off for that
 /// box. A scan that is not a payment code (16–24 digits with a wallet's
@@ -131,6 +133,12 @@ pub unsafe extern "system" fn ystpay_window_pay(
         #[cfg(windows)]
         {
             use crate::window::win32::{run, Job};
+            // The link is warmed while the cashier scans (issue 20's
+            // `prepare`), off this thread: a dead network must not hold
+            // the window's first paint.
+            super::started::in_background(c, |c| {
+                let _ = c.register.prepare();
+            });
             let job = Job::Pay {
                 fee: total_fee,
                 deadline_ms,
